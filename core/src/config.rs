@@ -1,0 +1,219 @@
+//! Connection settings: what the client offers in its handshake, limits on what the
+//! peer may make us hold in memory, and the deadlines of the timers.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::rng::{ChaChaSource, RandomSource};
+use crate::url::WsUrl;
+
+/// Bounds on memory the peer (or the caller) can make the connection use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame payload accepted (default 16 MiB); larger fails with 1009.
+    pub max_frame_size: usize,
+    /// Largest message accepted, all fragments together (default 64 MiB); 1009.
+    pub max_message_size: usize,
+    /// Largest amount of outgoing bytes queued before sends are refused (default
+    /// 64 MiB).
+    pub max_buffered_output: usize,
+    /// Largest HTTP head accepted in the opening handshake (default 16 KiB).
+    pub max_handshake_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_buffered_output: 64 << 20,
+            max_handshake_size: 16 << 10,
+        }
+    }
+}
+
+/// Deadlines, measured from the `now` given to the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The opening handshake (TLS and HTTP) must complete within this (default 30 s).
+    pub handshake: Duration,
+    /// After sending a close frame, how long to wait for the peer's (default 5 s).
+    pub close: Duration,
+    /// Send a ping after this much silence from the peer (default off).
+    pub keepalive_interval: Option<Duration>,
+    /// After a keepalive ping, how long the peer may stay silent (default 10 s).
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Duration::from_secs(30),
+            close: Duration::from_secs(5),
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Settings common to both roles.
+#[derive(Default)]
+pub(crate) struct Common {
+    pub(crate) limits: Limits,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) fragment_size: Option<usize>,
+    pub(crate) rng: Option<Box<dyn RandomSource>>,
+}
+
+impl Common {
+    pub(crate) fn take_rng(&mut self) -> Result<Box<dyn RandomSource>, Error> {
+        match self.rng.take() {
+            Some(rng) => Ok(rng),
+            None => Ok(Box::new(ChaChaSource::from_os()?)),
+        }
+    }
+}
+
+macro_rules! common_setters {
+    () => {
+        /// Sets the memory limits.
+        pub fn limits(mut self, limits: Limits) -> Self {
+            self.common.limits = limits;
+            self
+        }
+
+        /// Sets the deadlines.
+        pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+            self.common.timeouts = timeouts;
+            self
+        }
+
+        /// Sends a ping after `interval` of silence from the peer, and fails the
+        /// connection if the peer then stays silent for `timeout`.
+        pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+            self.common.timeouts.keepalive_interval = Some(interval);
+            self.common.timeouts.keepalive_timeout = timeout;
+            self
+        }
+
+        /// Splits outgoing messages into frames of at most `size` payload bytes.
+        pub fn fragment_size(mut self, size: usize) -> Self {
+            self.common.fragment_size = Some(size.max(1));
+            self
+        }
+
+        /// Replaces the random source (masking keys, handshake key).
+        pub fn random_source(mut self, rng: impl RandomSource + 'static) -> Self {
+            self.common.rng = Some(Box::new(rng));
+            self
+        }
+    };
+}
+
+/// What a client offers and accepts.
+///
+/// ```
+/// use sockette_core::ClientConfig;
+/// let config = ClientConfig::new("wss://example.org/chat")?
+///     .protocol("chat.v1")
+///     .origin("https://example.org")
+///     .header("Authorization", "Bearer 123");
+/// # Ok::<(), sockette_core::Error>(())
+/// ```
+pub struct ClientConfig {
+    pub(crate) url: WsUrl,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) origin: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) common: Common,
+}
+
+impl ClientConfig {
+    /// Settings for connecting to `url` (`ws://` or `wss://`).
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Ok(Self::from_url(WsUrl::parse(url)?))
+    }
+
+    /// Settings for an already parsed URL.
+    pub fn from_url(url: WsUrl) -> Self {
+        ClientConfig {
+            url,
+            protocols: Vec::new(),
+            origin: None,
+            headers: Vec::new(),
+            common: Common::default(),
+        }
+    }
+
+    /// The URL to connect to.
+    pub fn url(&self) -> &WsUrl {
+        &self.url
+    }
+
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`), in order of preference.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Sends an `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds a header to the handshake request. Names and values are checked when
+    /// the connection is created.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    common_setters!();
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("url", &self.url)
+            .field("protocols", &self.protocols)
+            .field("origin", &self.origin)
+            .field("headers", &self.headers)
+            .field("limits", &self.common.limits)
+            .field("timeouts", &self.common.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server role accepts (tests, the CLI's demo echo server).
+#[derive(Default)]
+pub struct ServerConfig {
+    pub(crate) protocols: Vec<String>,
+    pub(crate) common: Common,
+}
+
+impl ServerConfig {
+    /// Default settings: no subprotocols.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Supports a subprotocol; the first one the client offers that the server
+    /// supports is selected.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    common_setters!();
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("protocols", &self.protocols)
+            .field("limits", &self.common.limits)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,583 @@
+//! The state machine tying the layers together, for both roles:
+//! `Handshaking → Open → Closing → Closed`. Every transition lives in this file.
+//!
+//! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
+//! `ping`, `close`) only change state and queue output; the caller then drains
+//! `poll_event`, `poll_transmit`/`advance_transmit` and reads `poll_timeout`.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::close::{self, CloseCode, MAX_REASON_LEN};
+use crate::config::{ClientConfig, Common, Limits, ServerConfig, Timeouts};
+use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
+use crate::event::{CloseInfo, Event, Message, OpenInfo};
+use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
+use crate::handshake::{self, ClientHandshake, ServerHandshake};
+use crate::message::Assembler;
+use crate::rng::RandomSource;
+use crate::timer::{Timer, Timers};
+use crate::url::WsUrl;
+
+/// Which end of the connection this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Initiates the handshake; masks its frames.
+    Client,
+    /// Accepts the handshake; its frames are not masked.
+    Server,
+}
+
+/// The connection's state as the browser's `readyState` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The opening handshake is in progress.
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close frame and wait for the peer's.
+    Closing,
+    /// The connection is over; the last event has been queued.
+    Closed,
+}
+
+enum Phase {
+    ClientHandshake(ClientHandshake),
+    ServerHandshake(ServerHandshake),
+    Open,
+    Closing,
+    Closed,
+}
+
+/// Above this capacity, an emptied output buffer is given back to the allocator.
+const IDLE_OUTPUT_CAPACITY: usize = 64 << 10;
+
+/// A WebSocket connection with no I/O: bytes in, events and bytes out.
+///
+/// After any input or command, drain [`poll_event`](Self::poll_event) and
+/// [`poll_transmit`](Self::poll_transmit), then wait for input or until
+/// [`poll_timeout`](Self::poll_timeout). Once [`is_closed`](Self::is_closed), write
+/// what `poll_transmit` still holds and shut the transport down.
+pub struct Connection {
+    role: Role,
+    phase: Phase,
+    url: Option<WsUrl>,
+    input: BytesMut,
+    decoder: FrameDecoder,
+    assembler: Assembler,
+    out: Vec<u8>,
+    out_start: usize,
+    /// Frames the client queued before the handshake completed (RFC 6455 §4.1
+    /// forbids sending them earlier).
+    early: Vec<u8>,
+    pending_pong: Option<Bytes>,
+    events: VecDeque<Event>,
+    rng: Box<dyn RandomSource>,
+    limits: Limits,
+    timeouts: Timeouts,
+    fragment_size: Option<usize>,
+    timers: Timers,
+}
+
+impl Connection {
+    /// A client connection; its handshake request is ready in `poll_transmit`.
+    pub fn client(mut config: ClientConfig, now: Instant) -> Result<Connection, Error> {
+        let mut rng = config.common.take_rng()?;
+        let mut raw_key = [0u8; 16];
+        rng.fill(&mut raw_key);
+        let key = handshake::new_key(raw_key);
+        let (handshake, request) = ClientHandshake::new(
+            &config.url,
+            &key,
+            &config.protocols,
+            config.origin.as_deref(),
+            &config.headers,
+            config.common.limits.max_handshake_size,
+        )?;
+        let mut conn = Connection::new(
+            Role::Client,
+            Phase::ClientHandshake(handshake),
+            config.common,
+            rng,
+            now,
+        );
+        conn.url = Some(config.url);
+        conn.out = request;
+        Ok(conn)
+    }
+
+    /// A server connection waiting for the client's handshake request.
+    pub fn server(mut config: ServerConfig, now: Instant) -> Result<Connection, Error> {
+        let rng = config.common.take_rng()?;
+        let handshake = ServerHandshake {
+            protocols: config.protocols,
+            max_size: config.common.limits.max_handshake_size,
+        };
+        Ok(Connection::new(
+            Role::Server,
+            Phase::ServerHandshake(handshake),
+            config.common,
+            rng,
+            now,
+        ))
+    }
+
+    fn new(
+        role: Role,
+        phase: Phase,
+        common: Common,
+        rng: Box<dyn RandomSource>,
+        now: Instant,
+    ) -> Connection {
+        let rules = DecoderRules {
+            expect_masked: role == Role::Server,
+            allowed_rsv: 0,
+            max_frame_size: common.limits.max_frame_size,
+        };
+        let mut timers = Timers::default();
+        timers.set(Timer::Handshake, now + common.timeouts.handshake);
+        Connection {
+            role,
+            phase,
+            url: None,
+            input: BytesMut::new(),
+            decoder: FrameDecoder::new(rules),
+            assembler: Assembler::new(common.limits.max_message_size),
+            out: Vec::new(),
+            out_start: 0,
+            early: Vec::new(),
+            pending_pong: None,
+            events: VecDeque::new(),
+            rng,
+            limits: common.limits,
+            timeouts: common.timeouts,
+            fragment_size: common.fragment_size,
+            timers,
+        }
+    }
+
+    // ----- getters -----
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The URL a client connects to (`None` for a server).
+    pub fn url(&self) -> Option<&WsUrl> {
+        self.url.as_ref()
+    }
+
+    /// The browser's `readyState`.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => State::Connecting,
+            Phase::Open => State::Open,
+            Phase::Closing => State::Closing,
+            Phase::Closed => State::Closed,
+        }
+    }
+
+    /// True once the last event has been queued: flush `poll_transmit`, then shut
+    /// the transport down.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Bytes queued for the peer and not yet written (the browser's
+    /// `bufferedAmount`), including messages held until the handshake completes.
+    pub fn buffered_amount(&self) -> usize {
+        self.out.len() - self.out_start + self.early.len()
+    }
+
+    // ----- outputs -----
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to write to the transport, if any. Report what was written with
+    /// [`advance_transmit`](Self::advance_transmit).
+    #[must_use]
+    pub fn poll_transmit(&self) -> Option<&[u8]> {
+        let pending = &self.out[self.out_start..];
+        (!pending.is_empty()).then_some(pending)
+    }
+
+    /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.out_start = (self.out_start + n).min(self.out.len());
+        if self.out_start == self.out.len() {
+            self.out.clear();
+            self.out_start = 0;
+            if self.out.capacity() > IDLE_OUTPUT_CAPACITY {
+                self.out.shrink_to(IDLE_OUTPUT_CAPACITY);
+            }
+            if let Some(payload) = self.pending_pong.take() {
+                self.write_frame(true, OpCode::Pong, &payload);
+            }
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    // ----- inputs -----
+
+    /// Bytes read from the transport.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.is_closed() || data.is_empty() {
+            return;
+        }
+        self.input.extend_from_slice(data);
+        self.on_peer_activity(now);
+        self.process_input(now);
+    }
+
+    /// The transport reached its end (the peer closed it, or it broke).
+    pub fn handle_eof(&mut self, _now: Instant) {
+        let error = match self.phase {
+            Phase::Closed => return,
+            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
+                Error::Handshake(HandshakeError::Incomplete)
+            }
+            Phase::Open | Phase::Closing => Error::ConnectionLost(
+                if self.assembler.is_mid_message() || !self.input.is_empty() {
+                    "the peer closed the connection in the middle of a message"
+                } else {
+                    "the peer closed the connection without a close frame"
+                }
+                .into(),
+            ),
+        };
+        self.fail(error, false);
+    }
+
+    /// Runs the timers due at `now`. Harmless when early or repeated.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.expired(now) {
+            match timer {
+                Timer::Handshake => self.fail(Error::Timeout(TimeoutKind::Handshake), false),
+                Timer::Close => self.fail(Error::Timeout(TimeoutKind::CloseHandshake), false),
+                Timer::KeepaliveDeadline => {
+                    self.fail(Error::Timeout(TimeoutKind::Keepalive), false)
+                }
+                Timer::KeepalivePing => {
+                    if matches!(self.phase, Phase::Open) {
+                        self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
+                        self.timers.set(
+                            Timer::KeepaliveDeadline,
+                            now + self.timeouts.keepalive_timeout,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- commands -----
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send_data(OpCode::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_data(OpCode::Binary, data)
+    }
+
+    /// Sends a message.
+    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => self.send_data(OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => self.send_data(OpCode::Binary, b),
+        }
+    }
+
+    /// Sends a ping (at most 125 bytes of payload).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (at most 125 bytes of payload).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the close handshake. Messages keep arriving until the peer's close
+    /// frame; then [`Event::Close`] reports it. [`CloseCode::NoStatus`] sends a close
+    /// frame without a code. Closing before the handshake completes abandons it.
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if code != CloseCode::NoStatus && !code.is_allowed_on_wire() {
+            return Err(Error::InvalidInput(format!(
+                "close code {code} may not be sent"
+            )));
+        }
+        if code == CloseCode::NoStatus && !reason.is_empty() {
+            return Err(Error::InvalidInput(
+                "a close reason needs a close code".into(),
+            ));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(Error::InvalidInput(format!(
+                "close reason of {} bytes exceeds {MAX_REASON_LEN}",
+                reason.len()
+            )));
+        }
+        match self.phase {
+            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
+                self.early.clear();
+                self.finish(CloseInfo {
+                    code: CloseCode::Abnormal,
+                    reason: "closed before the connection opened".into(),
+                    was_clean: false,
+                });
+                Ok(())
+            }
+            Phase::Open => {
+                let payload = close::encode_close_payload(code, reason);
+                self.write_frame(true, OpCode::Close, &payload);
+                self.phase = Phase::Closing;
+                self.timers.clear(Timer::KeepalivePing);
+                self.timers.clear(Timer::KeepaliveDeadline);
+                self.timers.set(Timer::Close, now + self.timeouts.close);
+                Ok(())
+            }
+            Phase::Closing => Err(Error::InvalidState("the connection is already closing")),
+            Phase::Closed => Err(Error::InvalidState("the connection is closed")),
+        }
+    }
+
+    // ----- internals -----
+
+    fn writable_phase(&self) -> Result<(), Error> {
+        match self.phase {
+            Phase::Open => Ok(()),
+            Phase::ClientHandshake(_) => Ok(()),
+            Phase::ServerHandshake(_) => {
+                Err(Error::InvalidState("the handshake has not completed"))
+            }
+            Phase::Closing => Err(Error::InvalidState("the connection is closing")),
+            Phase::Closed => Err(Error::InvalidState("the connection is closed")),
+        }
+    }
+
+    fn reserve_output(&self, needed: usize) -> Result<(), Error> {
+        let buffered = self.buffered_amount();
+        if buffered.saturating_add(needed) > self.limits.max_buffered_output {
+            return Err(CapacityError::OutputBufferFull {
+                buffered,
+                needed,
+                limit: self.limits.max_buffered_output,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        self.writable_phase()?;
+        let fragment = self.fragment_size.unwrap_or(usize::MAX).max(1);
+        let frames = payload.len().div_ceil(fragment).max(1);
+        self.reserve_output(payload.len() + frames * frame::MAX_HEADER_LEN)?;
+        if payload.len() <= fragment {
+            self.write_frame(true, opcode, payload);
+            return Ok(());
+        }
+        let mut pieces = payload.chunks(fragment).peekable();
+        let mut op = opcode;
+        while let Some(piece) = pieces.next() {
+            self.write_frame(pieces.peek().is_none(), op, piece);
+            op = OpCode::Continuation;
+        }
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        if payload.len() > frame::MAX_CONTROL_PAYLOAD {
+            return Err(Error::InvalidInput(format!(
+                "control frame payload of {} bytes exceeds 125",
+                payload.len()
+            )));
+        }
+        self.writable_phase()?;
+        self.reserve_output(payload.len() + frame::MAX_HEADER_LEN)?;
+        self.write_frame(true, opcode, payload);
+        Ok(())
+    }
+
+    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => {
+                let mut key = [0u8; 4];
+                self.rng.fill(&mut key);
+                Some(key)
+            }
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let target = if matches!(self.phase, Phase::ClientHandshake(_)) {
+            &mut self.early
+        } else {
+            if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
+                self.out.drain(..self.out_start);
+                self.out_start = 0;
+            }
+            &mut self.out
+        };
+        frame::encode_frame(target, &header, payload);
+    }
+
+    fn on_peer_activity(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Open) {
+            self.schedule_keepalive(now);
+        }
+    }
+
+    fn schedule_keepalive(&mut self, now: Instant) {
+        self.timers.clear(Timer::KeepaliveDeadline);
+        if let Some(interval) = self.timeouts.keepalive_interval {
+            self.timers.set(Timer::KeepalivePing, now + interval);
+        }
+    }
+
+    fn process_input(&mut self, now: Instant) {
+        loop {
+            match &self.phase {
+                Phase::ClientHandshake(hs) => match hs.parse_response(&self.input) {
+                    Ok(None) => return,
+                    Ok(Some((info, head_len))) => {
+                        self.input.advance(head_len);
+                        self.open(info, now);
+                    }
+                    Err(e) => return self.fail(e.into(), false),
+                },
+                Phase::ServerHandshake(hs) => match hs.parse_request(&self.input) {
+                    Ok(None) => return,
+                    Ok(Some((info, response, head_len))) => {
+                        self.input.advance(head_len);
+                        self.out.extend_from_slice(&response);
+                        self.open(info, now);
+                    }
+                    Err(rejection) => {
+                        self.out.extend_from_slice(&rejection.response);
+                        return self.fail(rejection.error.into(), false);
+                    }
+                },
+                Phase::Open | Phase::Closing => return self.process_frames(),
+                Phase::Closed => return,
+            }
+        }
+    }
+
+    fn open(&mut self, info: OpenInfo, now: Instant) {
+        self.phase = Phase::Open;
+        self.timers.clear(Timer::Handshake);
+        self.schedule_keepalive(now);
+        let early = std::mem::take(&mut self.early);
+        self.out.extend_from_slice(&early);
+        self.events.push_back(Event::Open(info));
+    }
+
+    fn process_frames(&mut self) {
+        while !self.is_closed() {
+            let chunk = match self.decoder.decode(&mut self.input) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return,
+                Err(e) => return self.fail(e, true),
+            };
+            if chunk.header.opcode.is_control() {
+                self.on_control(chunk);
+            } else {
+                match self.assembler.push(chunk) {
+                    Ok(Some(message)) => self.events.push_back(Event::Message(message)),
+                    Ok(None) => {}
+                    Err(e) => return self.fail(e, true),
+                }
+            }
+        }
+    }
+
+    fn on_control(&mut self, chunk: FrameChunk) {
+        match chunk.header.opcode {
+            OpCode::Ping => {
+                if matches!(self.phase, Phase::Open) {
+                    if self.buffered_amount() >= self.limits.max_buffered_output {
+                        // The peer is not reading: answer only its latest ping (§5.5.3).
+                        self.pending_pong = Some(chunk.data.clone());
+                    } else {
+                        self.write_frame(true, OpCode::Pong, &chunk.data);
+                    }
+                }
+                self.events.push_back(Event::Ping(chunk.data));
+            }
+            OpCode::Pong => self.events.push_back(Event::Pong(chunk.data)),
+            OpCode::Close => match close::parse_close_payload(&chunk.data) {
+                Err(e) => self.fail(e.into(), true),
+                Ok((code, reason)) => {
+                    if matches!(self.phase, Phase::Open) {
+                        // §5.5.1: echo the status code received.
+                        let payload = close::encode_close_payload(code, "");
+                        self.write_frame(true, OpCode::Close, &payload);
+                    }
+                    self.finish(CloseInfo {
+                        code,
+                        reason,
+                        was_clean: true,
+                    });
+                }
+            },
+            OpCode::Continuation | OpCode::Text | OpCode::Binary => {}
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): tells the peer why when the
+    /// protocol allows (`send_close`), then reports the error and the close.
+    fn fail(&mut self, error: Error, send_close: bool) {
+        let code = error.close_code();
+        let reason = close::truncate_reason(&error.to_string()).to_string();
+        let sent = send_close && matches!(self.phase, Phase::Open) && code.is_allowed_on_wire();
+        if sent {
+            let payload = close::encode_close_payload(code, &reason);
+            self.write_frame(true, OpCode::Close, &payload);
+        }
+        self.events.push_back(Event::Error(error));
+        self.finish(CloseInfo {
+            code: if sent { code } else { CloseCode::Abnormal },
+            reason,
+            was_clean: false,
+        });
+    }
+
+    /// Enters the terminal state and queues the last event.
+    fn finish(&mut self, info: CloseInfo) {
+        self.phase = Phase::Closed;
+        self.timers.clear_all();
+        self.input = BytesMut::new();
+        self.events.push_back(Event::Close(info));
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("buffered_amount", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,164 @@
+//! What the connection reports: the browser's open / message / close / error, plus
+//! pings and pongs for those who want them. Plain data, drained by `poll_event`.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::close::CloseCode;
+use crate::error::Error;
+
+/// One thing that happened on the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The opening handshake succeeded (WLanguage's `SocketOuverture`).
+    Open(OpenInfo),
+    /// A complete message arrived (`SocketMessage`).
+    Message(Message),
+    /// The peer sent a ping; the pong has already been queued.
+    Ping(Bytes),
+    /// The peer sent a pong (solicited or not).
+    Pong(Bytes),
+    /// The connection is closed (`SocketFermeture`). Always the last event, exactly once.
+    Close(CloseInfo),
+    /// Something went wrong (`SocketErreur`); a [`Event::Close`] follows.
+    Error(Error),
+}
+
+/// What the opening handshake settled.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpenInfo {
+    /// The subprotocol the server selected, if any.
+    pub protocol: Option<String>,
+    /// The extensions in effect (none until permessage-deflate exists).
+    pub extensions: Vec<String>,
+    /// The peer's HTTP headers (the response for a client, the request for a server).
+    pub headers: Vec<(String, String)>,
+    /// The requested resource (path and query); set for the server role.
+    pub resource: String,
+}
+
+impl OpenInfo {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The peer's close code; 1005 when its close frame had none; 1006 when the
+    /// connection ended without a close handshake; our code when we failed it.
+    pub code: CloseCode,
+    /// The peer's reason (or ours when we failed the connection).
+    pub reason: String,
+    /// True only after a completed close handshake.
+    pub was_clean: bool,
+}
+
+/// A complete data message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message, validated UTF-8.
+    Text(Text),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True for an empty payload.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Validated UTF-8 text sharing the received buffer (no copy).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Text(Bytes);
+
+impl Text {
+    /// Wraps bytes after checking they are UTF-8.
+    pub fn from_utf8(bytes: Bytes) -> Result<Text, Bytes> {
+        match simdutf8::basic::from_utf8(&bytes) {
+            Ok(_) => Ok(Text(bytes)),
+            Err(_) => Err(bytes),
+        }
+    }
+
+    /// The text. (The bytes were validated on arrival; this re-check runs at SIMD
+    /// speed and keeps the crate free of `unsafe`.)
+    pub fn as_str(&self) -> &str {
+        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The UTF-8 bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The underlying buffer.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(Bytes::from(s))
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}

@@ -1,0 +1,459 @@
+//! RFC 6455 §5.2 framing: header encode/decode and an incremental decoder that
+//! accepts input split at any byte and hands out payload as it arrives.
+//!
+//! Rules enforced here, each a [`ProtocolError`]: reserved opcodes, RSV bits not
+//! granted by an extension, the top bit of a 64-bit length, control frames over 125
+//! bytes or fragmented, and the mask bit expected from the peer's role. The frame
+//! size limit is checked on the header, before any payload is buffered.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{CapacityError, Error, ProtocolError};
+use crate::mask::apply_mask;
+
+/// Frame opcodes (RFC 6455 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpCode {
+    /// 0x0: continues a fragmented message.
+    Continuation,
+    /// 0x1: a text message (or its first fragment).
+    Text,
+    /// 0x2: a binary message (or its first fragment).
+    Binary,
+    /// 0x8: close.
+    Close,
+    /// 0x9: ping.
+    Ping,
+    /// 0xA: pong.
+    Pong,
+}
+
+impl OpCode {
+    /// Decodes a 4-bit opcode; reserved values are a protocol error.
+    pub fn from_u8(op: u8) -> Result<OpCode, ProtocolError> {
+        Ok(match op {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            other => return Err(ProtocolError::ReservedOpcode(other)),
+        })
+    }
+
+    /// The 4-bit wire value.
+    pub fn as_u8(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    /// Close, ping and pong (§5.5).
+    pub fn is_control(self) -> bool {
+        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
+    }
+}
+
+/// §5.5: the payload limit of control frames.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// The longest possible header: 2 + 8 (64-bit length) + 4 (mask key).
+pub const MAX_HEADER_LEN: usize = 14;
+
+/// A decoded frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// FIN: the last frame of a message.
+    pub fin: bool,
+    /// RSV1..RSV3 as the low three bits (RSV1 = 0b100).
+    pub rsv: u8,
+    /// The opcode.
+    pub opcode: OpCode,
+    /// The masking key, when the mask bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// The payload length.
+    pub payload_len: u64,
+}
+
+/// What the decoder expects of the peer's frames.
+#[derive(Debug, Clone, Copy)]
+pub struct DecoderRules {
+    /// True when decoding a client's frames (they must be masked); false for a
+    /// server's (they must not be).
+    pub expect_masked: bool,
+    /// RSV bits granted by negotiated extensions (none without extensions).
+    pub allowed_rsv: u8,
+    /// Frames declaring a longer payload are refused before it is read.
+    pub max_frame_size: usize,
+}
+
+/// Parses a frame header from the start of `buf`. `Ok(None)` means more bytes are
+/// needed (nothing is consumed); `Ok(Some((header, len)))` gives the header's length.
+pub fn decode_header(
+    buf: &[u8],
+    rules: &DecoderRules,
+) -> Result<Option<(FrameHeader, usize)>, Error> {
+    let [b0, b1, ..] = *buf else {
+        return Ok(None);
+    };
+    let fin = b0 & 0x80 != 0;
+    let rsv = (b0 >> 4) & 0x07;
+    let opcode = OpCode::from_u8(b0 & 0x0f)?;
+    let masked = b1 & 0x80 != 0;
+    if rsv & !rules.allowed_rsv != 0 {
+        return Err(ProtocolError::ReservedBits(rsv & !rules.allowed_rsv).into());
+    }
+    if masked != rules.expect_masked {
+        return Err(if masked {
+            ProtocolError::MaskedFrameFromServer
+        } else {
+            ProtocolError::UnmaskedFrameFromClient
+        }
+        .into());
+    }
+    let (payload_len, mut pos) = match b1 & 0x7f {
+        126 => {
+            let Some(bytes) = buf.get(2..4) else {
+                return Ok(None);
+            };
+            (u64::from(u16::from_be_bytes([bytes[0], bytes[1]])), 4)
+        }
+        127 => {
+            let Some(bytes) = buf.get(2..10) else {
+                return Ok(None);
+            };
+            let mut wide = [0u8; 8];
+            wide.copy_from_slice(bytes);
+            let len = u64::from_be_bytes(wide);
+            if len >> 63 != 0 {
+                return Err(ProtocolError::LengthTooLong.into());
+            }
+            (len, 10)
+        }
+        short => (u64::from(short), 2),
+    };
+    if opcode.is_control() {
+        if payload_len > MAX_CONTROL_PAYLOAD as u64 {
+            return Err(ProtocolError::ControlFrameTooLong(payload_len).into());
+        }
+        if !fin {
+            return Err(ProtocolError::FragmentedControlFrame.into());
+        }
+    }
+    if payload_len > rules.max_frame_size as u64 {
+        return Err(CapacityError::FrameTooLarge {
+            size: payload_len,
+            limit: rules.max_frame_size,
+        }
+        .into());
+    }
+    let mask = if masked {
+        let Some(key) = buf.get(pos..pos + 4) else {
+            return Ok(None);
+        };
+        pos += 4;
+        Some([key[0], key[1], key[2], key[3]])
+    } else {
+        None
+    };
+    Ok(Some((
+        FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len,
+        },
+        pos,
+    )))
+}
+
+/// Appends a frame header to `out` (minimal length encoding).
+pub fn encode_header(out: &mut Vec<u8>, header: &FrameHeader) {
+    let mut b0 = header.opcode.as_u8() | (header.rsv & 0x07) << 4;
+    if header.fin {
+        b0 |= 0x80;
+    }
+    let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
+    let len = header.payload_len;
+    if len < 126 {
+        out.extend_from_slice(&[b0, mask_bit | len as u8]);
+    } else if len <= u64::from(u16::MAX) {
+        out.extend_from_slice(&[b0, mask_bit | 126]);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.extend_from_slice(&[b0, mask_bit | 127]);
+        out.extend_from_slice(&len.to_be_bytes());
+    }
+    if let Some(key) = header.mask {
+        out.extend_from_slice(&key);
+    }
+}
+
+/// Appends a whole frame: header, then the payload masked with the header's key.
+pub fn encode_frame(out: &mut Vec<u8>, header: &FrameHeader, payload: &[u8]) {
+    debug_assert_eq!(header.payload_len, payload.len() as u64);
+    out.reserve(MAX_HEADER_LEN + payload.len());
+    encode_header(out, header);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    if let Some(key) = header.mask {
+        apply_mask(&mut out[start..], key, 0);
+    }
+}
+
+/// A piece of a frame's payload, unmasked, with the frame's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameChunk {
+    /// The header of the frame this piece belongs to.
+    pub header: FrameHeader,
+    /// The payload bytes, unmasked.
+    pub data: Bytes,
+    /// The first piece of the frame.
+    pub first: bool,
+    /// The last piece of the frame (the payload is complete).
+    pub last: bool,
+}
+
+/// Incremental frame decoder: push bytes into a buffer, pull [`FrameChunk`]s out.
+///
+/// Data frames are handed out as their payload arrives (so a text message can fail
+/// its UTF-8 check before its end); control frames only whole.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    rules: DecoderRules,
+    current: Option<InFrame>,
+}
+
+#[derive(Debug)]
+struct InFrame {
+    header: FrameHeader,
+    remaining: u64,
+    offset: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder applying `rules`.
+    pub fn new(rules: DecoderRules) -> Self {
+        FrameDecoder {
+            rules,
+            current: None,
+        }
+    }
+
+    /// Changes the RSV bits extensions allow (after negotiation).
+    pub fn set_allowed_rsv(&mut self, rsv: u8) {
+        self.rules.allowed_rsv = rsv;
+    }
+
+    /// Takes the next chunk from the front of `buf`, or `Ok(None)` when more bytes
+    /// are needed. Errors are fatal: the decoder must not be used afterwards.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<FrameChunk>, Error> {
+        let first = self.current.is_none();
+        if first {
+            let Some((header, header_len)) = decode_header(buf, &self.rules)? else {
+                return Ok(None);
+            };
+            let _ = buf.split_to(header_len);
+            self.current = Some(InFrame {
+                header,
+                remaining: header.payload_len,
+                offset: 0,
+            });
+        }
+        let Some(frame) = self.current.as_mut() else {
+            return Ok(None);
+        };
+        let available = buf.len() as u64;
+        let take = if frame.header.opcode.is_control() {
+            if available < frame.remaining {
+                return Ok(None);
+            }
+            frame.remaining
+        } else {
+            if available == 0 && frame.remaining > 0 && !first {
+                return Ok(None);
+            }
+            frame.remaining.min(available)
+        };
+        // `take` is at most `buf.len()`, so it fits in usize.
+        let take = take as usize;
+        let mut data = buf.split_to(take);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut data, key, frame.offset);
+        }
+        frame.offset += take;
+        frame.remaining -= take as u64;
+        let header = frame.header;
+        let last = frame.remaining == 0;
+        if last {
+            self.current = None;
+        }
+        Ok(Some(FrameChunk {
+            header,
+            data: data.freeze(),
+            first,
+            last,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT_SIDE: DecoderRules = DecoderRules {
+        expect_masked: false,
+        allowed_rsv: 0,
+        max_frame_size: 1 << 24,
+    };
+
+    fn decode_all(bytes: &[u8], rules: DecoderRules) -> Result<Vec<FrameChunk>, Error> {
+        let mut dec = FrameDecoder::new(rules);
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(chunk) = dec.decode(&mut buf)? {
+            out.push(chunk);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rfc6455_5_7_unmasked_text() {
+        let chunks = decode_all(&[0x81, 0x05, b'H', b'e', b'l', b'l', b'o'], CLIENT_SIDE).unwrap();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].header.opcode, OpCode::Text);
+        assert_eq!(&chunks[0].data[..], b"Hello");
+        assert!(chunks[0].first && chunks[0].last && chunks[0].header.fin);
+    }
+
+    #[test]
+    fn rfc6455_5_7_masked_text() {
+        let rules = DecoderRules {
+            expect_masked: true,
+            ..CLIENT_SIDE
+        };
+        let chunks = decode_all(
+            &[
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+            ],
+            rules,
+        )
+        .unwrap();
+        assert_eq!(&chunks[0].data[..], b"Hello");
+    }
+
+    #[test]
+    fn rfc6455_5_7_fragmented_and_lengths() {
+        let chunks = decode_all(
+            &[0x01, 0x03, b'H', b'e', b'l', 0x80, 0x02, b'l', b'o'],
+            CLIENT_SIDE,
+        )
+        .unwrap();
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1].header.opcode, OpCode::Continuation);
+        let mut big = vec![0x82, 0x7e, 0x01, 0x00];
+        big.extend(std::iter::repeat_n(7u8, 256));
+        let chunks = decode_all(&big, CLIENT_SIDE).unwrap();
+        assert_eq!(chunks[0].data.len(), 256);
+        let mut huge = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
+        huge.extend(std::iter::repeat_n(1u8, 65536));
+        assert_eq!(decode_all(&huge, CLIENT_SIDE).unwrap()[0].data.len(), 65536);
+    }
+
+    #[test]
+    fn non_minimal_lengths_are_accepted() {
+        let chunks = decode_all(&[0x82, 0x7e, 0x00, 0x02, 1, 2], CLIENT_SIDE).unwrap();
+        assert_eq!(&chunks[0].data[..], &[1, 2]);
+        let chunks = decode_all(&[0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0, 1, 9], CLIENT_SIDE).unwrap();
+        assert_eq!(&chunks[0].data[..], &[9]);
+    }
+
+    #[test]
+    fn encode_then_decode_every_length_class() {
+        for len in [0usize, 1, 125, 126, 65535, 65536, 100_000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let header = FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode: OpCode::Binary,
+                mask: Some([9, 8, 7, 6]),
+                payload_len: len as u64,
+            };
+            let mut wire = Vec::new();
+            encode_frame(&mut wire, &header, &payload);
+            let rules = DecoderRules {
+                expect_masked: true,
+                ..CLIENT_SIDE
+            };
+            let chunks = decode_all(&wire, rules).unwrap();
+            let got: Vec<u8> = chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
+            assert_eq!(got, payload);
+            assert_eq!(chunks[0].header, header);
+        }
+    }
+
+    #[test]
+    fn partial_header_consumes_nothing() {
+        let mut dec = FrameDecoder::new(CLIENT_SIDE);
+        let mut buf = BytesMut::from(&[0x82u8, 0x7e, 0x01][..]);
+        assert_eq!(dec.decode(&mut buf).unwrap(), None);
+        assert_eq!(buf.len(), 3);
+    }
+
+    #[test]
+    fn rejections() {
+        let err = |bytes: &[u8]| decode_all(bytes, CLIENT_SIDE).unwrap_err();
+        assert_eq!(err(&[0x83, 0x00]), ProtocolError::ReservedOpcode(3).into());
+        assert_eq!(
+            err(&[0x8b, 0x00]),
+            ProtocolError::ReservedOpcode(0xb).into()
+        );
+        assert_eq!(
+            err(&[0xc1, 0x00]),
+            ProtocolError::ReservedBits(0b100).into()
+        );
+        assert_eq!(
+            err(&[0x81, 0x80, 0, 0, 0, 0]),
+            ProtocolError::MaskedFrameFromServer.into()
+        );
+        assert_eq!(
+            err(&[0x09, 0x00]),
+            ProtocolError::FragmentedControlFrame.into()
+        );
+        assert_eq!(
+            err(&[0x89, 0x7e, 0x00, 0x7e]),
+            ProtocolError::ControlFrameTooLong(126).into()
+        );
+        assert_eq!(
+            err(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            ProtocolError::LengthTooLong.into()
+        );
+        let server_side = DecoderRules {
+            expect_masked: true,
+            ..CLIENT_SIDE
+        };
+        assert_eq!(
+            decode_all(&[0x81, 0x00], server_side).unwrap_err(),
+            ProtocolError::UnmaskedFrameFromClient.into()
+        );
+        let small = DecoderRules {
+            max_frame_size: 10,
+            ..CLIENT_SIDE
+        };
+        assert_eq!(
+            decode_all(&[0x82, 0x0b], small).unwrap_err(),
+            CapacityError::FrameTooLarge {
+                size: 11,
+                limit: 10
+            }
+            .into()
+        );
+    }
+}

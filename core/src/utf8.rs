@@ -1,0 +1,131 @@
+//! Incremental UTF-8 validation for text messages that arrive in pieces (fragments,
+//! partial reads). It fails as soon as the bytes seen so far cannot begin a valid
+//! string, not only at the end of the message (RFC 6455 §8.1, Autobahn 6.4.x).
+
+/// Validates a byte stream fed in arbitrary pieces.
+#[derive(Debug, Default, Clone)]
+pub struct Utf8Validator {
+    /// The start of a character cut by the end of the previous piece.
+    pending: [u8; 4],
+    pending_len: usize,
+}
+
+/// The bytes cannot be, or become, valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidUtf8;
+
+impl Utf8Validator {
+    /// A validator at the start of a string.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next piece. An error means no continuation can make the stream valid.
+    pub fn feed(&mut self, mut input: &[u8]) -> Result<(), InvalidUtf8> {
+        if self.pending_len > 0 {
+            let needed = sequence_len(self.pending[0]) - self.pending_len;
+            let take = needed.min(input.len());
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&input[..take]);
+            self.pending_len += take;
+            input = &input[take..];
+            match simdutf8::compat::from_utf8(&self.pending[..self.pending_len]) {
+                Ok(_) => self.pending_len = 0,
+                Err(e) if e.error_len().is_none() => return Ok(()),
+                Err(_) => return Err(InvalidUtf8),
+            }
+        }
+        match simdutf8::compat::from_utf8(input) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                let tail = &input[e.valid_up_to()..];
+                self.pending[..tail.len()].copy_from_slice(tail);
+                self.pending_len = tail.len();
+                Ok(())
+            }
+            Err(_) => Err(InvalidUtf8),
+        }
+    }
+
+    /// Ends the stream: a character cut at the end is an error. Resets for reuse.
+    pub fn finish(&mut self) -> Result<(), InvalidUtf8> {
+        let complete = self.pending_len == 0;
+        self.pending_len = 0;
+        if complete {
+            Ok(())
+        } else {
+            Err(InvalidUtf8)
+        }
+    }
+}
+
+/// The length of the sequence a lead byte starts; only called on bytes the
+/// validator accepted as the start of an incomplete sequence (2 to 4 bytes).
+fn sequence_len(lead: u8) -> usize {
+    match lead {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agrees_with_std_on_every_split(bytes: &[u8]) {
+        let whole = std::str::from_utf8(bytes).is_ok();
+        for split in 0..=bytes.len() {
+            let mut v = Utf8Validator::new();
+            let result = v
+                .feed(&bytes[..split])
+                .and_then(|_| v.feed(&bytes[split..]))
+                .and_then(|_| v.finish());
+            assert_eq!(result.is_ok(), whole, "{bytes:x?} split at {split}");
+        }
+        let mut v = Utf8Validator::new();
+        let one_by_one = bytes
+            .iter()
+            .try_for_each(|b| v.feed(&[*b]))
+            .and_then(|_| v.finish());
+        assert_eq!(one_by_one.is_ok(), whole, "{bytes:x?} byte by byte");
+    }
+
+    #[test]
+    fn agrees_with_std() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"hello",
+            "κόσμε".as_bytes(),
+            "𝄞 music".as_bytes(),
+            &[0xf4, 0x8f, 0xbf, 0xbf],
+            &[0xf4, 0x90, 0x80, 0x80],
+            &[0xed, 0xa0, 0x80],
+            &[0xc0, 0xaf],
+            &[0xe0, 0x80, 0xaf],
+            &[0xce, 0xba, 0xe1, 0xbd],
+            &[0xff],
+            &[0x80],
+        ];
+        for case in cases {
+            agrees_with_std_on_every_split(case);
+        }
+    }
+
+    #[test]
+    fn fails_fast_on_an_impossible_prefix() {
+        // Autobahn 6.4.x: the first invalid byte must fail, before the message ends.
+        let mut v = Utf8Validator::new();
+        assert!(v.feed("κόσμε".as_bytes()).is_ok());
+        assert_eq!(v.feed(&[0xf4, 0x90]), Err(InvalidUtf8));
+        let mut v = Utf8Validator::new();
+        assert!(v.feed(&[0xf4]).is_ok());
+        assert_eq!(v.feed(&[0x90]), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn incomplete_tail_fails_at_finish() {
+        let mut v = Utf8Validator::new();
+        assert!(v.feed(&[0xe2, 0x82]).is_ok());
+        assert_eq!(v.finish(), Err(InvalidUtf8));
+    }
+}
