@@ -2,10 +2,12 @@
 //! peer may make us hold in memory, and the deadlines of the timers.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
 use crate::rng::{ChaChaSource, RandomSource};
+use crate::tls::{parse_pem_certificates, ClientTls};
 use crate::url::WsUrl;
 
 /// Bounds on memory the peer (or the caller) can make the connection use.
@@ -126,6 +128,7 @@ pub struct ClientConfig {
     pub(crate) protocols: Vec<String>,
     pub(crate) origin: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) tls: ClientTls,
     pub(crate) common: Common,
 }
 
@@ -142,6 +145,7 @@ impl ClientConfig {
             protocols: Vec::new(),
             origin: None,
             headers: Vec::new(),
+            tls: ClientTls::default(),
             common: Common::default(),
         }
     }
@@ -170,6 +174,42 @@ impl ClientConfig {
         self
     }
 
+    /// Trusts the certificates of a PEM bundle (a private CA, a test certificate)
+    /// in addition to the Mozilla roots. Ignored when [`tls_config`](Self::tls_config)
+    /// is given.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        self.tls.extra_roots.extend(parse_pem_certificates(pem)?);
+        Ok(self)
+    }
+
+    /// Trusts one DER-encoded certificate (for instance from the operating
+    /// system's store) in addition to the Mozilla roots.
+    pub fn add_root_certificate_der(mut self, der: Vec<u8>) -> Self {
+        self.tls.extra_roots.push(der.into());
+        self
+    }
+
+    /// Trusts only the certificates added with `add_root_certificate*`, not the
+    /// Mozilla roots.
+    pub fn without_default_roots(mut self) -> Self {
+        self.tls.only_extra_roots = true;
+        self
+    }
+
+    /// Uses a complete rustls configuration (client certificates, custom verifiers,
+    /// pinned keys...). ALPN is set to `http/1.1` on a copy of it.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls.custom = Some(config);
+        self
+    }
+
+    /// **Dangerous**: accepts any server certificate, so anyone on the path can
+    /// read and change the traffic. For local experiments only; never a default.
+    pub fn dangerous_disable_certificate_verification(mut self) -> Self {
+        self.tls.dangerous_no_verification = true;
+        self
+    }
+
     common_setters!();
 }
 
@@ -180,6 +220,7 @@ impl fmt::Debug for ClientConfig {
             .field("protocols", &self.protocols)
             .field("origin", &self.origin)
             .field("headers", &self.headers)
+            .field("tls", &self.tls)
             .field("limits", &self.common.limits)
             .field("timeouts", &self.common.timeouts)
             .finish_non_exhaustive()
@@ -190,6 +231,7 @@ impl fmt::Debug for ClientConfig {
 #[derive(Default)]
 pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     pub(crate) common: Common,
 }
 
@@ -206,6 +248,12 @@ impl ServerConfig {
         self
     }
 
+    /// Serves over TLS with this rustls configuration.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     common_setters!();
 }
 
@@ -213,6 +261,7 @@ impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
             .field("protocols", &self.protocols)
+            .field("tls", &self.tls.is_some())
             .field("limits", &self.common.limits)
             .finish_non_exhaustive()
     }

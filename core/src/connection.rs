@@ -19,6 +19,7 @@ use crate::handshake::{self, ClientHandshake, ServerHandshake};
 use crate::message::Assembler;
 use crate::rng::RandomSource;
 use crate::timer::{Timer, Timers};
+use crate::tls::{TlsError, TlsSession};
 use crate::url::WsUrl;
 
 /// Which end of the connection this is.
@@ -65,6 +66,13 @@ pub struct Connection {
     phase: Phase,
     url: Option<WsUrl>,
     input: BytesMut,
+    /// The TLS session of a `wss://` connection; `None` for plain `ws://`.
+    tls: Option<TlsSession>,
+    /// WebSocket bytes waiting to be encrypted (TLS only).
+    tls_plain: Vec<u8>,
+    /// Plaintext just decrypted, reused between reads (TLS only).
+    tls_scratch: Vec<u8>,
+    tls_failed: bool,
     decoder: FrameDecoder,
     assembler: Assembler,
     out: Vec<u8>,
@@ -96,6 +104,11 @@ impl Connection {
             &config.headers,
             config.common.limits.max_handshake_size,
         )?;
+        let tls = if config.url.is_secure() {
+            Some(TlsSession::client(config.tls.build()?, &config.url)?)
+        } else {
+            None
+        };
         let mut conn = Connection::new(
             Role::Client,
             Phase::ClientHandshake(handshake),
@@ -104,7 +117,9 @@ impl Connection {
             now,
         );
         conn.url = Some(config.url);
-        conn.out = request;
+        conn.tls = tls;
+        conn.ws_out().extend_from_slice(&request);
+        conn.flush_tls();
         Ok(conn)
     }
 
@@ -115,13 +130,16 @@ impl Connection {
             protocols: config.protocols,
             max_size: config.common.limits.max_handshake_size,
         };
-        Ok(Connection::new(
+        let tls = config.tls.map(TlsSession::server).transpose()?;
+        let mut conn = Connection::new(
             Role::Server,
             Phase::ServerHandshake(handshake),
             config.common,
             rng,
             now,
-        ))
+        );
+        conn.tls = tls;
+        Ok(conn)
     }
 
     fn new(
@@ -143,6 +161,10 @@ impl Connection {
             phase,
             url: None,
             input: BytesMut::new(),
+            tls: None,
+            tls_plain: Vec::new(),
+            tls_scratch: Vec::new(),
+            tls_failed: false,
             decoder: FrameDecoder::new(rules),
             assembler: Assembler::new(common.limits.max_message_size),
             out: Vec::new(),
@@ -189,7 +211,17 @@ impl Connection {
     /// Bytes queued for the peer and not yet written (the browser's
     /// `bufferedAmount`), including messages held until the handshake completes.
     pub fn buffered_amount(&self) -> usize {
-        self.out.len() - self.out_start + self.early.len()
+        self.out.len() - self.out_start + self.early.len() + self.tls_plain.len()
+    }
+
+    /// True for a `wss://` connection (or a server role configured with TLS).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// True once the peer ended its TLS session with close_notify.
+    pub fn tls_close_notify_received(&self) -> bool {
+        self.tls.as_ref().is_some_and(TlsSession::peer_closed)
     }
 
     // ----- outputs -----
@@ -219,6 +251,7 @@ impl Connection {
             }
             if let Some(payload) = self.pending_pong.take() {
                 self.write_frame(true, OpCode::Pong, &payload);
+                self.flush_tls();
             }
         }
     }
@@ -233,7 +266,40 @@ impl Connection {
 
     /// Bytes read from the transport.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if self.is_closed() || data.is_empty() {
+        if data.is_empty() || self.tls_failed || (self.is_closed() && self.tls.is_none()) {
+            return;
+        }
+        let Some(tls) = self.tls.as_mut() else {
+            self.handle_plaintext(now, data);
+            return;
+        };
+        let mut plaintext = std::mem::take(&mut self.tls_scratch);
+        plaintext.clear();
+        let result = tls.read(data, &mut plaintext);
+        let handshaking = tls.is_handshaking();
+        if !plaintext.is_empty() {
+            self.handle_plaintext(now, &plaintext);
+        }
+        self.tls_scratch = plaintext;
+        match result {
+            Err(_) if self.is_closed() => self.tls_failed = true,
+            Err(error) => {
+                self.tls_failed = true;
+                self.fail_tls(error, handshaking);
+            }
+            Ok(read) if read.peer_closed && !self.is_closed() => self.fail(
+                Error::ConnectionLost(
+                    "the peer ended the TLS session (close_notify) without a close frame".into(),
+                ),
+                false,
+            ),
+            Ok(_) => {}
+        }
+        self.flush_tls();
+    }
+
+    fn handle_plaintext(&mut self, now: Instant, data: &[u8]) {
+        if self.is_closed() {
             return;
         }
         self.input.extend_from_slice(data);
@@ -243,8 +309,10 @@ impl Connection {
 
     /// The transport reached its end (the peer closed it, or it broke).
     pub fn handle_eof(&mut self, _now: Instant) {
+        let handshaking_tls = self.tls.as_ref().is_some_and(TlsSession::is_handshaking);
         let error = match self.phase {
             Phase::Closed => return,
+            _ if handshaking_tls => Error::Handshake(HandshakeError::Incomplete),
             Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
                 Error::Handshake(HandshakeError::Incomplete)
             }
@@ -258,6 +326,7 @@ impl Connection {
             ),
         };
         self.fail(error, false);
+        self.flush_tls();
     }
 
     /// Runs the timers due at `now`. Harmless when early or repeated.
@@ -280,6 +349,7 @@ impl Connection {
                 }
             }
         }
+        self.flush_tls();
     }
 
     // ----- commands -----
@@ -349,6 +419,7 @@ impl Connection {
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
                 self.timers.set(Timer::Close, now + self.timeouts.close);
+                self.flush_tls();
                 Ok(())
             }
             Phase::Closing => Err(Error::InvalidState("the connection is already closing")),
@@ -390,14 +461,15 @@ impl Connection {
         self.reserve_output(payload.len() + frames * frame::MAX_HEADER_LEN)?;
         if payload.len() <= fragment {
             self.write_frame(true, opcode, payload);
-            return Ok(());
+        } else {
+            let mut pieces = payload.chunks(fragment).peekable();
+            let mut op = opcode;
+            while let Some(piece) = pieces.next() {
+                self.write_frame(pieces.peek().is_none(), op, piece);
+                op = OpCode::Continuation;
+            }
         }
-        let mut pieces = payload.chunks(fragment).peekable();
-        let mut op = opcode;
-        while let Some(piece) = pieces.next() {
-            self.write_frame(pieces.peek().is_none(), op, piece);
-            op = OpCode::Continuation;
-        }
+        self.flush_tls();
         Ok(())
     }
 
@@ -411,6 +483,7 @@ impl Connection {
         self.writable_phase()?;
         self.reserve_output(payload.len() + frame::MAX_HEADER_LEN)?;
         self.write_frame(true, opcode, payload);
+        self.flush_tls();
         Ok(())
     }
 
@@ -433,13 +506,37 @@ impl Connection {
         let target = if matches!(self.phase, Phase::ClientHandshake(_)) {
             &mut self.early
         } else {
-            if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
-                self.out.drain(..self.out_start);
-                self.out_start = 0;
-            }
-            &mut self.out
+            self.ws_out()
         };
         frame::encode_frame(target, &header, payload);
+    }
+
+    /// Where WebSocket bytes go: straight to the wire, or to TLS for encryption.
+    fn ws_out(&mut self) -> &mut Vec<u8> {
+        if self.tls.is_some() {
+            return &mut self.tls_plain;
+        }
+        self.compact_out();
+        &mut self.out
+    }
+
+    /// Drops the already-written head of the output once it is half the buffer.
+    fn compact_out(&mut self) {
+        if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
+            self.out.drain(..self.out_start);
+            self.out_start = 0;
+        }
+    }
+
+    /// Encrypts pending WebSocket bytes into TLS records on the wire.
+    fn flush_tls(&mut self) {
+        if self.tls.is_none() {
+            return;
+        }
+        self.compact_out();
+        if let Some(tls) = self.tls.as_mut() {
+            tls.write(&mut self.tls_plain, &mut self.out);
+        }
     }
 
     fn on_peer_activity(&mut self, now: Instant) {
@@ -470,11 +567,11 @@ impl Connection {
                     Ok(None) => return,
                     Ok(Some((info, response, head_len))) => {
                         self.input.advance(head_len);
-                        self.out.extend_from_slice(&response);
+                        self.ws_out().extend_from_slice(&response);
                         self.open(info, now);
                     }
                     Err(rejection) => {
-                        self.out.extend_from_slice(&rejection.response);
+                        self.ws_out().extend_from_slice(&rejection.response);
                         return self.fail(rejection.error.into(), false);
                     }
                 },
@@ -489,7 +586,7 @@ impl Connection {
         self.timers.clear(Timer::Handshake);
         self.schedule_keepalive(now);
         let early = std::mem::take(&mut self.early);
-        self.out.extend_from_slice(&early);
+        self.ws_out().extend_from_slice(&early);
         self.events.push_back(Event::Open(info));
     }
 
@@ -563,12 +660,33 @@ impl Connection {
         });
     }
 
-    /// Enters the terminal state and queues the last event.
+    /// Fails the connection for a TLS error; a failed TLS handshake is reported
+    /// with close code 1015.
+    fn fail_tls(&mut self, error: TlsError, during_handshake: bool) {
+        self.fail(Error::Tls(error), false);
+        if during_handshake {
+            if let Some(Event::Close(info)) = self.events.back_mut() {
+                info.code = CloseCode::Tls;
+            }
+        }
+    }
+
+    /// Enters the terminal state and queues the last event; a TLS session ends
+    /// with close_notify after the last WebSocket bytes.
     fn finish(&mut self, info: CloseInfo) {
         self.phase = Phase::Closed;
         self.timers.clear_all();
         self.input = BytesMut::new();
+        self.early = Vec::new();
         self.events.push_back(Event::Close(info));
+        if !self.tls_failed {
+            if let Some(tls) = self.tls.as_mut() {
+                if !tls.is_handshaking() {
+                    tls.write(&mut self.tls_plain, &mut self.out);
+                    tls.send_close_notify(&mut self.out);
+                }
+            }
+        }
     }
 }
 

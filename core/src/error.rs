@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::close::CloseCode;
+use crate::tls::TlsError;
 use crate::url::UrlError;
 
 /// Everything that can go wrong in a WebSocket connection.
@@ -36,6 +37,8 @@ pub enum Error {
     /// A value given by the caller cannot be sent (a close code reserved for local
     /// use, a control payload over 125 bytes...).
     InvalidInput(String),
+    /// TLS failed: see [`TlsError::kind`](crate::TlsError::kind).
+    Tls(TlsError),
     /// The operating system's random source failed.
     Random(String),
 }
@@ -64,6 +67,7 @@ impl fmt::Display for Error {
             Error::ConnectionLost(why) => write!(f, "connection lost: {why}"),
             Error::InvalidState(why) => write!(f, "not allowed now: {why}"),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Random(why) => write!(f, "random source failed: {why}"),
         }
     }

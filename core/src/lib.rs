@@ -67,6 +67,7 @@ pub mod mask;
 mod message;
 mod rng;
 mod timer;
+mod tls;
 mod url;
 pub mod utf8;
 
@@ -77,6 +78,8 @@ pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind
 pub use event::{CloseInfo, Event, Message, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
+pub use tls::{TlsError, TlsErrorKind};
 pub use url::{UrlError, WsUrl};
 
 pub use bytes::Bytes;
+pub use rustls;

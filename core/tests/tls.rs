@@ -1,0 +1,483 @@
+//! wss:// in memory: a client core and a server core over real rustls sessions,
+//! with certificates made at test time. Every TLS failure has its own kind.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+};
+use sockette_core::rustls;
+use sockette_core::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sockette_core::{
+    ChaChaSource, ClientConfig, CloseCode, Connection, Error, Event, HandshakeError, Message,
+    ServerConfig, TlsErrorKind,
+};
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A test PKI: a CA and leaves it signs.
+struct Pki {
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+struct Leaf {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // Distinct names: a verifier matches issuers by name before checking signatures.
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("sockette test CA {serial}"));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Pki { ca }
+    }
+
+    fn ca_pem(&self) -> String {
+        self.ca.pem()
+    }
+
+    fn leaf(&self, names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        edit(&mut params);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        Leaf {
+            chain: vec![cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        }
+    }
+
+    fn self_signed_leaf(names: &[&str]) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "sockette self-signed leaf");
+        let cert = params.self_signed(&key).unwrap();
+        Leaf {
+            chain: vec![cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        }
+    }
+}
+
+fn server_tls(leaf: Leaf) -> Arc<rustls::ServerConfig> {
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(leaf.chain, leaf.key)
+            .unwrap(),
+    )
+}
+
+fn client(url: &str, pki: &Pki) -> Connection {
+    let config = ClientConfig::new(url)
+        .unwrap()
+        .add_root_certificates_pem(pki.ca_pem().as_bytes())
+        .unwrap()
+        .random_source(ChaChaSource::from_seed(1));
+    Connection::client(config, Instant::now()).unwrap()
+}
+
+fn server(tls: Arc<rustls::ServerConfig>) -> Connection {
+    let config = ServerConfig::new()
+        .tls(tls)
+        .random_source(ChaChaSource::from_seed(2));
+    Connection::server(config, Instant::now()).unwrap()
+}
+
+/// Moves bytes both ways in pieces of at most `chunk` bytes until nothing moves;
+/// returns the events of each side.
+fn drive(a: &mut Connection, b: &mut Connection, chunk: usize) -> (Vec<Event>, Vec<Event>) {
+    let now = Instant::now();
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    for _ in 0..1_000_000 {
+        let moved = transfer(a, b, chunk, now) | transfer(b, a, chunk, now);
+        ea.extend(std::iter::from_fn(|| a.poll_event()));
+        eb.extend(std::iter::from_fn(|| b.poll_event()));
+        if !moved {
+            return (ea, eb);
+        }
+    }
+    panic!("the pair never went quiet");
+}
+
+fn transfer(from: &mut Connection, to: &mut Connection, chunk: usize, now: Instant) -> bool {
+    let Some(bytes) = from.poll_transmit() else {
+        return false;
+    };
+    let n = bytes.len().min(chunk);
+    let piece = bytes[..n].to_vec();
+    from.advance_transmit(n);
+    to.handle_input(now, &piece);
+    true
+}
+
+fn tls_error(events: &[Event]) -> (TlsErrorKind, String) {
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Open(_))),
+        "no Open expected: {events:?}"
+    );
+    match events.iter().find(|e| matches!(e, Event::Error(_))) {
+        Some(Event::Error(Error::Tls(e))) => (e.kind(), e.to_string()),
+        other => panic!("expected a TLS error, got {other:?} in {events:?}"),
+    }
+}
+
+fn close_of(events: &[Event]) -> &sockette_core::CloseInfo {
+    match events.last() {
+        Some(Event::Close(c)) => c,
+        other => panic!("expected Close last, got {other:?}"),
+    }
+}
+
+#[test]
+fn wss_session_exchanges_messages_and_closes_cleanly_with_close_notify() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/chat", &pki);
+    let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
+    assert!(c.is_tls() && s.is_tls());
+    c.send_text("hello over TLS").unwrap();
+    c.send_binary(&[1, 2, 3]).unwrap();
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))));
+    assert!(matches!(&se[1], Event::Message(Message::Text(t)) if t == "hello over TLS"));
+    assert!(matches!(&se[2], Event::Message(Message::Binary(b)) if b[..] == [1, 2, 3]));
+    s.send_text("and back").unwrap();
+    s.send_binary(&[9; 1000]).unwrap();
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(&ce[0], Event::Message(Message::Text(t)) if t == "and back"));
+    assert!(matches!(&ce[1], Event::Message(Message::Binary(b)) if b.len() == 1000));
+    c.close(Instant::now(), CloseCode::Normal, "bye").unwrap();
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    let closed = close_of(&ce);
+    assert!(closed.was_clean && closed.code == CloseCode::Normal);
+    let closed = close_of(&se);
+    assert!(closed.was_clean && closed.code == 1000 && closed.reason == "bye");
+    assert!(s.tls_close_notify_received(), "client sent close_notify");
+    assert!(c.tls_close_notify_received(), "server sent close_notify");
+}
+
+#[test]
+fn byte_at_a_time_and_odd_chunkings_work() {
+    let pki = Pki::new();
+    for chunk in [1, 2, 7, 100, 1500] {
+        let mut c = client("wss://localhost/", &pki);
+        let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
+        c.send_text("tiny pieces").unwrap();
+        let (ce, se) = drive(&mut c, &mut s, chunk);
+        assert!(matches!(ce.first(), Some(Event::Open(_))), "chunk {chunk}");
+        assert!(
+            matches!(&se[1], Event::Message(Message::Text(t)) if t == "tiny pieces"),
+            "chunk {chunk}: {se:?}"
+        );
+    }
+}
+
+#[test]
+fn a_large_message_crosses_tls_intact() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
+    let payload: Vec<u8> = (0..6 << 20).map(|i: u32| (i * 31 % 251) as u8).collect();
+    c.send_binary(&payload).unwrap();
+    let (_, se) = drive(&mut c, &mut s, 16 * 1024 + 5);
+    match &se[1] {
+        Event::Message(Message::Binary(b)) => assert!(b[..] == payload[..]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ip_address_host_is_verified_against_ip_sans() {
+    let pki = Pki::new();
+    let mut c = client("wss://127.0.0.1:8443/", &pki);
+    let mut s = server(server_tls(pki.leaf(&["127.0.0.1"], |_| {})));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
+}
+
+#[test]
+fn unknown_issuer_is_its_own_error() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(other.leaf(&["localhost"], |_| {})));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    let (kind, text) = tls_error(&ce);
+    assert_eq!(kind, TlsErrorKind::UnknownIssuer, "{text}");
+    assert!(text.contains("not trusted"), "{text}");
+    assert_eq!(close_of(&ce).code, CloseCode::Tls);
+}
+
+#[test]
+fn self_signed_leaf_is_untrusted() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(Pki::self_signed_leaf(&["localhost"])));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::UnknownIssuer);
+}
+
+#[test]
+fn hostname_mismatch_is_its_own_error() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(pki.leaf(&["example.org"], |_| {})));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    let (kind, text) = tls_error(&ce);
+    assert_eq!(kind, TlsErrorKind::HostnameMismatch);
+    assert!(text.contains("host name"), "{text}");
+}
+
+#[test]
+fn expired_certificate_is_its_own_error() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let leaf = pki.leaf(&["localhost"], |p| {
+        p.not_before = date_time_ymd(2000, 1, 1);
+        p.not_after = date_time_ymd(2001, 1, 1);
+    });
+    let mut s = server(server_tls(leaf));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::Expired);
+}
+
+#[test]
+fn not_yet_valid_certificate_is_its_own_error() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let leaf = pki.leaf(&["localhost"], |p| {
+        p.not_before = date_time_ymd(2090, 1, 1);
+        p.not_after = date_time_ymd(2091, 1, 1);
+    });
+    let mut s = server(server_tls(leaf));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::NotYetValid);
+}
+
+#[test]
+fn plain_http_answer_on_a_tls_port_is_reported_as_not_tls() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    assert!(c.poll_transmit().is_some(), "ClientHello is ready");
+    c.handle_input(Instant::now(), b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+    let (kind, text) = tls_error(&events);
+    assert_eq!(kind, TlsErrorKind::NotTls);
+    assert!(text.contains("ws://"), "{text}");
+    assert!(c.is_closed());
+}
+
+#[test]
+fn garbage_instead_of_server_hello_is_a_clear_error() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    c.handle_input(
+        Instant::now(),
+        &[0x16, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5],
+    );
+    let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert_eq!(tls_error(&events).0, TlsErrorKind::InvalidMessage);
+    let mut c = client("wss://localhost/", &pki);
+    c.handle_input(Instant::now(), &[0xff; 64]);
+    let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert_eq!(tls_error(&events).0, TlsErrorKind::InvalidMessage);
+    assert!(c.is_closed());
+}
+
+#[test]
+fn eof_during_tls_handshake_is_an_incomplete_handshake() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    c.handle_eof(Instant::now());
+    let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(matches!(
+        events[0],
+        Event::Error(Error::Handshake(HandshakeError::Incomplete))
+    ));
+    assert_eq!(close_of(&events).code, CloseCode::Abnormal);
+}
+
+#[test]
+fn tcp_end_after_the_close_handshake_is_normal_and_before_it_is_1006() {
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
+    drive(&mut c, &mut s, usize::MAX);
+    c.handle_eof(Instant::now());
+    let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(matches!(&events[0], Event::Error(Error::ConnectionLost(_))));
+    let closed = close_of(&events);
+    assert!(!closed.was_clean && closed.code == CloseCode::Abnormal);
+
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
+    drive(&mut c, &mut s, usize::MAX);
+    s.close(Instant::now(), CloseCode::GoingAway, "").unwrap();
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert!(close_of(&ce).was_clean);
+    c.handle_eof(Instant::now());
+    assert_eq!(c.poll_event(), None, "nothing more after a clean close");
+}
+
+#[test]
+fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
+    let pki = Pki::new();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots.clone()),
+        provider(),
+    )
+    .build()
+    .unwrap();
+    let leaf = pki.leaf(&["localhost"], |_| {});
+    let server_config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(leaf.chain, leaf.key)
+            .unwrap(),
+    );
+    let client_leaf = pki.leaf(&["client.example"], |_| {});
+    let with_cert = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_client_auth_cert(client_leaf.chain, client_leaf.key)
+            .unwrap(),
+    );
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .tls_config(with_cert);
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_config.clone());
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
+    assert!(matches!(se.first(), Some(Event::Open(_))), "{se:?}");
+
+    let without_cert = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .tls_config(without_cert);
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_config);
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert!(!ce.iter().any(|e| matches!(e, Event::Open(_))), "{ce:?}");
+    assert!(
+        matches!(se.first(), Some(Event::Error(Error::Tls(e))) if e.kind() == TlsErrorKind::NoCertificate),
+        "{se:?}"
+    );
+}
+
+#[test]
+fn disabled_verification_is_explicit_and_works() {
+    let mut c = Connection::client(
+        ClientConfig::new("wss://localhost/")
+            .unwrap()
+            .dangerous_disable_certificate_verification(),
+        Instant::now(),
+    )
+    .unwrap();
+    let mut s = server(server_tls(Pki::self_signed_leaf(&["anything"])));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
+}
+
+#[test]
+fn bad_pem_is_a_config_error() {
+    let err = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .add_root_certificates_pem(b"not a certificate")
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+}
+
+#[test]
+fn no_common_protocol_version_is_its_own_error() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["localhost"], |_| {});
+    let tls13_only = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(leaf.chain, leaf.key)
+            .unwrap(),
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let tls12_only = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .tls_config(tls12_only);
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(tls13_only);
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::ProtocolVersion);
+}
+
+#[test]
+fn a_server_without_http11_alpn_is_refused() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["localhost"], |_| {});
+    let mut h2_only = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(leaf.chain, leaf.key)
+        .unwrap();
+    h2_only.alpn_protocols = vec![b"h2".to_vec()];
+    let mut c = client("wss://localhost/", &pki);
+    let mut s = server(Arc::new(h2_only));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::Alpn);
+}
+
+#[test]
+fn the_handshake_timeout_covers_the_tls_handshake() {
+    let pki = Pki::new();
+    let start = Instant::now();
+    let mut c = client("wss://localhost/", &pki);
+    let deadline = c.poll_timeout().expect("a handshake deadline is set");
+    c.handle_timeout(deadline - std::time::Duration::from_millis(1));
+    assert_eq!(c.poll_event(), None, "early timeouts are harmless");
+    c.handle_timeout(deadline);
+    assert!(deadline > start);
+    assert!(matches!(
+        c.poll_event(),
+        Some(Event::Error(Error::Timeout(
+            sockette_core::TimeoutKind::Handshake
+        )))
+    ));
+    assert!(matches!(c.poll_event(), Some(Event::Close(_))));
+}
