@@ -227,8 +227,17 @@ impl Connection {
     // ----- outputs -----
 
     /// The next event, if any.
+    ///
+    /// Frames are decoded here, one event at a time, so that what the caller does
+    /// in answer to an event (an echo, a close) happens before later frames are
+    /// judged: a message followed by a malformed frame in the same read is still
+    /// delivered, and can still be answered, before the connection fails.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() && !self.input.is_empty() {
+            self.process_frames(true);
+            self.flush_tls();
+        }
         self.events.pop_front()
     }
 
@@ -287,7 +296,7 @@ impl Connection {
                 self.tls_failed = true;
                 self.fail_tls(error, handshaking);
             }
-            Ok(read) if read.peer_closed && !self.is_closed() => self.fail(
+            Ok(read) if read.peer_closed && !self.input_ends_closed() => self.fail(
                 Error::ConnectionLost(
                     "the peer ended the TLS session (close_notify) without a close frame".into(),
                 ),
@@ -296,6 +305,12 @@ impl Connection {
             Ok(_) => {}
         }
         self.flush_tls();
+    }
+
+    /// Decodes everything buffered and tells whether the connection is then closed.
+    fn input_ends_closed(&mut self) -> bool {
+        self.process_frames(false);
+        self.is_closed()
     }
 
     fn handle_plaintext(&mut self, now: Instant, data: &[u8]) {
@@ -309,6 +324,8 @@ impl Connection {
 
     /// The transport reached its end (the peer closed it, or it broke).
     pub fn handle_eof(&mut self, _now: Instant) {
+        // Frames that arrived just before the end (a close frame, typically) count.
+        self.process_frames(false);
         let handshaking_tls = self.tls.as_ref().is_some_and(TlsSession::is_handshaking);
         let error = match self.phase {
             Phase::Closed => return,
@@ -575,8 +592,8 @@ impl Connection {
                         return self.fail(rejection.error.into(), false);
                     }
                 },
-                Phase::Open | Phase::Closing => return self.process_frames(),
-                Phase::Closed => return,
+                // Frames wait in `input` until `poll_event` asks for them.
+                Phase::Open | Phase::Closing | Phase::Closed => return,
             }
         }
     }
@@ -590,8 +607,12 @@ impl Connection {
         self.events.push_back(Event::Open(info));
     }
 
-    fn process_frames(&mut self) {
-        while !self.is_closed() {
+    /// Decodes buffered frames: all of them, or only until one event is queued.
+    fn process_frames(&mut self, stop_at_event: bool) {
+        if !matches!(self.phase, Phase::Open | Phase::Closing) {
+            return;
+        }
+        while !self.is_closed() && !(stop_at_event && !self.events.is_empty()) {
             let chunk = match self.decoder.decode(&mut self.input) {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => return,

@@ -6,46 +6,44 @@
 //! tests and fuzzers drive the very same entry points in memory.
 //!
 //! ## Driving a connection
-//! After any input or command, drain the outputs in this order: events, then
-//! transmit, then read the next timeout.
+//! After any input or command, drain the outputs in this order: events (answering
+//! them as you go), then transmit, then read the next timeout. Frames are decoded
+//! lazily by [`Connection::poll_event`], so an answer sent from an event handler
+//! goes out before anything that arrived after that event is acted upon.
 //!
 //! ```
 //! use std::time::Instant;
-//! use sockette_core::{ClientConfig, CloseCode, Connection, Event, ServerConfig};
+//! use sockette_core::{ClientConfig, CloseCode, Connection, Event, Message, ServerConfig};
 //!
 //! let now = Instant::now();
 //! let mut client = Connection::client(ClientConfig::new("ws://example.org/chat")?, now)?;
 //! let mut server = Connection::server(ServerConfig::new(), now)?;
 //!
-//! // A transport in memory: move whatever one side transmits to the other.
-//! fn pump(from: &mut Connection, to: &mut Connection, now: Instant) {
+//! // A transport in memory: move what one side transmits to the other, then
+//! // drain the receiver's events (frames are decoded as events are polled).
+//! fn pump(from: &mut Connection, to: &mut Connection, now: Instant) -> Vec<Event> {
 //!     while let Some(bytes) = from.poll_transmit() {
-//!         let n = bytes.len();
-//!         to.handle_input(now, &bytes.to_vec());
-//!         from.advance_transmit(n);
+//!         let bytes = bytes.to_vec();
+//!         from.advance_transmit(bytes.len());
+//!         to.handle_input(now, &bytes);
 //!     }
+//!     std::iter::from_fn(|| to.poll_event()).collect()
 //! }
 //!
-//! client.send_text("hello")?;        // held until the handshake completes
-//! pump(&mut client, &mut server, now);
-//! pump(&mut server, &mut client, now);
-//! assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-//! assert!(matches!(server.poll_event(), Some(Event::Open(_))));
-//!
-//! pump(&mut client, &mut server, now);
-//! match server.poll_event() {
-//!     Some(Event::Message(m)) => assert_eq!(m.as_bytes(), b"hello"),
-//!     other => panic!("{other:?}"),
-//! }
+//! client.send_text("hello")?; // held until the handshake completes
+//! let at_server = pump(&mut client, &mut server, now); // the request
+//! assert!(matches!(at_server[0], Event::Open(_)));
+//! let at_client = pump(&mut server, &mut client, now); // the 101 answer
+//! assert!(matches!(at_client[0], Event::Open(_)));
+//! let at_server = pump(&mut client, &mut server, now); // now "hello" goes out
+//! assert!(matches!(&at_server[0], Event::Message(Message::Text(t)) if t == "hello"));
 //!
 //! client.close(now, CloseCode::Normal, "bye")?;
-//! pump(&mut client, &mut server, now);
-//! pump(&mut server, &mut client, now);
-//! match client.poll_event() {
-//!     Some(Event::Close(c)) => assert!(c.was_clean && c.code == CloseCode::Normal),
-//!     other => panic!("{other:?}"),
-//! }
-//! assert!(client.is_closed());
+//! let at_server = pump(&mut client, &mut server, now); // the server echoes the close
+//! assert!(matches!(&at_server[0], Event::Close(c) if c.reason == "bye"));
+//! let at_client = pump(&mut server, &mut client, now);
+//! assert!(matches!(&at_client[0], Event::Close(c) if c.was_clean && c.code == CloseCode::Normal));
+//! assert!(client.is_closed() && server.is_closed());
 //! # Ok::<(), sockette_core::Error>(())
 //! ```
 //!
