@@ -612,7 +612,7 @@ impl Connection {
         if !matches!(self.phase, Phase::Open | Phase::Closing) {
             return;
         }
-        while !self.is_closed() && !(stop_at_event && !self.events.is_empty()) {
+        while !self.is_closed() && (!stop_at_event || self.events.is_empty()) {
             let chunk = match self.decoder.decode(&mut self.input) {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => return,
