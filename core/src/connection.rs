@@ -251,14 +251,16 @@ impl Connection {
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn advance_transmit(&mut self, n: usize) {
-        self.out_start = (self.out_start + n).min(self.out.len());
+        self.out_start = self.out_start.saturating_add(n).min(self.out.len());
         if self.out_start == self.out.len() {
             self.out.clear();
             self.out_start = 0;
             if self.out.capacity() > IDLE_OUTPUT_CAPACITY {
                 self.out.shrink_to(IDLE_OUTPUT_CAPACITY);
             }
-            if let Some(payload) = self.pending_pong.take() {
+            // Nothing may follow our close frame (RFC 6455 §5.5.1).
+            let pending_pong = self.pending_pong.take();
+            if let (Some(payload), Phase::Open) = (pending_pong, &self.phase) {
                 self.write_frame(true, OpCode::Pong, &payload);
                 self.flush_tls();
             }
