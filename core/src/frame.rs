@@ -236,6 +236,9 @@ struct InFrame {
     header: FrameHeader,
     remaining: u64,
     offset: usize,
+    /// A chunk of this frame has been handed out (a control frame's header can be
+    /// consumed in one call and its payload handed out in a later one).
+    started: bool,
 }
 
 impl FrameDecoder {
@@ -255,8 +258,7 @@ impl FrameDecoder {
     /// Takes the next chunk from the front of `buf`, or `Ok(None)` when more bytes
     /// are needed. Errors are fatal: the decoder must not be used afterwards.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<FrameChunk>, Error> {
-        let first = self.current.is_none();
-        if first {
+        if self.current.is_none() {
             let Some((header, header_len)) = decode_header(buf, &self.rules)? else {
                 return Ok(None);
             };
@@ -265,11 +267,13 @@ impl FrameDecoder {
                 header,
                 remaining: header.payload_len,
                 offset: 0,
+                started: false,
             });
         }
         let Some(frame) = self.current.as_mut() else {
             return Ok(None);
         };
+        let first = !frame.started;
         let available = buf.len() as u64;
         let take = if frame.header.opcode.is_control() {
             if available < frame.remaining {
@@ -288,6 +292,7 @@ impl FrameDecoder {
         if let Some(key) = frame.header.mask {
             apply_mask(&mut data, key, frame.offset);
         }
+        frame.started = true;
         frame.offset += take;
         frame.remaining -= take as u64;
         let header = frame.header;
