@@ -77,7 +77,23 @@ impl ClientTls {
                             Error::Config(format!("unusable root certificate: {e}"))
                         })?;
                     }
-                    builder.with_root_certificates(roots).with_no_client_auth()
+                    if self.extra_roots.is_empty() {
+                        builder.with_root_certificates(roots).with_no_client_auth()
+                    } else {
+                        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                            Arc::new(roots),
+                            default_provider(),
+                        )
+                        .build()
+                        .map_err(|e| Error::Config(format!("TLS verifier: {e}")))?;
+                        builder
+                            .dangerous()
+                            .with_custom_certificate_verifier(Arc::new(TrustedOrWebPki {
+                                webpki,
+                                trusted: self.extra_roots.clone(),
+                            }))
+                            .with_no_client_auth()
+                    }
                 }
             }
         };
@@ -387,6 +403,70 @@ impl fmt::Display for TlsError {
 }
 
 impl std::error::Error for TlsError {}
+
+/// Full webpki verification, plus one exception: a server certificate that is
+/// byte for byte one the caller explicitly trusted is accepted as itself (when it
+/// names the host), even if it could not serve as a chain's end (a self-signed
+/// certificate with `CA:TRUE`, as `openssl req -x509` makes by default).
+#[derive(Debug)]
+struct TrustedOrWebPki {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    trusted: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for TrustedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        let Err(error) = verdict else {
+            return verdict;
+        };
+        if !self
+            .trusted
+            .iter()
+            .any(|t| t.as_ref() == end_entity.as_ref())
+        {
+            return Err(error);
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
 
 /// Accepts any certificate: for `dangerous_disable_certificate_verification` only.
 /// Signatures are still checked, so the handshake itself stays sound.

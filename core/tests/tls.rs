@@ -481,3 +481,43 @@ fn the_handshake_timeout_covers_the_tls_handshake() {
     ));
     assert!(matches!(c.poll_event(), Some(Event::Close(_))));
 }
+
+/// `openssl req -x509` makes self-signed certificates with `CA:TRUE`; trusting
+/// such a file with `--ca` must work, for the names it carries only.
+fn self_signed_ca_leaf(name: &str) -> (String, Leaf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "sockette openssl-style self-signed");
+    let cert = params.self_signed(&key).unwrap();
+    let leaf = Leaf {
+        chain: vec![cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    };
+    (cert.pem(), leaf)
+}
+
+#[test]
+fn an_explicitly_trusted_self_signed_ca_certificate_serves_as_its_own_leaf() {
+    let (pem, leaf) = self_signed_ca_leaf("localhost");
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .add_root_certificates_pem(pem.as_bytes())
+        .unwrap();
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_tls(leaf));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
+
+    let (pem, leaf) = self_signed_ca_leaf("other.example");
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .add_root_certificates_pem(pem.as_bytes())
+        .unwrap();
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_tls(leaf));
+    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::HostnameMismatch);
+}
