@@ -1,8 +1,54 @@
 //! # sockette-std
 //!
-//! The `std::net` backend of sockette (to come, issue 4): `Client::connect(url)`,
-//! `run(callback)` and `dispatch(timeout)` calling the user back on the thread that
-//! owns the client, and a `Sender` other threads use to queue messages. It only moves
-//! bytes between a socket and [`sockette_core::Connection`].
+//! A WebSocket client over `std::net`, in the manner of WLanguage's
+//! `WebSocketClientConnectSSL(name, callback, server)` and the browser's
+//! `WebSocket`: connect once, receive open / message / close / error in one
+//! callback on your own thread, answer from inside it.
+//!
+//! ```no_run
+//! use sockette_std::{Client, Event};
+//!
+//! let mut client = Client::connect("ws://127.0.0.1:9001/chat")?; // or Client::builder(url)...
+//! client.run(|ws, event| match event {
+//!     Event::Open(_) => {
+//!         let _ = ws.send_text("hello from sockette");
+//!     }
+//!     Event::Message(msg) => println!("received {msg:?}"),
+//!     Event::Close(info) => println!("closed: {} {}", info.code, info.reason),
+//!     Event::Error(err) => eprintln!("socket error: {err}"),
+//!     _ => {} // pings and pongs
+//! })?;
+//! # Ok::<(), sockette_std::Error>(())
+//! ```
+//!
+//! ## The forms
+//! - Synchronous: [`Client::connect`] / [`ClientBuilder::connect`] block until the
+//!   connection is open and return `Result` (the failed step is named).
+//! - Asynchronous: [`Client::start`] / [`ClientBuilder::start`] return at once;
+//!   every outcome, a failure to connect included, arrives as an event.
+//! - Driving: [`Client::run`] until closed; [`Client::dispatch`] for a program
+//!   with its own main loop; [`Client::next_event`] and [`Client::recv_timeout`]
+//!   to pull (WLanguage's `SocketRead`).
+//! - Other threads: [`Client::sender`] gives a `Send + Clone` [`Sender`] that
+//!   queues messages and a close and wakes the owner at once.
+//!
+//! This crate only moves bytes between a socket and [`sockette_core::Connection`]
+//! and calls you back; see [`Client`] for its threads and backpressure.
+
+mod builder;
+mod client;
+mod connect;
+mod driver;
+mod error;
+mod event;
+mod io;
+mod sender;
+
+pub use builder::ClientBuilder;
+pub use client::{Client, Handle};
+pub use error::{ConnectCause, ConnectError, ConnectStep, Error};
+pub use event::Event;
+pub use sender::Sender;
 
 pub use sockette_core;
+pub use sockette_core::{Bytes, CloseCode, CloseInfo, Limits, Message, OpenInfo, State, Text};

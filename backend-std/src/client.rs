@@ -1,0 +1,275 @@
+//! [`Client`], the owned connection, and [`Handle`], what a callback receives to
+//! answer from inside it. Both only translate calls into the driver's.
+
+use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
+
+use sockette_core::{CloseCode, CloseInfo, Message, State, WsUrl};
+
+use crate::builder::ClientBuilder;
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::event::Event;
+use crate::sender::Sender;
+
+/// Events delivered by one [`Client::dispatch`] call at most, so that a flood of
+/// messages cannot keep a UI thread inside it.
+const DISPATCH_BUDGET: usize = 256;
+
+/// The connection's commands and getters, as a callback sees it (the `ws` in
+/// `client.run(|ws, event| ...)`). A [`Client`] has them all too.
+///
+/// Commands return `Err(Error::Closed)` once the connection is closing, and
+/// `Err(Error::WebSocket(..))` for an invalid argument or a full outgoing buffer;
+/// nothing is queued then.
+pub struct Handle {
+    driver: Driver,
+}
+
+impl Handle {
+    /// Sends a text message. Before `Open`, it is held and sent right after.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.driver.command(|c, _| c.send_text(text))
+    }
+
+    /// Sends a binary message. Before `Open`, it is held and sent right after.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.driver.command(|c, _| c.send_binary(data))
+    }
+
+    /// Sends a message.
+    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+        self.driver.command(|c, _| c.send(message))
+    }
+
+    /// Sends a ping (at most 125 bytes); the pong arrives as [`Event::Pong`].
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.driver.command(|c, _| c.ping(payload))
+    }
+
+    /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
+    /// arriving until the peer answers; then [`Event::Close`] reports its code.
+    /// Before `Open`, abandons the opening (close code 1006).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.driver.command(|c, now| c.close(now, code, reason))
+    }
+
+    /// The browser's `readyState`: connecting, open, closing or closed.
+    pub fn state(&self) -> State {
+        self.driver.state()
+    }
+
+    /// Bytes queued and not yet written to the socket: in the connection's
+    /// buffer, handed to the writer thread, or queued by [`Sender`]s.
+    pub fn buffered_amount(&self) -> usize {
+        self.driver.buffered_amount()
+    }
+
+    /// A handle other threads use to send; see [`Sender`].
+    pub fn sender(&self) -> Sender {
+        self.driver.sender()
+    }
+
+    /// The URL connected to.
+    pub fn url(&self) -> &WsUrl {
+        self.driver.url()
+    }
+
+    /// The address of the server, once TCP is connected and until the close.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.driver.peer_addr()
+    }
+
+    /// How the connection ended, once the `Close` event has been produced.
+    pub fn close_info(&self) -> Option<&CloseInfo> {
+        self.driver.close_info()
+    }
+}
+
+/// A WebSocket client connection over `std::net`, owned by one thread.
+///
+/// Every event is delivered on the thread that calls [`run`](Self::run),
+/// [`dispatch`](Self::dispatch), [`next_event`](Self::next_event) or
+/// [`recv_timeout`](Self::recv_timeout), and only inside those calls: that
+/// thread is the owner. Other threads send through a [`Sender`].
+///
+/// ```no_run
+/// use sockette_std::{Client, CloseCode, Event};
+///
+/// let mut client = Client::connect("ws://127.0.0.1:9001/chat")?;
+/// client.run(|ws, event| match event {
+///     Event::Open(_) => {
+///         let _ = ws.send_text("hello from sockette");
+///     }
+///     Event::Message(msg) => {
+///         println!("received {msg:?}");
+///         let _ = ws.close(CloseCode::Normal, "bye");
+///     }
+///     Event::Close(info) => println!("closed: {} {}", info.code, info.reason),
+///     Event::Error(err) => eprintln!("socket error: {err}"),
+///     _ => {}
+/// })?;
+/// # Ok::<(), sockette_std::Error>(())
+/// ```
+///
+/// # Threads
+/// One helper thread connects (DNS, TCP) and then only reads the socket; another
+/// only writes it. Both hand bytes over channels; the protocol state machine and
+/// the callbacks run on the owner. When the connection ends, the socket is shut
+/// down and both threads are joined before the `Close` event is delivered, and
+/// dropping an open client closes it (1001) the same way. The one exception: an
+/// opening abandoned during DNS resolution or a TCP connect attempt leaves the
+/// connector thread to finish that blocking call (std cannot interrupt it) and
+/// exit by itself.
+///
+/// # Backpressure
+/// Outgoing bytes wait in the connection's buffer, bounded by
+/// [`Limits::max_buffered_output`](sockette_core::Limits) (64 MiB by default),
+/// plus at most 1 MiB handed to the writer thread. A send that would exceed the
+/// bound is refused with `Error::WebSocket(CoreError::Capacity(OutputBufferFull
+/// { .. }))` and nothing is queued: watch [`buffered_amount`](Handle::buffered_amount)
+/// and retry when it drops. Incoming bytes: the reader stays at most 1 MiB ahead
+/// of the owner, then TCP flow control slows the peer down, so a slow callback
+/// never makes memory grow.
+pub struct Client {
+    handle: Handle,
+}
+
+impl Client {
+    /// Connects to `url` (`ws://` or `wss://`) with default settings, blocking
+    /// until open; see [`ClientBuilder::connect`].
+    pub fn connect(url: &str) -> Result<Client, Error> {
+        ClientBuilder::new(url).connect()
+    }
+
+    /// Starts connecting to `url` and returns at once; see
+    /// [`ClientBuilder::start`].
+    pub fn start(url: &str) -> Result<Client, Error> {
+        ClientBuilder::new(url).start()
+    }
+
+    /// Settings: subprotocols, headers, limits, deadlines, keepalive.
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    pub(crate) fn from_driver(driver: Driver) -> Client {
+        Client {
+            handle: Handle { driver },
+        }
+    }
+
+    pub(crate) fn driver_mut(&mut self) -> &mut Driver {
+        &mut self.handle.driver
+    }
+
+    /// Drives the connection until it is closed, calling `callback` on this
+    /// thread for each event, `Close` last. The callback answers through its
+    /// [`Handle`]. Returns how the connection ended, or [`Error::Closed`] if every
+    /// event had already been delivered.
+    pub fn run<F>(&mut self, mut callback: F) -> Result<CloseInfo, Error>
+    where
+        F: FnMut(&mut Handle, Event),
+    {
+        if self.handle.driver.is_done() {
+            return Err(Error::Closed);
+        }
+        while let Some(event) = self.handle.driver.next_event(None) {
+            callback(&mut self.handle, event);
+            self.handle.driver.after_callback();
+        }
+        self.handle
+            .driver
+            .close_info()
+            .cloned()
+            .ok_or(Error::Closed)
+    }
+
+    /// For a program with its own main loop (a UI thread): waits up to `timeout`
+    /// for something to happen, calls `callback` for the events ready by then (at
+    /// most 256), and returns how many there were. `Err(Error::Closed)` once every
+    /// event, `Close` included, has been delivered.
+    pub fn dispatch<F>(&mut self, timeout: Duration, mut callback: F) -> Result<usize, Error>
+    where
+        F: FnMut(&mut Handle, Event),
+    {
+        if self.handle.driver.is_done() {
+            return Err(Error::Closed);
+        }
+        let mut deadline = Some(Instant::now() + timeout);
+        let mut delivered = 0;
+        while delivered < DISPATCH_BUDGET {
+            let Some(event) = self.handle.driver.next_event(deadline) else {
+                break;
+            };
+            callback(&mut self.handle, event);
+            self.handle.driver.after_callback();
+            delivered += 1;
+            // After the first event, only what is ready now.
+            deadline = Some(Instant::now());
+        }
+        Ok(delivered)
+    }
+
+    /// The next event, waiting up to `timeout` (`None`: as long as it takes);
+    /// `Ok(None)` when the timeout passed. `Err(Error::Closed)` once every event
+    /// has been delivered.
+    pub fn next_event(&mut self, timeout: Option<Duration>) -> Result<Option<Event>, Error> {
+        if self.handle.driver.is_done() {
+            return Err(Error::Closed);
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        Ok(self.handle.driver.next_event(deadline))
+    }
+
+    /// The next message, waiting up to `timeout` (`None`: as long as it takes;
+    /// WLanguage's `SocketRead`); `Ok(None)` when the timeout passed. Other events
+    /// are consumed: `Open`, pings and pongs silently; an error is returned as
+    /// `Err`; the close as `Err(Error::Closed)`, with the details in
+    /// [`close_info`](Handle::close_info).
+    pub fn recv_timeout(&mut self, timeout: Option<Duration>) -> Result<Option<Message>, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.handle.driver.is_done() {
+                return Err(Error::Closed);
+            }
+            match self.handle.driver.next_event(deadline) {
+                None => return Ok(None),
+                Some(Event::Message(m)) => return Ok(Some(m)),
+                Some(Event::Error(e)) => return Err(e),
+                Some(Event::Close(_)) => return Err(Error::Closed),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+impl Deref for Client {
+    type Target = Handle;
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Handle {
+        &mut self.handle
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("url", self.driver.url())
+            .field("state", &self.driver.state())
+            .field("buffered_amount", &self.driver.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.handle.fmt(f)
+    }
+}

@@ -1,0 +1,486 @@
+//! The owner thread's loop: waits on the channel the helper threads and senders
+//! feed, passes bytes and time to the core, hands the core's output to the writer,
+//! and turns the core's events into this crate's. No protocol logic lives here.
+//!
+//! Rules:
+//! - Only the owner thread touches the core; helper threads only move bytes.
+//! - After any input or command: drain events, then transmit (the core's order).
+//! - When the core reports `Close`, the socket is shut down and the threads are
+//!   joined *before* the `Close` event is queued: "closed" means closed.
+
+use std::collections::VecDeque;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sockette_core::{
+    ClientConfig, CloseCode, CloseInfo, Connection, Error as CoreError, Event as CoreEvent, State,
+    TimeoutKind, WsUrl,
+};
+
+use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
+use crate::event::Event;
+use crate::io::{self, ConnectJob, Input, Writer};
+use crate::sender::{Command, Sender, Shared};
+
+/// Inputs the owner's channel holds before the reader blocks (64 KiB reads: at
+/// most 1 MiB read ahead of the owner).
+const CHANNEL_BOUND: usize = 16;
+/// Bytes handed to the writer thread at most; the rest waits in the core, whose
+/// `max_buffered_output` then applies.
+pub(crate) const WRITE_WINDOW: usize = 1 << 20;
+/// Inputs processed per turn before events are delivered.
+const INPUTS_PER_TURN: usize = 64;
+/// After the close, how long to wait for our last bytes to be written and for the
+/// peer to close its side (RFC 6455 §7.1.1: the server closes TCP first).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Settings the driver needs beside the core's.
+pub(crate) struct Options {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_buffered_output: usize,
+}
+
+pub(crate) struct Driver {
+    core: Connection,
+    url: WsUrl,
+    target: String,
+    connect_timeout: Duration,
+    rx: Option<Receiver<Input>>,
+    tx: SyncSender<Input>,
+    shared: Arc<Shared>,
+    cancel: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    socket: Option<TcpStream>,
+    writer: Option<Writer>,
+    step: ConnectStep,
+    opened: bool,
+    eof_seen: bool,
+    /// A transport failure to report instead of the core's generic one.
+    pending_error: Option<Error>,
+    /// The text of the last error, which becomes the reason of a 1006 close.
+    last_error: Option<String>,
+    not_sent: usize,
+    events: VecDeque<Event>,
+    /// The `Close` event has been queued.
+    finished: bool,
+    close_info: Option<CloseInfo>,
+}
+
+impl Driver {
+    /// Creates the connection and starts the connector thread; returns at once.
+    pub(crate) fn start(config: ClientConfig, options: Options) -> Result<Driver, Error> {
+        let now = Instant::now();
+        let url = config.url().clone();
+        let core = Connection::client(config, now)?;
+        let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let reader = io::spawn_connector(ConnectJob {
+            host: url.host().to_string(),
+            port: url.port(),
+            deadline: now + options.connect_timeout,
+            cancel: cancel.clone(),
+            to_owner: tx.clone(),
+        })
+        .map_err(Error::Io)?;
+        let target = if url.host().contains(':') {
+            format!("[{}]:{}", url.host(), url.port())
+        } else {
+            format!("{}:{}", url.host(), url.port())
+        };
+        Ok(Driver {
+            core,
+            url,
+            target,
+            connect_timeout: options.connect_timeout,
+            rx: Some(rx),
+            tx,
+            shared: Shared::new(options.max_buffered_output),
+            cancel,
+            reader: Some(reader),
+            socket: None,
+            writer: None,
+            step: ConnectStep::Resolve,
+            opened: false,
+            eof_seen: false,
+            pending_error: None,
+            last_error: None,
+            not_sent: 0,
+            events: VecDeque::new(),
+            finished: false,
+            close_info: None,
+        })
+    }
+
+    // ----- getters -----
+
+    pub(crate) fn url(&self) -> &WsUrl {
+        &self.url
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.core.state()
+    }
+
+    pub(crate) fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+            + self.writer.as_ref().map_or(0, Writer::in_flight)
+            + self.shared.queued_bytes()
+    }
+
+    pub(crate) fn close_info(&self) -> Option<&CloseInfo> {
+        self.close_info.as_ref()
+    }
+
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.socket.as_ref().and_then(|s| s.peer_addr().ok())
+    }
+
+    pub(crate) fn sender(&self) -> Sender {
+        Sender::new(self.shared.clone(), self.tx.clone())
+    }
+
+    /// True once every event, `Close` included, has been handed out.
+    pub(crate) fn is_done(&self) -> bool {
+        self.finished && self.events.is_empty()
+    }
+
+    // ----- commands from the owner thread -----
+
+    /// Runs a command on the core, after what senders queued before it.
+    pub(crate) fn command(
+        &mut self,
+        f: impl FnOnce(&mut Connection, Instant) -> Result<(), CoreError>,
+    ) -> Result<(), Error> {
+        let now = Instant::now();
+        self.apply_sender_commands(now);
+        if matches!(self.core.state(), State::Closing | State::Closed) {
+            return Err(Error::Closed);
+        }
+        f(&mut self.core, now)?;
+        self.flush();
+        self.sync_shared();
+        Ok(())
+    }
+
+    // ----- driving -----
+
+    /// Blocks until the connection is open; the `Open` event stays queued. On
+    /// failure, returns the error and the connection is already shut down.
+    pub(crate) fn wait_open(&mut self) -> Result<(), Error> {
+        loop {
+            self.collect_events();
+            if self.opened {
+                return Ok(());
+            }
+            if self.finished {
+                let error = self.events.drain(..).find_map(|e| match e {
+                    Event::Error(e) => Some(e),
+                    _ => None,
+                });
+                return Err(error.unwrap_or(Error::Closed));
+            }
+            self.turn(None);
+        }
+    }
+
+    /// The next event, waiting until `deadline` (`None`: as long as it takes).
+    /// `None` when the deadline passed, or when every event was handed out.
+    pub(crate) fn next_event(&mut self, deadline: Option<Instant>) -> Option<Event> {
+        loop {
+            self.collect_events();
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.finished {
+                return None;
+            }
+            let expired = deadline.is_some_and(|d| Instant::now() >= d);
+            self.turn(deadline);
+            if expired {
+                self.collect_events();
+                return self.events.pop_front();
+            }
+        }
+    }
+
+    /// Sends what commands inside a callback produced.
+    pub(crate) fn after_callback(&mut self) {
+        self.flush();
+        self.sync_shared();
+    }
+
+    /// One turn: wait for input (until `deadline` or the core's next timer),
+    /// process what arrived, run due timers and queued commands, flush.
+    fn turn(&mut self, deadline: Option<Instant>) {
+        let Some(rx) = &self.rx else { return };
+        let now = Instant::now();
+        let wake_at = match (deadline, self.core.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let first = match wake_at {
+            None => rx.recv().ok(),
+            Some(at) => rx.recv_timeout(at.saturating_duration_since(now)).ok(),
+        };
+        let mut inputs: Vec<Input> = first.into_iter().collect();
+        while !inputs.is_empty() && inputs.len() < INPUTS_PER_TURN {
+            match rx.try_recv() {
+                Ok(input) => inputs.push(input),
+                Err(_) => break,
+            }
+        }
+        for input in inputs {
+            self.handle(input);
+        }
+        let now = Instant::now();
+        self.core.handle_timeout(now);
+        self.apply_sender_commands(now);
+        self.flush();
+        self.sync_shared();
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = Instant::now();
+        match input {
+            Input::Resolved => self.step = ConnectStep::Tcp,
+            Input::Connected(stream) => self.on_connected(stream),
+            Input::ConnectFailed(step, e) => {
+                self.step = step;
+                self.fail_transport(e);
+            }
+            Input::Data(bytes) => self.core.handle_input(now, &bytes),
+            Input::Eof => {
+                self.eof_seen = true;
+                self.core.handle_eof(now);
+            }
+            Input::ReadFailed(e) | Input::WriteFailed(e) => self.fail_transport(e),
+            Input::WriterDone | Input::Wake => {}
+        }
+    }
+
+    fn on_connected(&mut self, stream: TcpStream) {
+        if self.core.is_closed() {
+            // Abandoned while connecting.
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        let writer = stream
+            .try_clone()
+            .and_then(|clone| Writer::spawn(clone, self.tx.clone()));
+        self.socket = Some(stream);
+        match writer {
+            Ok(writer) => {
+                self.writer = Some(writer);
+                self.step = if self.url.is_secure() {
+                    ConnectStep::Tls
+                } else {
+                    ConnectStep::Upgrade
+                };
+            }
+            Err(e) => self.fail_transport(e),
+        }
+    }
+
+    /// The transport failed: the core ends the connection (1006) and this error,
+    /// more precise than the core's, is reported in place of its own.
+    fn fail_transport(&mut self, e: std::io::Error) {
+        if self.core.is_closed() {
+            return;
+        }
+        self.pending_error = Some(if self.core.state() == State::Connecting {
+            ConnectError::new(self.step, &self.target, ConnectCause::Io(e)).into()
+        } else {
+            Error::Io(e)
+        });
+        self.core.handle_eof(Instant::now());
+    }
+
+    /// Hands the senders' commands to the core, in order. A command the core
+    /// cannot take yet for lack of buffer space waits at the head of the queue.
+    fn apply_sender_commands(&mut self, now: Instant) {
+        while let Some(cmd) = self.shared.pop() {
+            let result = match &cmd {
+                Command::Text(t) => self.core.send_text(t),
+                Command::Binary(b) => self.core.send_binary(b),
+                Command::Ping(p) => self.core.ping(p),
+                Command::Close(code, reason) => self.core.close(now, *code, reason),
+            };
+            match result {
+                Ok(()) => {}
+                Err(CoreError::Capacity(_)) => {
+                    self.shared.push_front(cmd);
+                    break;
+                }
+                Err(_) if matches!(cmd, Command::Close(..)) => {}
+                Err(_) => self.not_sent += 1,
+            }
+        }
+    }
+
+    /// Moves the core's output to the writer, up to the write window.
+    fn flush(&mut self) {
+        let Some(writer) = &self.writer else { return };
+        while writer.in_flight() < WRITE_WINDOW {
+            let Some(bytes) = self.core.poll_transmit() else {
+                break;
+            };
+            let n = bytes.len().min(WRITE_WINDOW - writer.in_flight());
+            if !writer.write(bytes[..n].to_vec()) {
+                break;
+            }
+            self.core.advance_transmit(n);
+        }
+    }
+
+    fn sync_shared(&mut self) {
+        if matches!(self.core.state(), State::Closing | State::Closed) {
+            for cmd in self.shared.close() {
+                if !matches!(cmd, Command::Close(..)) {
+                    self.not_sent += 1;
+                }
+            }
+        }
+        let buffered =
+            self.core.buffered_amount() + self.writer.as_ref().map_or(0, Writer::in_flight);
+        self.shared.set_buffered(buffered);
+    }
+
+    // ----- events -----
+
+    fn collect_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            let event = match event {
+                CoreEvent::Open(info) => {
+                    self.opened = true;
+                    Event::Open(info)
+                }
+                CoreEvent::Message(m) => Event::Message(m),
+                CoreEvent::Ping(p) => Event::Ping(p),
+                CoreEvent::Pong(p) => Event::Pong(p),
+                CoreEvent::Error(e) => {
+                    let error = match self.pending_error.take() {
+                        Some(error) => error,
+                        None => self.map_error(e),
+                    };
+                    self.last_error = Some(error.to_string());
+                    Event::Error(error)
+                }
+                CoreEvent::Close(mut info) => {
+                    self.shutdown(info.was_clean);
+                    if !info.was_clean && info.code == CloseCode::Abnormal {
+                        if let Some(text) = self.last_error.take() {
+                            info.reason = text;
+                        }
+                    }
+                    if self.not_sent > 0 {
+                        let messages = std::mem::take(&mut self.not_sent);
+                        self.events
+                            .push_back(Event::Error(Error::NotSent { messages }));
+                    }
+                    self.close_info = Some(info.clone());
+                    self.finished = true;
+                    Event::Close(info)
+                }
+                // A kind of event this backend does not know yet.
+                _ => continue,
+            };
+            self.events.push_back(event);
+        }
+    }
+
+    /// Before `Open`, a core error is a failed opening at the current step.
+    fn map_error(&self, e: CoreError) -> Error {
+        if self.opened {
+            return Error::WebSocket(e);
+        }
+        let cause = match e {
+            CoreError::Timeout(TimeoutKind::Handshake) => {
+                ConnectCause::Timeout(self.connect_timeout)
+            }
+            e => ConnectCause::WebSocket(e),
+        };
+        ConnectError::new(self.step, &self.target, cause).into()
+    }
+
+    // ----- shutting down -----
+
+    /// Writes the last bytes, shuts the socket down, joins the threads. A clean
+    /// close also waits (up to [`LINGER`]) for the peer to close its side.
+    fn shutdown(&mut self, clean: bool) {
+        self.cancel.store(true, Ordering::Release);
+        self.sync_shared();
+        let Some(mut writer) = self.writer.take() else {
+            // Never connected: the connector thread may still be in the system
+            // resolver or a connect attempt, which std cannot interrupt. It was
+            // cancelled, holds no socket the owner needs, and exits by itself
+            // once that call returns; it is not waited for.
+            self.rx = None;
+            self.reader = None;
+            self.socket = None;
+            return;
+        };
+        while let Some(bytes) = self.core.poll_transmit() {
+            let n = bytes.len();
+            if !writer.write(bytes.to_vec()) {
+                break;
+            }
+            self.core.advance_transmit(n);
+        }
+        writer.finish();
+        let linger = Instant::now() + LINGER;
+        self.wait_for(linger, |i| {
+            matches!(i, Input::WriterDone | Input::WriteFailed(_))
+        });
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(Shutdown::Write);
+        }
+        if clean && !self.eof_seen {
+            self.wait_for(linger, |i| matches!(i, Input::Eof | Input::ReadFailed(_)));
+        }
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        // Dropping the receiver unblocks a reader waiting for room in the channel.
+        self.rx = None;
+        writer.join();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.shared.set_buffered(0);
+    }
+
+    fn wait_for(&mut self, deadline: Instant, done: impl Fn(&Input) -> bool) {
+        let Some(rx) = &self.rx else { return };
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(input) = rx.recv_timeout(left) else {
+                return;
+            };
+            if matches!(input, Input::Eof | Input::ReadFailed(_)) {
+                self.eof_seen = true;
+            }
+            if done(&input) {
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// Dropping an open client closes it with 1001 (going away) without waiting
+    /// for the peer's answer, then shuts the socket down and joins the threads.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let now = Instant::now();
+        if matches!(self.core.state(), State::Open | State::Connecting) {
+            let _ = self.core.close(now, CloseCode::GoingAway, "");
+        }
+        self.shutdown(false);
+    }
+}

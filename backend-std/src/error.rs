@@ -1,0 +1,201 @@
+//! The backend's errors: a failed opening names the step (DNS, TCP, TLS, HTTP
+//! upgrade) and its cause; after the opening, errors come from the WebSocket layer
+//! (`sockette-core`) or from the socket; commands after the close are refused.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use sockette_core::Error as CoreError;
+
+/// Everything that can go wrong with a [`Client`](crate::Client).
+///
+/// Failures of the connection itself arrive as [`Event::Error`](crate::Event::Error)
+/// (always followed by [`Event::Close`](crate::Event::Close)), or as the `Err` of the
+/// synchronous [`Client::connect`](crate::Client::connect). Commands
+/// (`send_text`, `close`...) return an `Err` and leave the connection as it was.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection could not be opened: which step failed, and why.
+    Connect(Box<ConnectError>),
+    /// The WebSocket layer failed the connection (a protocol violation by the peer,
+    /// a limit, a timeout) or refused a command (an invalid close code, a full
+    /// outgoing buffer: [`CapacityError::OutputBufferFull`](sockette_core::CapacityError)).
+    WebSocket(CoreError),
+    /// The socket failed after the connection opened (reset by the peer, broken
+    /// pipe...). The connection is closed with code 1006.
+    Io(io::Error),
+    /// The connection is closing or closed: the command was refused and nothing
+    /// was queued.
+    Closed,
+    /// Messages queued through a [`Sender`](crate::Sender) that were accepted but
+    /// could not be sent because the connection closed first. Reported once, just
+    /// before [`Event::Close`](crate::Event::Close).
+    NotSent {
+        /// How many messages were not sent.
+        messages: usize,
+    },
+    /// The configuration could not be read (a CA file, for instance).
+    Config(String),
+}
+
+impl Error {
+    /// True when a deadline passed: an opening step, a keepalive or a close
+    /// handshake.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Connect(c) => c.is_timeout(),
+            Error::WebSocket(CoreError::Timeout(_)) => true,
+            Error::Io(e) => matches!(e.kind(), io::ErrorKind::TimedOut),
+            _ => false,
+        }
+    }
+
+    /// The operating system's error, when there is one.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Connect(c) => match &c.cause {
+                ConnectCause::Io(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Connect(e) => e.fmt(f),
+            Error::WebSocket(e) => e.fmt(f),
+            Error::Io(e) => write!(f, "socket error: {e}"),
+            Error::Closed => write!(f, "the connection is closed"),
+            Error::NotSent { messages } => write!(
+                f,
+                "{messages} queued message(s) were not sent: the connection closed first"
+            ),
+            Error::Config(why) => write!(f, "invalid configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect(e) => Some(&**e),
+            Error::WebSocket(e) => Some(e),
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CoreError> for Error {
+    fn from(e: CoreError) -> Self {
+        Error::WebSocket(e)
+    }
+}
+
+impl From<ConnectError> for Error {
+    fn from(e: ConnectError) -> Self {
+        Error::Connect(Box::new(e))
+    }
+}
+
+/// A step of the opening, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectStep {
+    /// Resolving the host name (every address, IPv6 and IPv4).
+    Resolve,
+    /// The TCP connection, each resolved address in turn.
+    Tcp,
+    /// The TLS handshake (`wss://`).
+    Tls,
+    /// The HTTP upgrade (the WebSocket opening handshake).
+    Upgrade,
+}
+
+impl fmt::Display for ConnectStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectStep::Resolve => "DNS resolution",
+            ConnectStep::Tcp => "TCP connect",
+            ConnectStep::Tls => "TLS handshake",
+            ConnectStep::Upgrade => "HTTP upgrade",
+        })
+    }
+}
+
+/// Why an opening failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConnectCause {
+    /// The operating system refused (connection refused, unknown host...).
+    Io(io::Error),
+    /// The connect deadline passed during this step; the value is the deadline
+    /// configured for the whole opening.
+    Timeout(Duration),
+    /// The server's answer was not a WebSocket upgrade, or TLS failed.
+    WebSocket(CoreError),
+}
+
+/// An opening that failed: the step, the `host:port` aimed at, the cause.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConnectError {
+    /// The step that failed.
+    pub step: ConnectStep,
+    /// The `host:port` of the URL.
+    pub target: String,
+    /// What went wrong.
+    pub cause: ConnectCause,
+}
+
+impl ConnectError {
+    pub(crate) fn new(step: ConnectStep, target: &str, cause: ConnectCause) -> Self {
+        ConnectError {
+            step,
+            target: target.to_string(),
+            cause,
+        }
+    }
+
+    /// True when the connect deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        match &self.cause {
+            ConnectCause::Timeout(_) => true,
+            ConnectCause::Io(e) => e.kind() == io::ErrorKind::TimedOut,
+            ConnectCause::WebSocket(e) => matches!(e, CoreError::Timeout(_)),
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "connecting to {} failed at the {} step: ",
+            self.target, self.step
+        )?;
+        match &self.cause {
+            ConnectCause::Io(e) => e.fmt(f),
+            ConnectCause::Timeout(d) => {
+                write!(f, "timed out (the opening must complete within {d:?})")
+            }
+            ConnectCause::WebSocket(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            ConnectCause::Io(e) => Some(e),
+            ConnectCause::Timeout(_) => None,
+            ConnectCause::WebSocket(e) => Some(e),
+        }
+    }
+}

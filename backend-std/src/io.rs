@@ -1,0 +1,189 @@
+//! The helper threads. They only move bytes and report what the OS said; the
+//! state machine and every callback stay on the owner thread.
+//!
+//! - The *connector*, which then becomes the *reader*: resolves the host, connects,
+//!   hands a clone of the socket to the owner, then loops on blocking reads.
+//! - The *writer*: writes the chunks the owner hands it, in order.
+//!
+//! Both report to the owner through one bounded channel of [`Input`]s, which is
+//! also what [`Sender`](crate::Sender)s use to wake the owner. The bound gives
+//! backpressure: a reader whose owner does not keep up blocks, and TCP flow
+//! control slows the peer down.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use crate::connect;
+use crate::error::ConnectStep;
+
+/// Size of one read.
+const READ_CHUNK: usize = 64 << 10;
+
+/// What the owner thread receives.
+pub(crate) enum Input {
+    /// The host name resolved; TCP connect attempts start.
+    Resolved,
+    /// TCP is connected: the owner's clone of the socket.
+    Connected(TcpStream),
+    /// Resolution or TCP connect failed.
+    ConnectFailed(ConnectStep, io::Error),
+    /// Bytes read from the socket.
+    Data(Vec<u8>),
+    /// The peer closed its side (a read returned 0).
+    Eof,
+    /// A read failed.
+    ReadFailed(io::Error),
+    /// A write failed; the writer stopped.
+    WriteFailed(io::Error),
+    /// The writer finished writing everything it was given and stopped.
+    WriterDone,
+    /// Something changed (bytes written, a command queued): look again.
+    Wake,
+}
+
+/// What the connector needs.
+pub(crate) struct ConnectJob {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) deadline: Instant,
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) to_owner: SyncSender<Input>,
+}
+
+/// Starts the connector/reader thread.
+pub(crate) fn spawn_connector(job: ConnectJob) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("sockette-reader".into())
+        .spawn(move || connect_then_read(job))
+}
+
+fn connect_then_read(job: ConnectJob) {
+    let tx = job.to_owner;
+    let addrs = match connect::resolve(&job.host, job.port) {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            let _ = tx.send(Input::ConnectFailed(ConnectStep::Resolve, e));
+            return;
+        }
+    };
+    if tx.send(Input::Resolved).is_err() {
+        return;
+    }
+    let (mut stream, _addr): (TcpStream, SocketAddr) =
+        match connect::connect_any(&addrs, job.deadline, &job.cancel) {
+            Ok(ok) => ok,
+            Err(e) => {
+                let _ = tx.send(Input::ConnectFailed(ConnectStep::Tcp, e));
+                return;
+            }
+        };
+    let _ = stream.set_nodelay(true);
+    let owner_copy = match stream.try_clone() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Input::ConnectFailed(ConnectStep::Tcp, e));
+            return;
+        }
+    };
+    if job.cancel.load(Ordering::Acquire) || tx.send(Input::Connected(owner_copy)).is_err() {
+        return;
+    }
+    read_loop(&mut stream, &tx);
+}
+
+fn read_loop(stream: &mut TcpStream, tx: &SyncSender<Input>) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let input = match stream.read(&mut buf) {
+            Ok(0) => Input::Eof,
+            Ok(n) => Input::Data(buf[..n].to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Input::ReadFailed(e),
+        };
+        let last = !matches!(input, Input::Data(_));
+        if tx.send(input).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The owner's end of the writer thread.
+pub(crate) struct Writer {
+    chunks: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    in_flight: Arc<AtomicUsize>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `stream`.
+    pub(crate) fn spawn(stream: TcpStream, to_owner: SyncSender<Input>) -> io::Result<Writer> {
+        let (chunks, rx) = std::sync::mpsc::channel();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let counter = in_flight.clone();
+        let handle = thread::Builder::new()
+            .name("sockette-writer".into())
+            .spawn(move || write_loop(stream, rx, &counter, &to_owner))?;
+        Ok(Writer {
+            chunks: Some(chunks),
+            in_flight,
+            handle: Some(handle),
+        })
+    }
+
+    /// Bytes handed to the writer and not written yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Hands bytes to the writer; false if it has stopped (its failure is on the
+    /// owner's channel).
+    pub(crate) fn write(&self, chunk: Vec<u8>) -> bool {
+        let len = chunk.len();
+        self.in_flight.fetch_add(len, Ordering::AcqRel);
+        match &self.chunks {
+            Some(tx) if tx.send(chunk).is_ok() => true,
+            _ => {
+                self.in_flight.fetch_sub(len, Ordering::AcqRel);
+                false
+            }
+        }
+    }
+
+    /// No more chunks: the writer writes what it holds, reports
+    /// [`Input::WriterDone`] and exits.
+    pub(crate) fn finish(&mut self) {
+        self.chunks = None;
+    }
+
+    /// Waits for the thread; call after `finish` and after the socket is shut
+    /// down (which unblocks a write stuck on a peer that does not read).
+    pub(crate) fn join(&mut self) {
+        self.chunks = None;
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn write_loop(
+    mut stream: TcpStream,
+    chunks: Receiver<Vec<u8>>,
+    in_flight: &AtomicUsize,
+    tx: &SyncSender<Input>,
+) {
+    while let Ok(chunk) = chunks.recv() {
+        if let Err(e) = stream.write_all(&chunk) {
+            let _ = tx.send(Input::WriteFailed(e));
+            return;
+        }
+        in_flight.fetch_sub(chunk.len(), Ordering::AcqRel);
+        // A hint: if the channel is full the owner is about to look anyway.
+        let _ = tx.try_send(Input::Wake);
+    }
+    let _ = tx.send(Input::WriterDone);
+}
