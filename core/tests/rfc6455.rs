@@ -310,6 +310,12 @@ fn invalid_utf8_fails_fast_with_1007_before_message_end() {
     let err = assert_failed(&events, CloseCode::InvalidData);
     assert_eq!(err, &Error::Protocol(ProtocolError::InvalidUtf8));
 
+    // A lead byte and an impossible continuation in two fragments.
+    let mut raw = Raw::client();
+    assert!(raw.feed(&frame(false, op::TEXT, &[b'a', 0xf4])).is_empty());
+    let events = raw.feed(&frame(false, op::CONT, &[0x90, b'b']));
+    assert_failed(&events, CloseCode::InvalidData);
+
     // A lead byte followed by an impossible continuation, split across reads.
     let mut raw = Raw::client();
     let bytes = frame(true, op::TEXT, &[0xf4, 0x90, b'a', b'b', b'c', b'd']);
@@ -1383,6 +1389,18 @@ fn unoffered_subprotocol_fails_the_handshake() {
 }
 
 #[test]
+fn subprotocol_selected_when_none_was_offered_fails_the_handshake() {
+    let mut raw = Raw::connecting_client(client_config(URL));
+    let response = response_101(&raw.request.clone(), "Sec-WebSocket-Protocol: chat\r\n");
+    let events = raw.feed(response.as_bytes());
+    let err = assert_failed(&events, CloseCode::Abnormal);
+    assert_eq!(
+        err,
+        &Error::Handshake(HandshakeError::UnexpectedProtocol("chat".into()))
+    );
+}
+
+#[test]
 fn unoffered_extension_fails_the_handshake() {
     let err = handshake_error(&format!(
         "{GOOD_HEAD}Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
@@ -1493,7 +1511,7 @@ fn response_fed_byte_by_byte_opens() {
 
 impl Raw {
     /// A server fed `request` in one read, its events kept in `history`.
-    fn open_server_answer(request: &str) -> Raw {
+    fn open_server_answer(request: impl AsRef<[u8]>) -> Raw {
         let mut raw = Raw {
             conn: sockette_core::Connection::server(server_config(), std::time::Instant::now())
                 .unwrap(),
@@ -1501,7 +1519,7 @@ impl Raw {
             request: String::new(),
             history: Vec::new(),
         };
-        raw.feed(request.as_bytes());
+        raw.feed(request.as_ref());
         raw
     }
 }
@@ -1516,6 +1534,36 @@ fn unmasked_client_frame_fails_with_1002() {
         &Error::Protocol(ProtocolError::UnmaskedFrameFromClient)
     );
     assert_close_frame_sent(&mut raw, 1002);
+}
+
+#[test]
+fn frames_pipelined_after_the_request_are_delivered_by_the_server_role() {
+    let mut bytes = support::VALID_REQUEST.as_bytes().to_vec();
+    bytes.extend(masked_frame(true, op::TEXT, b"early", [9, 8, 7, 6]));
+    let raw = Raw::open_server_answer(&bytes);
+    let events = raw.history.clone();
+    assert!(matches!(&events[0], Event::Open(i) if i.resource == "/chat?room=1"));
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(text(&events[1]), "early");
+}
+
+#[test]
+fn client_close_is_echoed_by_the_server_role() {
+    let mut raw = Raw::server();
+    let events = raw.feed(&masked_frame(
+        true,
+        op::CLOSE,
+        &close_payload(4001, b"bye"),
+        [1, 2, 3, 4],
+    ));
+    assert!(
+        matches!(&events[..], [Event::Close(i)] if i.code == 4001u16 && i.reason == "bye" && i.was_clean),
+        "{events:?}"
+    );
+    let frames = raw.sent_frames();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].close_code(), Some(4001));
+    assert!(raw.conn.is_closed());
 }
 
 #[test]
@@ -1670,6 +1718,14 @@ fn pair_exchanges_messages_under_every_chunking() {
         assert!(final_close(&pair.client_history).was_clean);
         assert!(final_close(&pair.server_history).was_clean);
     }
+}
+
+#[test]
+#[should_panic(expected = "livelock")]
+fn drive_bounded_panics_when_the_pair_does_not_settle() {
+    let mut pair = Pair::new();
+    pair.client.send_text("needs a second step").unwrap();
+    pair.drive_bounded(1);
 }
 
 #[test]

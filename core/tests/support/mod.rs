@@ -221,7 +221,10 @@ impl Pair {
                 return;
             }
         }
-        panic!("livelock: the pair is still busy after {max} steps");
+        assert!(
+            !self.step(),
+            "livelock: the pair is still busy after {max} steps"
+        );
     }
 
     /// Moves the clock forward by `by`, firing every deadline on the way in order and
