@@ -3,9 +3,11 @@
 //! [`ClientConfig`]; only the connect deadline's use for DNS and TCP is this
 //! crate's.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sockette_core::{ClientConfig, Limits, Timeouts};
+use sockette_core::{rustls, ClientConfig, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::{Driver, Options};
@@ -36,6 +38,18 @@ pub struct ClientBuilder {
     limits: Limits,
     timeouts: Timeouts,
     fragment_size: Option<usize>,
+    tls: TlsSettings,
+}
+
+/// TLS settings, forwarded to the core's [`ClientConfig`] (the core runs TLS).
+#[derive(Debug, Clone, Default)]
+struct TlsSettings {
+    ca_files: Vec<PathBuf>,
+    roots_pem: Vec<Vec<u8>>,
+    roots_der: Vec<Vec<u8>>,
+    only_extra_roots: bool,
+    custom: Option<Arc<rustls::ClientConfig>>,
+    dangerous_no_verification: bool,
 }
 
 impl ClientBuilder {
@@ -48,6 +62,7 @@ impl ClientBuilder {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             fragment_size: None,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -106,6 +121,48 @@ impl ClientBuilder {
         self
     }
 
+    /// `wss://`: also trusts the certificates of a PEM file (a private CA, a test
+    /// certificate), read when connecting; an unreadable file or one without
+    /// certificates makes `connect`/`start` fail with [`Error::Config`] /
+    /// [`Error::WebSocket`].
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca_files.push(path.into());
+        self
+    }
+
+    /// `wss://`: also trusts the certificates of a PEM bundle.
+    pub fn add_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.roots_pem.push(pem.into());
+        self
+    }
+
+    /// `wss://`: also trusts one DER-encoded certificate.
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.tls.roots_der.push(der.into());
+        self
+    }
+
+    /// `wss://`: trusts only the certificates added here, not the Mozilla roots
+    /// the core trusts by default.
+    pub fn without_default_roots(mut self) -> Self {
+        self.tls.only_extra_roots = true;
+        self
+    }
+
+    /// `wss://`: a complete rustls configuration (client certificates, custom
+    /// verifiers...); the root settings above are then ignored.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls.custom = Some(config);
+        self
+    }
+
+    /// **Dangerous**: accepts any server certificate, so anyone on the path can
+    /// read and change the traffic. For local experiments only.
+    pub fn dangerous_disable_certificate_verification(mut self) -> Self {
+        self.tls.dangerous_no_verification = true;
+        self
+    }
+
     /// Connects, blocking until the connection is open (WLanguage's synchronous
     /// `WebSocketClientConnectSSL`). The `Open` event is the first one
     /// [`Client::run`] then delivers. On failure, the error names the step
@@ -145,6 +202,33 @@ impl ClientBuilder {
         }
         if let Some(size) = self.fragment_size {
             config = config.fragment_size(size);
+        }
+        self.tls.apply(config)
+    }
+}
+
+impl TlsSettings {
+    fn apply(self, mut config: ClientConfig) -> Result<ClientConfig, Error> {
+        for path in &self.ca_files {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::Config(format!("cannot read CA file {}: {e}", path.display()))
+            })?;
+            config = config.add_root_certificates_pem(&pem)?;
+        }
+        for pem in &self.roots_pem {
+            config = config.add_root_certificates_pem(pem)?;
+        }
+        for der in self.roots_der {
+            config = config.add_root_certificate_der(der);
+        }
+        if self.only_extra_roots {
+            config = config.without_default_roots();
+        }
+        if let Some(custom) = self.custom {
+            config = config.tls_config(custom);
+        }
+        if self.dangerous_no_verification {
+            config = config.dangerous_disable_certificate_verification();
         }
         Ok(config)
     }

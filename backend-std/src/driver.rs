@@ -58,6 +58,8 @@ pub(crate) struct Driver {
     writer: Option<Writer>,
     step: ConnectStep,
     opened: bool,
+    /// Bytes arrived from the server (over `wss://`: the TLS handshake answered).
+    received: bool,
     eof_seen: bool,
     /// A transport failure to report instead of the core's generic one.
     pending_error: Option<Error>,
@@ -105,6 +107,7 @@ impl Driver {
             writer: None,
             step: ConnectStep::Resolve,
             opened: false,
+            received: false,
             eof_seen: false,
             pending_error: None,
             last_error: None,
@@ -252,7 +255,10 @@ impl Driver {
                 self.step = step;
                 self.fail_transport(e);
             }
-            Input::Data(bytes) => self.core.handle_input(now, &bytes),
+            Input::Data(bytes) => {
+                self.received = true;
+                self.core.handle_input(now, &bytes);
+            }
             Input::Eof => {
                 self.eof_seen = true;
                 self.core.handle_eof(now);
@@ -292,7 +298,7 @@ impl Driver {
             return;
         }
         self.pending_error = Some(if self.core.state() == State::Connecting {
-            ConnectError::new(self.step, &self.target, ConnectCause::Io(e)).into()
+            ConnectError::new(self.step_for(None), &self.target, ConnectCause::Io(e)).into()
         } else {
             Error::Io(e)
         });
@@ -371,7 +377,8 @@ impl Driver {
                 }
                 CoreEvent::Close(mut info) => {
                     self.shutdown(info.was_clean);
-                    if !info.was_clean && info.code == CloseCode::Abnormal {
+                    if !info.was_clean && matches!(info.code, CloseCode::Abnormal | CloseCode::Tls)
+                    {
                         if let Some(text) = self.last_error.take() {
                             info.reason = text;
                         }
@@ -397,13 +404,31 @@ impl Driver {
         if self.opened {
             return Error::WebSocket(e);
         }
+        let step = self.step_for(Some(&e));
         let cause = match e {
             CoreError::Timeout(TimeoutKind::Handshake) => {
                 ConnectCause::Timeout(self.connect_timeout)
             }
             e => ConnectCause::WebSocket(e),
         };
-        ConnectError::new(self.step, &self.target, cause).into()
+        ConnectError::new(step, &self.target, cause).into()
+    }
+
+    /// The step an opening failure belongs to. Over `wss://`, the core does not
+    /// say whether its TLS handshake completed: a TLS error is the TLS step, an
+    /// HTTP answer the upgrade step, and a timeout or a lost connection the TLS
+    /// step until the server has sent anything, the upgrade step after.
+    fn step_for(&self, error: Option<&CoreError>) -> ConnectStep {
+        match (self.step, error) {
+            (ConnectStep::Tls | ConnectStep::Upgrade, Some(CoreError::Tls(_))) => ConnectStep::Tls,
+            (ConnectStep::Tls, Some(CoreError::Handshake(h)))
+                if *h != sockette_core::HandshakeError::Incomplete =>
+            {
+                ConnectStep::Upgrade
+            }
+            (ConnectStep::Tls, _) if self.received => ConnectStep::Upgrade,
+            (step, _) => step,
+        }
     }
 
     // ----- shutting down -----

@@ -3,6 +3,8 @@
 //! misbehaving servers, and a watchdog that bounds every test in time.
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
+pub mod pki;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
