@@ -126,7 +126,7 @@ impl Handle {
 /// # Backpressure
 /// Outgoing bytes wait in the connection's buffer, bounded by
 /// [`Limits::max_buffered_output`](sockette_core::Limits) (64 MiB by default),
-/// plus at most 1 MiB handed to the writer thread. A send that would exceed the
+/// plus at most 1 MiB (or that limit, if smaller) handed to the writer thread. A send that would exceed the
 /// bound is refused with `Error::WebSocket(CoreError::Capacity(OutputBufferFull
 /// { .. }))` and nothing is queued: watch [`buffered_amount`](Handle::buffered_amount)
 /// and retry when it drops. Incoming bytes: the reader stays at most 1 MiB ahead

@@ -29,9 +29,9 @@ use crate::sender::{Command, Sender, Shared};
 /// Inputs the owner's channel holds before the reader blocks (64 KiB reads: at
 /// most 1 MiB read ahead of the owner).
 const CHANNEL_BOUND: usize = 16;
-/// Bytes handed to the writer thread at most; the rest waits in the core, whose
-/// `max_buffered_output` then applies.
-pub(crate) const WRITE_WINDOW: usize = 1 << 20;
+/// Bytes handed to the writer thread at most (or `max_buffered_output` if
+/// smaller); the rest waits in the core, whose `max_buffered_output` applies.
+const WRITE_WINDOW: usize = 1 << 20;
 /// Inputs processed per turn before events are delivered.
 const INPUTS_PER_TURN: usize = 64;
 /// After the close, how long to wait for our last bytes to be written and for the
@@ -49,6 +49,7 @@ pub(crate) struct Driver {
     url: WsUrl,
     target: String,
     connect_timeout: Duration,
+    write_window: usize,
     rx: Option<Receiver<Input>>,
     tx: SyncSender<Input>,
     shared: Arc<Shared>,
@@ -98,6 +99,7 @@ impl Driver {
             url,
             target,
             connect_timeout: options.connect_timeout,
+            write_window: WRITE_WINDOW.min(options.max_buffered_output).max(1),
             rx: Some(rx),
             tx,
             shared: Shared::new(options.max_buffered_output),
@@ -330,11 +332,11 @@ impl Driver {
     /// Moves the core's output to the writer, up to the write window.
     fn flush(&mut self) {
         let Some(writer) = &self.writer else { return };
-        while writer.in_flight() < WRITE_WINDOW {
+        while writer.in_flight() < self.write_window {
             let Some(bytes) = self.core.poll_transmit() else {
                 break;
             };
-            let n = bytes.len().min(WRITE_WINDOW - writer.in_flight());
+            let n = bytes.len().min(self.write_window - writer.in_flight());
             if !writer.write(bytes[..n].to_vec()) {
                 break;
             }

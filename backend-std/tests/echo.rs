@@ -409,3 +409,35 @@ fn subprotocol_and_headers_reach_the_server() {
         client.run(|_, _| {}).unwrap();
     });
 }
+
+#[test]
+fn connects_over_ipv6_loopback() {
+    bounded(20, || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        let server = TestServer::start_on("[::1]:0", move |stream| {
+            let tx = tx.lock().unwrap().clone();
+            serve(
+                stream,
+                sockette_core::ServerConfig::new(),
+                Duration::from_secs(10),
+                |conn, event, _| {
+                    if let ServerEvent::Message(m) = event {
+                        conn.send(m).unwrap();
+                    }
+                    let _ = tx.send(());
+                    !matches!(event, ServerEvent::Close(_))
+                },
+            );
+        });
+        let url = format!("ws://[::1]:{}/", server.port);
+        let mut client = Client::connect(&url).unwrap();
+        assert!(client.peer_addr().unwrap().is_ipv6());
+        client.send_text("over v6").unwrap();
+        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(text(&m.unwrap()), "over v6");
+        client.close(CloseCode::Normal, "").unwrap();
+        assert!(client.run(|_, _| {}).unwrap().was_clean);
+        drop(rx);
+    });
+}

@@ -9,8 +9,9 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sockette_core::{CapacityError, Error as CoreError};
 use sockette_core::{Event as ServerEvent, ServerConfig};
-use sockette_std::{Client, CloseCode, ConnectCause, ConnectStep, Error, Event};
+use sockette_std::{Client, CloseCode, ConnectCause, ConnectStep, Error, Event, Limits};
 use support::{bounded, read_request, serve, TestServer};
 
 /// A loopback port nothing listens on.
@@ -173,6 +174,7 @@ fn server_reset_mid_message_is_an_error_then_close_1006() {
         // A reset (ECONNRESET) or, if the kernel delivered the data first, the
         // end of the stream in the middle of the frame.
         let text = error.to_string();
+        println!("reset reported as: {text}");
         assert!(
             error.io_error().is_some() || text.contains("in the middle of a message"),
             "{text}"
@@ -191,4 +193,65 @@ fn invalid_url_is_refused_before_anything_starts() {
         matches!(err, Error::WebSocket(sockette_core::Error::Url(_))),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_full_outgoing_buffer_refuses_sends_and_drop_still_returns_promptly() {
+    bounded(20, || {
+        // Completes the handshake, then never reads again.
+        let server = TestServer::start(|stream| {
+            let (_conn, stream) = serve(
+                stream,
+                ServerConfig::new(),
+                Duration::from_secs(5),
+                |_, event, _| !matches!(event, ServerEvent::Open(_)),
+            );
+            thread::sleep(Duration::from_secs(4));
+            drop(stream);
+        });
+        let limit = 256 << 10;
+        let mut client = Client::builder(&server.url("/"))
+            .limits(Limits {
+                max_buffered_output: limit,
+                ..Limits::default()
+            })
+            .connect()
+            .unwrap();
+        let chunk = vec![0u8; 16 << 10];
+        let mut sent = 0usize;
+        let err = loop {
+            match client.send_binary(&chunk) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            // The kernel's socket buffers take a few MiB first.
+            assert!(sent < 4096, "64 MiB accepted by a peer that does not read");
+        };
+        assert!(
+            matches!(
+                err,
+                Error::WebSocket(CoreError::Capacity(CapacityError::OutputBufferFull { .. }))
+            ),
+            "{err:?}"
+        );
+        assert!(
+            client.buffered_amount() >= limit - chunk.len(),
+            "{}",
+            client.buffered_amount()
+        );
+        let sender_err = client.sender().send_binary(&chunk).unwrap_err();
+        assert!(
+            matches!(sender_err, Error::WebSocket(CoreError::Capacity(_))),
+            "{sender_err:?}"
+        );
+        // The writer thread is stuck on a full socket: dropping must still
+        // shut down and join promptly.
+        let started = Instant::now();
+        drop(client);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    });
 }

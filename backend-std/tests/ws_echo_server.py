@@ -48,5 +48,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    print(f"websockets {websockets.__version__}", file=sys.stderr)
     asyncio.run(main())

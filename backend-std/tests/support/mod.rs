@@ -44,7 +44,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        TestServer::start_on("127.0.0.1:0", handler)
+    }
+
+    pub fn start_on(addr: &str, handler: impl Fn(TcpStream) + Send + Sync + 'static) -> TestServer {
+        let listener = TcpListener::bind(addr).unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
