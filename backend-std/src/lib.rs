@@ -29,8 +29,17 @@
 //! - Driving: [`Client::run`] until closed; [`Client::dispatch`] for a program
 //!   with its own main loop; [`Client::next_event`] and [`Client::recv_timeout`]
 //!   to pull (WLanguage's `SocketRead`).
-//! - Other threads: [`Client::sender`] gives a `Send + Clone` [`Sender`] that
-//!   queues messages and a close and wakes the owner at once.
+//! - Other threads: [`Handle::sender`] (a [`Client`] derefs to its [`Handle`])
+//!   gives a `Send + Clone` [`Sender`] that queues messages and a close and
+//!   wakes the owner at once.
+//!
+//! ## Threads
+//! The owner thread (the one calling `run`, `dispatch`, `next_event` or
+//! `recv_timeout`) runs the protocol state machine and every callback. Two helper
+//! threads per connection only move bytes: one connects and then reads, one
+//! writes. They report over one bounded channel, which also carries the wake-ups
+//! of [`Sender`]s, so the owner sleeps on a single channel and wakes as soon as
+//! bytes arrive, a timer is due, or another thread queues a message.
 //!
 //! This crate only moves bytes between a socket and [`sockette_core::Connection`]
 //! and calls you back; see [`Client`] for its threads and backpressure.
