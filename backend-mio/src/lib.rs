@@ -1,7 +1,59 @@
 //! # sockette-mio
 //!
-//! The mio backend of sockette (to come, issue 5): a `Connection` registered in the
-//! caller's own `mio::Poll`, driven by `handle_event` and `handle_timeout`, and a
-//! ready-made `EventLoop` for many connections in one thread.
+//! WebSocket client connections inside a `mio` event loop: yours, or the small
+//! ready-made [`EventLoop`]. This crate only moves bytes between non-blocking
+//! sockets and [`sockette_core::Connection`] and calls you back on the loop's
+//! thread; the protocol lives in the core.
+//!
+//! - [`Connection`]: created from a URL or a [`ClientConfig`] (name resolution
+//!   blocks; [`Connection::with_addr`] takes a resolved address),
+//!   [`register`](Connection::register)ed under your `Token`, driven by
+//!   [`handle_event`](Connection::handle_event) and
+//!   [`handle_timeout`](Connection::handle_timeout) at
+//!   [`poll_timeout`](Connection::poll_timeout). Your callback receives each
+//!   [`Event`] with a [`Handle`] to answer from inside it.
+//! - [`Sender`]: `Send + Clone`, for other threads; wakes the loop through a
+//!   `mio::Waker`; commands go out in order, and are refused after the close.
+//! - [`EventLoop`]: a `Poll`, a slab of connections, their deadlines, one waker —
+//!   thousands of connections in one thread.
+//!
+//! Failures (refused connection, silent server, reset, untrusted certificate...)
+//! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
+//! concern only their connection. An idle connection costs no CPU (readiness is
+//! edge-triggered and nothing polls) and holds no read buffer (one per thread is
+//! shared); the core gives back large output buffers once written.
+//!
+//! ```no_run
+//! use sockette_mio::{Event, EventLoop};
+//!
+//! let mut event_loop = EventLoop::new()?;
+//! event_loop.connect("wss://example.org/chat")?;
+//! event_loop.run(|ws, event| match event {
+//!     Event::Open(_) => {
+//!         let _ = ws.send_text("hello from sockette");
+//!     }
+//!     Event::Message(msg) => println!("received {msg:?}"),
+//!     Event::Close(info) => println!("closed: {} {}", info.code, info.reason),
+//!     Event::Error(err) => eprintln!("socket error: {err}"),
+//!     _ => {} // pings and pongs
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod connection;
+mod error;
+mod event;
+mod event_loop;
+mod sender;
+
+pub use connection::{Connection, Handle};
+pub use error::Error;
+pub use event::Event;
+pub use event_loop::EventLoop;
+pub use sender::Sender;
+
+pub use mio;
 pub use sockette_core;
+pub use sockette_core::{
+    Bytes, ClientConfig, CloseCode, CloseInfo, Limits, Message, OpenInfo, State, Text, Timeouts,
+};

@@ -1,0 +1,758 @@
+//! One WebSocket connection over a non-blocking `mio::net::TcpStream`: bytes move
+//! between the socket and [`sockette_core::Connection`], events go to the caller's
+//! callback. Rules: read and write until `WouldBlock` (mio is edge-triggered);
+//! after each read, deliver every event before writing; ask for WRITABLE only while
+//! output is pending; a socket failure becomes an `Error` event, then the `Close`.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::event::Event as MioEvent;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token, Waker};
+use sockette_core::{
+    ClientConfig, CloseCode, Connection as Core, Error as CoreError, Event as CoreEvent, Message,
+    State, WsUrl,
+};
+
+use crate::error::Error;
+use crate::event::Event;
+use crate::sender::{Command, ReadyList, Sender, Shared};
+
+/// Bytes asked of the socket per read. The buffer is shared by every connection
+/// of a thread, so an idle connection holds no read buffer at all.
+const READ_CHUNK: usize = 32 << 10;
+
+/// After the last event, how long to keep flushing our last bytes and waiting for
+/// the peer to end the TCP stream before the socket is simply dropped.
+const LINGER: Duration = Duration::from_secs(2);
+
+thread_local! {
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A WebSocket client connection for a caller-owned `mio::Poll`.
+///
+/// Create it (name resolution, if any, blocks: pass a [`SocketAddr`] with
+/// [`with_addr`](Self::with_addr) to avoid it), [`register`](Self::register) it
+/// under a token of yours, then for every `mio` event with that token call
+/// [`handle_event`](Self::handle_event), and call
+/// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+/// is reached. Events reach your callback on that thread, with a [`Handle`] to
+/// answer (send, close) from inside it. Once [`is_finished`](Self::is_finished), the
+/// last event has been delivered and the socket deregistered: drop the connection.
+///
+/// ```no_run
+/// use std::time::Instant;
+/// use mio::{Events, Poll, Token};
+/// use sockette_mio::{Connection, Event};
+///
+/// let mut poll = Poll::new()?;
+/// let mut events = Events::with_capacity(64);
+/// let mut ws = Connection::connect("ws://127.0.0.1:9001/chat")?; // resolves (blocks)
+/// ws.register(poll.registry(), Token(7))?;
+/// let mut on_event = |h: &mut sockette_mio::Handle<'_>, event: Event| match event {
+///     Event::Open(_) => {
+///         let _ = h.send_text("hello");
+///     }
+///     Event::Message(m) => println!("received {m:?}"),
+///     Event::Close(c) => println!("closed: {} {}", c.code, c.reason),
+///     Event::Error(e) => eprintln!("error: {e}"),
+///     _ => {}
+/// };
+/// while !ws.is_finished() {
+///     let timeout = ws.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+///     poll.poll(&mut events, timeout)?;
+///     for event in events.iter() {
+///         if event.token() == Token(7) {
+///             ws.handle_event(poll.registry(), event, &mut on_event);
+///         }
+///     }
+///     ws.handle_timeout(poll.registry(), Instant::now(), &mut on_event);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Connection {
+    core: Core,
+    /// `None` only when every address failed at once (the error is then an event).
+    socket: Option<TcpStream>,
+    target: SocketAddr,
+    /// Addresses still to try if the current one refuses.
+    fallbacks: VecDeque<SocketAddr>,
+    token: Option<Token>,
+    interest: Option<Interest>,
+    connected: bool,
+    /// Readiness last reported and not yet exhausted (edge-triggered).
+    readable: bool,
+    writable: bool,
+    read_closed: bool,
+    write_shut: bool,
+    /// The socket failed: no more reads or writes.
+    dead: bool,
+    /// Set once the core is closed: flush and wait for the peer's end until then.
+    linger: Option<Instant>,
+    finished: bool,
+    /// Events may be waiting in the core (after a command made outside a callback).
+    deliver_pending: bool,
+    /// A socket error to report in place of the core's generic "connection lost".
+    socket_error: Option<Error>,
+    /// The reason given to the `Close` that follows a socket error.
+    close_reason: Option<String>,
+    sender: Option<Arc<Shared>>,
+}
+
+/// What a callback uses to answer: commands on the connection that delivered the
+/// event. Output is written when the callback returns.
+pub struct Handle<'a> {
+    core: &'a mut Core,
+    token: Option<Token>,
+    now: Instant,
+}
+
+impl Handle<'_> {
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        let result = self.core.send_text(text);
+        command_result(self.core, result)
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        let result = self.core.send_binary(data);
+        command_result(self.core, result)
+    }
+
+    /// Sends a message (an echo: `h.send(&message)`).
+    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+        let result = self.core.send(message);
+        command_result(self.core, result)
+    }
+
+    /// Sends a ping (at most 125 bytes of payload).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let result = self.core.ping(payload);
+        command_result(self.core, result)
+    }
+
+    /// Starts the close handshake; [`Event::Close`] follows when the peer answers.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let result = self.core.close(self.now, code, reason);
+        command_result(self.core, result)
+    }
+
+    /// The browser's `readyState`.
+    pub fn state(&self) -> State {
+        self.core.state()
+    }
+
+    /// Bytes queued and not yet written (the browser's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+    }
+
+    /// The token the connection is registered under.
+    pub fn token(&self) -> Option<Token> {
+        self.token
+    }
+}
+
+impl fmt::Debug for Handle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("token", &self.token)
+            .field("state", &self.core.state())
+            .finish()
+    }
+}
+
+/// A command refused because the connection is closing is [`Error::Closed`].
+fn command_result(core: &Core, result: Result<(), CoreError>) -> Result<(), Error> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(CoreError::InvalidState(_))
+            if matches!(core.state(), State::Closing | State::Closed) =>
+        {
+            Err(Error::Closed)
+        }
+        Err(e) => Err(Error::WebSocket(e)),
+    }
+}
+
+impl Connection {
+    /// Connects to a `ws://` or `wss://` URL with default settings.
+    ///
+    /// **Blocks** while the host name is resolved (use [`with_addr`](Self::with_addr)
+    /// to resolve yourself); the TCP connect itself does not block.
+    pub fn connect(url: &str) -> Result<Connection, Error> {
+        Self::with_config(ClientConfig::new(url)?)
+    }
+
+    /// Connects with these settings. **Blocks** while the host name is resolved;
+    /// every resolved address is tried in turn if the previous one refuses.
+    pub fn with_config(config: ClientConfig) -> Result<Connection, Error> {
+        let url = config.url();
+        let addrs: Vec<SocketAddr> = (url.host(), url.port())
+            .to_socket_addrs()
+            .map_err(Error::Resolve)?
+            .collect();
+        if addrs.is_empty() {
+            return Err(Error::Resolve(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} has no address", url.host()),
+            )));
+        }
+        Self::with_addrs(config, addrs)
+    }
+
+    /// Connects to `addr` with these settings, without resolving anything (the
+    /// URL's host is still used for the `Host` header and TLS server name).
+    pub fn with_addr(config: ClientConfig, addr: SocketAddr) -> Result<Connection, Error> {
+        Self::with_addrs(config, vec![addr])
+    }
+
+    fn with_addrs(config: ClientConfig, addrs: Vec<SocketAddr>) -> Result<Connection, Error> {
+        let now = Instant::now();
+        let core = Core::client(config, now)?;
+        let mut fallbacks: VecDeque<SocketAddr> = addrs.into();
+        let target = fallbacks.pop_front().expect("at least one address");
+        let mut conn = Connection {
+            core,
+            socket: None,
+            target,
+            fallbacks,
+            token: None,
+            interest: None,
+            connected: false,
+            readable: false,
+            writable: false,
+            read_closed: false,
+            write_shut: false,
+            dead: false,
+            linger: None,
+            finished: false,
+            deliver_pending: false,
+            socket_error: None,
+            close_reason: None,
+            sender: None,
+        };
+        conn.start_connect(None, now);
+        Ok(conn)
+    }
+
+    /// Starts a non-blocking connect to `target`, then to the fallbacks if the
+    /// operating system refuses at once. The socket is registered if we are.
+    fn start_connect(&mut self, registry: Option<&Registry>, now: Instant) {
+        loop {
+            match TcpStream::connect(self.target) {
+                Ok(mut socket) => {
+                    if let (Some(registry), Some(token)) = (registry, self.token) {
+                        let interest = Interest::READABLE | Interest::WRITABLE;
+                        if let Err(e) = registry.register(&mut socket, token, interest) {
+                            self.socket = Some(socket);
+                            return self.fail(Error::Io(e), now);
+                        }
+                        self.interest = Some(interest);
+                    }
+                    self.socket = Some(socket);
+                    return;
+                }
+                Err(e) => match self.fallbacks.pop_front() {
+                    Some(next) => self.target = next,
+                    None => return self.fail(Error::Connect(e), now),
+                },
+            }
+        }
+    }
+
+    // ----- getters -----
+
+    /// The browser's `readyState`.
+    pub fn state(&self) -> State {
+        self.core.state()
+    }
+
+    /// Bytes queued and not yet written (the browser's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+    }
+
+    /// The URL connected to.
+    pub fn url(&self) -> Option<&WsUrl> {
+        self.core.url()
+    }
+
+    /// The address connected to (or being tried).
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.target
+    }
+
+    /// The token given to [`register`](Self::register).
+    pub fn token(&self) -> Option<Token> {
+        self.token
+    }
+
+    /// The sans-I/O connection underneath, for inspection.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// True once the last event ([`Event::Close`]) has been delivered and the
+    /// socket is shut down and deregistered: the connection may be dropped.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the WebSocket
+    /// timers (handshake, close, keepalive), the end of the lingering after the
+    /// close, or "now" when events wait to be delivered. `None`: nothing to time.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        if self.deliver_pending {
+            return Some(Instant::now());
+        }
+        match (self.core.poll_timeout(), self.linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- registration -----
+
+    /// Registers the socket with `registry` under `token`; every `mio` event with
+    /// this token goes to [`handle_event`](Self::handle_event).
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        self.token = Some(token);
+        let interest = self.wanted_interest();
+        match (self.socket.as_mut(), interest) {
+            (Some(socket), Some(interest)) => {
+                registry.register(socket, token, interest)?;
+                self.interest = Some(interest);
+            }
+            _ => self.interest = None,
+        }
+        Ok(())
+    }
+
+    /// Removes the socket from `registry` (harmless if it is not registered).
+    pub fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.token = None;
+        if self.interest.take().is_some() {
+            if let Some(socket) = self.socket.as_mut() {
+                registry.deregister(socket)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A [`Sender`] for other threads: its commands wake the loop through `waker`
+    /// (the `Poll`'s one `mio::Waker`); when the loop sees the waker's token, call
+    /// [`handle_wake`](Self::handle_wake) on each connection that has a sender.
+    /// Every call returns a handle to the same queue.
+    pub fn sender(&mut self, waker: Arc<Waker>) -> Sender {
+        self.sender_with(waker, None)
+    }
+
+    pub(crate) fn sender_with(
+        &mut self,
+        waker: Arc<Waker>,
+        ready: Option<(ReadyList, Token)>,
+    ) -> Sender {
+        let shared = self
+            .sender
+            .get_or_insert_with(|| Shared::new(waker, ready))
+            .clone();
+        if self.finished || self.core.is_closed() {
+            shared.close();
+        }
+        Sender { shared }
+    }
+
+    // ----- inputs -----
+
+    /// Handles a `mio` event for this connection's token: finishes the TCP connect,
+    /// reads until `WouldBlock` (feeding the core and delivering every event to
+    /// `callback` after each read), writes until `WouldBlock`, and re-arms the
+    /// interest (WRITABLE only while output is pending). Spurious events are
+    /// harmless.
+    pub fn handle_event<F>(&mut self, registry: &Registry, event: &MioEvent, mut callback: F)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        if self.finished {
+            return;
+        }
+        let now = Instant::now();
+        let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
+        self.readable |= event.is_readable() || failed;
+        self.writable |= event.is_writable() || failed;
+        if !self.connected && self.socket.is_some() && !self.dead {
+            self.finish_connect(registry, failed, now);
+        }
+        self.pump(registry, now, &mut callback);
+    }
+
+    /// Runs the timers due at `now` (harmless when early or repeated): a handshake
+    /// that took too long, a close the peer never answered, a keepalive, the end of
+    /// the lingering after the close; delivers the resulting events.
+    pub fn handle_timeout<F>(&mut self, registry: &Registry, now: Instant, mut callback: F)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        if self.finished {
+            return;
+        }
+        if self.linger.is_some_and(|deadline| now >= deadline) {
+            // The peer neither read our last bytes nor ended the stream in time.
+            self.deliver(now, &mut callback);
+            return self.finish(registry);
+        }
+        self.core.handle_timeout(now);
+        self.pump(registry, now, &mut callback);
+    }
+
+    /// Applies the commands queued by this connection's [`Sender`]s, in order, and
+    /// writes them. Call it when the `mio::Waker` given to [`sender`](Self::sender)
+    /// fires. Commands the connection refuses are reported as [`Error::NotSent`].
+    pub fn handle_wake<F>(&mut self, registry: &Registry, mut callback: F)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        let Some(shared) = self.sender.clone() else {
+            return;
+        };
+        let commands = shared.take();
+        if commands.is_empty() || self.finished {
+            return;
+        }
+        let now = Instant::now();
+        let mut refused = 0;
+        for command in commands {
+            let result = match command {
+                Command::Text(text) => self.core.send_text(&text),
+                Command::Binary(data) => self.core.send_binary(&data),
+                Command::Ping(payload) => self.core.ping(&payload),
+                Command::Close(code, reason) => match self.core.close(now, code, &reason) {
+                    // Already closing: what was asked is under way.
+                    Err(CoreError::InvalidState(_)) => Ok(()),
+                    other => other,
+                },
+            };
+            refused += usize::from(result.is_err());
+        }
+        if refused > 0 {
+            let mut handle = Handle {
+                core: &mut self.core,
+                token: self.token,
+                now,
+            };
+            callback(
+                &mut handle,
+                Event::Error(Error::NotSent { messages: refused }),
+            );
+        }
+        self.pump(registry, now, &mut callback);
+    }
+
+    // ----- commands outside a callback -----
+
+    /// Sends a text message from outside a callback; written at once as far as the
+    /// socket allows, the rest when it becomes writable.
+    pub fn send_text(&mut self, registry: &Registry, text: &str) -> Result<(), Error> {
+        let result = self.core.send_text(text);
+        self.after_command(registry, result)
+    }
+
+    /// Sends a binary message from outside a callback.
+    pub fn send_binary(&mut self, registry: &Registry, data: &[u8]) -> Result<(), Error> {
+        let result = self.core.send_binary(data);
+        self.after_command(registry, result)
+    }
+
+    /// Sends a ping from outside a callback (at most 125 bytes of payload).
+    pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), Error> {
+        let result = self.core.ping(payload);
+        self.after_command(registry, result)
+    }
+
+    /// Starts the close handshake from outside a callback. Closing before the
+    /// opening completes ends the connection at once: its `Close` event is then
+    /// delivered by the next `handle_timeout` ([`poll_timeout`](Self::poll_timeout)
+    /// says "now").
+    pub fn close(
+        &mut self,
+        registry: &Registry,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let result = self.core.close(Instant::now(), code, reason);
+        self.deliver_pending = true;
+        self.after_command(registry, result)
+    }
+
+    fn after_command(
+        &mut self,
+        registry: &Registry,
+        result: Result<(), CoreError>,
+    ) -> Result<(), Error> {
+        command_result(&self.core, result)?;
+        if !self.finished {
+            let now = Instant::now();
+            self.write(now);
+            if let Err(e) = self.rearm(registry) {
+                // Reported by the next `handle_timeout` (`poll_timeout` says now).
+                self.fail(Error::Io(e), now);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- the driver -----
+
+    /// Step 3 of a non-blocking connect: writable → `take_error` → `peer_addr`.
+    fn finish_connect(&mut self, registry: &Registry, failed: bool, now: Instant) {
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        let error = match socket.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match socket.peer_addr() {
+                Ok(_) => None,
+                // Not connected yet: a spurious wake-up; wait for the next event.
+                Err(_) if !failed => return,
+                Err(e) => Some(e),
+            },
+        };
+        match error {
+            None => {
+                self.connected = true;
+                // Small frames go out at once; WebSocket does its own batching.
+                let _ = socket.set_nodelay(true);
+            }
+            Some(e) => match self.fallbacks.pop_front() {
+                Some(next) => {
+                    if self.interest.take().is_some() {
+                        let _ = registry.deregister(socket);
+                    }
+                    self.socket = None;
+                    self.target = next;
+                    self.readable = false;
+                    self.writable = false;
+                    self.start_connect(Some(registry), now);
+                }
+                None => self.fail(Error::Connect(e), now),
+            },
+        }
+    }
+
+    /// Delivers events, writes, reads one chunk, and again, until the socket has
+    /// nothing more to read; then re-arms the interest.
+    fn pump<F>(&mut self, registry: &Registry, now: Instant, callback: &mut F)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        loop {
+            self.deliver(now, callback);
+            self.write(now);
+            if self.core.is_closed() {
+                if !self.connected || self.dead {
+                    self.deliver(now, callback);
+                    return self.finish(registry);
+                }
+                if self.core.poll_transmit().is_none() && !self.write_shut {
+                    // Our last bytes (close frame, close_notify) are out: end our side.
+                    let _ = self.socket.as_ref().map(|s| s.shutdown(Shutdown::Write));
+                    self.write_shut = true;
+                }
+                if self.write_shut && self.read_closed {
+                    return self.finish(registry);
+                }
+            }
+            if !self.connected || self.dead || self.read_closed || !self.readable {
+                break;
+            }
+            if !self.read(now) {
+                break;
+            }
+        }
+        self.deliver(now, callback);
+        if let Err(e) = self.rearm(registry) {
+            self.fail(Error::Io(e), now);
+            self.pump(registry, now, callback);
+        }
+    }
+
+    /// Hands every event the core has to the callback.
+    fn deliver<F>(&mut self, now: Instant, callback: &mut F)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        self.deliver_pending = false;
+        while let Some(event) = self.core.poll_event() {
+            let event = match event {
+                CoreEvent::Open(info) => Event::Open(info),
+                CoreEvent::Message(message) => Event::Message(message),
+                CoreEvent::Ping(payload) => Event::Ping(payload),
+                CoreEvent::Pong(payload) => Event::Pong(payload),
+                CoreEvent::Error(e) => match self.socket_error.take() {
+                    // The core only knows the stream ended; say why.
+                    Some(socket_error) => {
+                        self.close_reason = Some(socket_error.to_string());
+                        Event::Error(socket_error)
+                    }
+                    None => Event::Error(Error::WebSocket(e)),
+                },
+                CoreEvent::Close(mut info) => {
+                    if let Some(reason) = self.close_reason.take() {
+                        info.reason = reason;
+                    }
+                    self.linger = Some(now + LINGER);
+                    let not_sent = self.sender.as_ref().map_or(0, |s| s.close());
+                    if not_sent > 0 {
+                        let error = Error::NotSent { messages: not_sent };
+                        self.call(now, callback, Event::Error(error));
+                    }
+                    Event::Close(info)
+                }
+                _ => continue,
+            };
+            self.call(now, callback, event);
+        }
+    }
+
+    fn call<F>(&mut self, now: Instant, callback: &mut F, event: Event)
+    where
+        F: FnMut(&mut Handle<'_>, Event),
+    {
+        let mut handle = Handle {
+            core: &mut self.core,
+            token: self.token,
+            now,
+        };
+        callback(&mut handle, event);
+    }
+
+    /// Writes until the core has nothing more or the socket would block.
+    fn write(&mut self, now: Instant) {
+        while self.connected && self.writable && !self.dead && !self.write_shut {
+            let (Some(socket), Some(bytes)) = (self.socket.as_mut(), self.core.poll_transmit())
+            else {
+                return;
+            };
+            match socket.write(bytes) {
+                Ok(0) => self.fail(Error::Io(io::ErrorKind::WriteZero.into()), now),
+                Ok(n) => self.core.advance_transmit(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.fail(Error::Io(e), now),
+            }
+        }
+    }
+
+    /// Reads one chunk into the core; false once the socket would block.
+    fn read(&mut self, now: Instant) -> bool {
+        let Some(socket) = self.socket.as_mut() else {
+            return false;
+        };
+        let mut buffer = READ_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        buffer.resize(READ_CHUNK, 0);
+        let more = match socket.read(&mut buffer) {
+            Ok(0) => {
+                self.read_closed = true;
+                self.core.handle_eof(now);
+                true
+            }
+            Ok(n) => {
+                self.core.handle_input(now, &buffer[..n]);
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.readable = false;
+                false
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+            Err(e) => {
+                self.fail(Error::Io(e), now);
+                true
+            }
+        };
+        READ_BUFFER.with(|b| *b.borrow_mut() = buffer);
+        more
+    }
+
+    /// The socket failed: no more I/O; the core reports the end (our error in
+    /// place of its own), then the close.
+    fn fail(&mut self, error: Error, now: Instant) {
+        self.dead = true;
+        self.deliver_pending = true;
+        if !self.core.is_closed() {
+            self.socket_error = Some(error);
+            self.core.handle_eof(now);
+        }
+    }
+
+    /// READABLE always; WRITABLE while connecting and while output is pending.
+    fn wanted_interest(&self) -> Option<Interest> {
+        if self.finished || self.socket.is_none() {
+            None
+        } else if self.dead {
+            // Leave it as it is until finished.
+            self.interest
+        } else if !self.connected || (!self.write_shut && self.core.poll_transmit().is_some()) {
+            Some(Interest::READABLE | Interest::WRITABLE)
+        } else {
+            Some(Interest::READABLE)
+        }
+    }
+
+    fn rearm(&mut self, registry: &Registry) -> io::Result<()> {
+        if self.interest.is_none() {
+            return Ok(()); // not registered
+        }
+        let wanted = self.wanted_interest();
+        if let (Some(token), Some(socket), Some(interest)) =
+            (self.token, self.socket.as_mut(), wanted)
+        {
+            if Some(interest) != self.interest {
+                registry.reregister(socket, token, interest)?;
+                self.interest = Some(interest);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, registry: &Registry) {
+        self.finished = true;
+        self.linger = None;
+        self.deliver_pending = false;
+        if let Some(socket) = self.socket.as_mut() {
+            if self.interest.take().is_some() {
+                let _ = registry.deregister(socket);
+            }
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        self.socket = None;
+        if let Some(shared) = &self.sender {
+            shared.close();
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("target", &self.target)
+            .field("token", &self.token)
+            .field("state", &self.core.state())
+            .field("connected", &self.connected)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
