@@ -87,6 +87,9 @@ pub struct Connection {
     timeouts: Timeouts,
     fragment_size: Option<usize>,
     timers: Timers,
+    /// `close` was called while the client handshake was in progress with
+    /// messages queued: they and the close frame wait in `early`.
+    close_after_open: bool,
 }
 
 impl Connection {
@@ -177,6 +180,7 @@ impl Connection {
             timeouts: common.timeouts,
             fragment_size: common.fragment_size,
             timers,
+            close_after_open: false,
         }
     }
 
@@ -195,6 +199,7 @@ impl Connection {
     /// The browser's `readyState`.
     pub fn state(&self) -> State {
         match self.phase {
+            Phase::ClientHandshake(_) if self.close_after_open => State::Closing,
             Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => State::Connecting,
             Phase::Open => State::Open,
             Phase::Closing => State::Closing,
@@ -217,6 +222,12 @@ impl Connection {
     /// True for a `wss://` connection (or a server role configured with TLS).
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// True while a `wss://` connection is still in its TLS handshake (lets a
+    /// backend say which step of the opening failed).
+    pub fn is_tls_handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
     }
 
     /// True once the peer ended its TLS session with close_notify.
@@ -277,7 +288,9 @@ impl Connection {
 
     /// Bytes read from the transport.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if data.is_empty() || self.tls_failed || (self.is_closed() && self.tls.is_none()) {
+        // After the last event nothing more is read: for TLS this also keeps rustls
+        // from being fed records after it sent close_notify or a fatal alert.
+        if data.is_empty() || self.tls_failed || self.is_closed() {
             return;
         }
         let Some(tls) = self.tls.as_mut() else {
@@ -358,8 +371,12 @@ impl Connection {
                     self.fail(Error::Timeout(TimeoutKind::Keepalive), false)
                 }
                 Timer::KeepalivePing => {
+                    // A peer that does not read gets no more pings; the deadline
+                    // still runs, so a dead peer is detected all the same.
                     if matches!(self.phase, Phase::Open) {
-                        self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
+                        if self.buffered_amount() < self.limits.max_buffered_output {
+                            self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
+                        }
                         self.timers.set(
                             Timer::KeepaliveDeadline,
                             now + self.timeouts.keepalive_timeout,
@@ -422,8 +439,17 @@ impl Connection {
             )));
         }
         match self.phase {
+            Phase::ClientHandshake(_) if self.close_after_open => {
+                Err(Error::InvalidState("the connection is already closing"))
+            }
+            Phase::ClientHandshake(_) if !self.early.is_empty() => {
+                // Messages are queued: they go out once open, followed by this close.
+                let payload = close::encode_close_payload(code, reason);
+                self.write_frame(true, OpCode::Close, &payload);
+                self.close_after_open = true;
+                Ok(())
+            }
             Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
-                self.early.clear();
                 self.finish(CloseInfo {
                     code: CloseCode::Abnormal,
                     reason: "closed before the connection opened".into(),
@@ -451,6 +477,9 @@ impl Connection {
     fn writable_phase(&self) -> Result<(), Error> {
         match self.phase {
             Phase::Open => Ok(()),
+            Phase::ClientHandshake(_) if self.close_after_open => {
+                Err(Error::InvalidState("the connection is closing"))
+            }
             Phase::ClientHandshake(_) => Ok(()),
             Phase::ServerHandshake(_) => {
                 Err(Error::InvalidState("the handshake has not completed"))
@@ -603,7 +632,12 @@ impl Connection {
     fn open(&mut self, info: OpenInfo, now: Instant) {
         self.phase = Phase::Open;
         self.timers.clear(Timer::Handshake);
-        self.schedule_keepalive(now);
+        if self.close_after_open {
+            self.phase = Phase::Closing;
+            self.timers.set(Timer::Close, now + self.timeouts.close);
+        } else {
+            self.schedule_keepalive(now);
+        }
         let early = std::mem::take(&mut self.early);
         self.ws_out().extend_from_slice(&early);
         self.events.push_back(Event::Open(info));

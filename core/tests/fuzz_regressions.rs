@@ -132,7 +132,6 @@ fn open_client(config: ClientConfig, now: Instant) -> Connection {
 /// without checking `Limits::max_buffered_output` (connection.rs). The fuzz
 /// target checks the output bound only with keepalive off until this is fixed.
 #[test]
-#[ignore = "known bug in connection.rs: keepalive pings bypass max_buffered_output"]
 fn keepalive_pings_bypass_the_output_limit() {
     let mut now = Instant::now();
     let limits = Limits {
@@ -180,7 +179,6 @@ fn pump(client: &mut Connection, server: &mut rustls::ServerConnection, now: Ins
 /// already set by `send_close_notify`: a panic in debug builds. The core should
 /// stop feeding rustls once it has sent close_notify (or failed).
 #[test]
-#[ignore = "known bug in the TLS layer: input after close_notify trips a rustls debug assertion"]
 fn tls_garbage_after_close_notify() {
     let now = Instant::now();
     let cert = rcgen::generate_simple_self_signed(vec!["example.org".into()]).unwrap();

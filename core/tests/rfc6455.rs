@@ -569,9 +569,8 @@ fn close_with_codes_reserved_for_local_use_is_refused() {
 }
 
 #[test]
-fn close_before_open_reports_1006() {
+fn close_before_open_with_nothing_queued_reports_1006() {
     let mut raw = Raw::connecting_client(client_config(URL));
-    raw.conn.send_text("never sent").unwrap();
     raw.conn.close(raw.now, CloseCode::Normal, "").unwrap();
     let events = raw.events();
     assert!(
@@ -583,6 +582,27 @@ fn close_before_open_reports_1006() {
     // A late 101 changes nothing.
     let response = response_101(&raw.request.clone(), "");
     assert!(raw.feed(response.as_bytes()).is_empty());
+}
+
+#[test]
+fn close_before_open_sends_the_queued_messages_then_the_close() {
+    let mut raw = Raw::connecting_client(client_config(URL));
+    raw.conn.send_text("queued first").unwrap();
+    raw.conn.close(raw.now, CloseCode::Normal, "done").unwrap();
+    assert_eq!(raw.conn.state(), State::Closing);
+    assert!(
+        raw.conn.send_text("too late").is_err(),
+        "nothing after close"
+    );
+    assert!(raw.events().is_empty());
+    let response = response_101(&raw.request.clone(), "");
+    let events = raw.feed(response.as_bytes());
+    assert!(matches!(events[..], [Event::Open(_)]), "{events:?}");
+    let frames = raw.sent_frames();
+    assert_eq!(frames[0].opcode, op::TEXT);
+    assert_eq!(frames[0].payload, b"queued first");
+    assert_eq!(frames[1].opcode, op::CLOSE);
+    assert_eq!(raw.conn.state(), State::Closing);
 }
 
 // =====================================================================================
