@@ -168,7 +168,6 @@ fn wss_session_exchanges_messages_and_closes_cleanly_with_close_notify() {
     assert!(closed.was_clean && closed.code == CloseCode::Normal);
     let closed = close_of(&se);
     assert!(closed.was_clean && closed.code == 1000 && closed.reason == "bye");
-    assert!(s.tls_close_notify_received(), "client sent close_notify");
     assert!(c.tls_close_notify_received(), "server sent close_notify");
 }
 
@@ -520,4 +519,64 @@ fn an_explicitly_trusted_self_signed_ca_certificate_serves_as_its_own_leaf() {
     let mut s = server(server_tls(leaf));
     let (ce, _) = drive(&mut c, &mut s, usize::MAX);
     assert_eq!(tls_error(&ce).0, TlsErrorKind::HostnameMismatch);
+}
+
+#[test]
+fn the_client_ends_its_tls_session_with_close_notify_after_the_close_handshake() {
+    use std::io::{Read, Write};
+    // The server end is a bare rustls session, so what the client puts on the wire
+    // is read by code that is not ours.
+    let pki = Pki::new();
+    let mut c = client("wss://localhost/", &pki);
+    let mut tls =
+        rustls::ServerConnection::new(server_tls(pki.leaf(&["localhost"], |_| {}))).unwrap();
+    let now = Instant::now();
+    let exchange = |c: &mut Connection, tls: &mut rustls::ServerConnection| {
+        let mut plaintext = Vec::new();
+        while let Some(out) = c.poll_transmit() {
+            let n = tls.read_tls(&mut &out[..]).unwrap();
+            c.advance_transmit(n);
+            tls.process_new_packets().unwrap();
+        }
+        let _ = tls.reader().read_to_end(&mut plaintext);
+        let mut records = Vec::new();
+        while tls.wants_write() {
+            tls.write_tls(&mut records).unwrap();
+        }
+        c.handle_input(now, &records);
+        while c.poll_event().is_some() {}
+        plaintext
+    };
+    let mut plaintext = Vec::new();
+    for _ in 0..4 {
+        plaintext.extend(exchange(&mut c, &mut tls));
+    }
+    let request = String::from_utf8(plaintext).unwrap();
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        sockette_core::accept_key(key)
+    );
+    tls.writer().write_all(answer.as_bytes()).unwrap();
+    exchange(&mut c, &mut tls);
+    assert_eq!(c.state(), sockette_core::State::Open);
+    // The server closes; the client echoes the close, then ends TLS.
+    tls.writer().write_all(&[0x88, 0x02, 0x03, 0xe8]).unwrap();
+    exchange(&mut c, &mut tls);
+    assert!(c.is_closed());
+    let state = loop {
+        let Some(out) = c.poll_transmit() else {
+            panic!("nothing left to read and no close_notify")
+        };
+        let n = tls.read_tls(&mut &out[..]).unwrap();
+        c.advance_transmit(n);
+        let state = tls.process_new_packets().unwrap();
+        if state.peer_has_closed() {
+            break state;
+        }
+    };
+    assert!(state.peer_has_closed());
 }
