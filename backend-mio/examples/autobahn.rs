@@ -1,0 +1,78 @@
+//! The Autobahn|Testsuite client through sockette-mio: reads the number of cases
+//! from `/getCaseCount`, runs every case `/runCase?case=N&agent=AGENT` echoing each
+//! text and binary message from inside the callback until the server closes, then
+//! asks for `/updateReports?agent=AGENT`. One [`EventLoop`], one case at a time.
+//!
+//! ```sh
+//! ../shared/tools/autobahn/run-fuzzingserver.sh start -p 9001 -d target/autobahn
+//! cargo run --release -p sockette-mio --example autobahn -- ws://127.0.0.1:9001 sockette-mio
+//! python3 ../shared/tools/autobahn/summarize.py target/autobahn/reports/clients -v
+//! ```
+
+use std::time::Instant;
+
+use sockette_mio::{ClientConfig, Event, EventLoop, Limits, Message};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+    let agent = args.next().unwrap_or_else(|| "sockette-mio".into());
+    let mut event_loop = EventLoop::new()?;
+
+    let count: usize = run(&mut event_loop, &format!("{base}/getCaseCount"), false)?
+        .ok_or("no case count received")?
+        .trim()
+        .parse()?;
+    println!("{count} cases");
+    let start = Instant::now();
+    for case in 1..=count {
+        run(
+            &mut event_loop,
+            &format!("{base}/runCase?case={case}&agent={agent}"),
+            true,
+        )?;
+        if case % 50 == 0 {
+            println!("{case}/{count} cases ({:.1?})", start.elapsed());
+        }
+    }
+    run(
+        &mut event_loop,
+        &format!("{base}/updateReports?agent={agent}"),
+        false,
+    )?;
+    println!(
+        "done in {:.1?}; reports updated for agent {agent}",
+        start.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs one connection until it closes; echoes when asked; returns the last text
+/// message received.
+fn run(
+    event_loop: &mut EventLoop,
+    url: &str,
+    echo: bool,
+) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    let limits = Limits {
+        max_frame_size: 64 << 20,
+        max_message_size: 64 << 20,
+        ..Limits::default()
+    };
+    event_loop.connect_with(ClientConfig::new(url)?.limits(limits))?;
+    let mut last_text = None;
+    event_loop.run(|ws, event| match event {
+        Event::Message(message) => {
+            if echo {
+                // The echo goes out from inside the callback.
+                let _ = ws.send(&message);
+            }
+            if let Message::Text(text) = message {
+                last_text = Some(text.as_str().to_string());
+            }
+        }
+        Event::Error(e) if !echo => eprintln!("{url}: {e}"),
+        _ => {}
+    })?;
+    Ok(last_text)
+}
