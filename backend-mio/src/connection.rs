@@ -28,6 +28,10 @@ use crate::sender::{Command, ReadyList, Sender, Shared};
 /// of a thread, so an idle connection holds no read buffer at all.
 const READ_CHUNK: usize = 32 << 10;
 
+/// Reads per call before yielding to the other connections of the loop (1 MiB):
+/// the rest is read when `poll_timeout` (which then says "now") is honoured.
+const READ_BUDGET: usize = 32;
+
 /// After the last event, how long to keep flushing our last bytes and waiting for
 /// the peer to end the TCP stream before the socket is simply dropped.
 const LINGER: Duration = Duration::from_secs(2);
@@ -97,8 +101,9 @@ pub struct Connection {
     /// Set once the core is closed: flush and wait for the peer's end until then.
     linger: Option<Instant>,
     finished: bool,
-    /// Events may be waiting in the core (after a command made outside a callback).
-    deliver_pending: bool,
+    /// Call again at once: events may wait in the core (after a command made
+    /// outside a callback), or reading stopped at its budget with data left.
+    resume_now: bool,
     /// A socket error to report in place of the core's generic "connection lost".
     socket_error: Option<Error>,
     /// The reason given to the `Close` that follows a socket error.
@@ -235,7 +240,7 @@ impl Connection {
             dead: false,
             linger: None,
             finished: false,
-            deliver_pending: false,
+            resume_now: false,
             socket_error: None,
             close_reason: None,
             sender: None,
@@ -309,13 +314,14 @@ impl Connection {
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the WebSocket
     /// timers (handshake, close, keepalive), the end of the lingering after the
-    /// close, or "now" when events wait to be delivered. `None`: nothing to time.
+    /// close, or "now" when events wait to be delivered or reading paused to let
+    /// other connections run. `None`: nothing to time.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.finished {
             return None;
         }
-        if self.deliver_pending {
+        if self.resume_now {
             return Some(Instant::now());
         }
         match (self.core.poll_timeout(), self.linger) {
@@ -493,7 +499,7 @@ impl Connection {
         reason: &str,
     ) -> Result<(), Error> {
         let result = self.core.close(Instant::now(), code, reason);
-        self.deliver_pending = true;
+        self.resume_now = true;
         self.after_command(registry, result)
     }
 
@@ -558,6 +564,8 @@ impl Connection {
     where
         F: FnMut(&mut Handle<'_>, Event),
     {
+        self.resume_now = false;
+        let mut budget = READ_BUDGET;
         loop {
             self.deliver(now, callback);
             self.write(now);
@@ -578,6 +586,13 @@ impl Connection {
             if !self.connected || self.dead || self.read_closed || !self.readable {
                 break;
             }
+            if budget == 0 {
+                // Fairness: a busy peer must not starve the others. Readiness is
+                // remembered; `poll_timeout` says "now" to come back for the rest.
+                self.resume_now = true;
+                break;
+            }
+            budget -= 1;
             if !self.read(now) {
                 break;
             }
@@ -594,7 +609,6 @@ impl Connection {
     where
         F: FnMut(&mut Handle<'_>, Event),
     {
-        self.deliver_pending = false;
         while let Some(event) = self.core.poll_event() {
             let event = match event {
                 CoreEvent::Open(info) => Event::Open(info),
@@ -691,7 +705,7 @@ impl Connection {
     /// place of its own), then the close.
     fn fail(&mut self, error: Error, now: Instant) {
         self.dead = true;
-        self.deliver_pending = true;
+        self.resume_now = true;
         if !self.core.is_closed() {
             self.socket_error = Some(error);
             self.core.handle_eof(now);
@@ -731,7 +745,7 @@ impl Connection {
     fn finish(&mut self, registry: &Registry) {
         self.finished = true;
         self.linger = None;
-        self.deliver_pending = false;
+        self.resume_now = false;
         if let Some(socket) = self.socket.as_mut() {
             if self.interest.take().is_some() {
                 let _ = registry.deregister(socket);

@@ -2,6 +2,10 @@
 //! over TLS (certificates made by rcgen), a thousand connections in one thread,
 //! and the failures a client meets (refused, silent, reset, untrusted
 //! certificate), each reported on the loop's thread without disturbing the others.
+//!
+//! The thousand-connection test needs about 2,100 file descriptors (client and
+//! server sockets live in this process): `ulimit -n` must be at least 4096 (it
+//! says so and stops otherwise).
 
 mod support;
 
@@ -43,6 +47,11 @@ where
 fn a_thousand_wss_connections_in_one_thread_exchange_messages_and_close_cleanly() {
     const N: usize = 1000;
     const ROUNDS: usize = 3;
+    let limit = support::soft_fd_limit();
+    assert!(
+        limit >= 4096,
+        "`ulimit -n` is {limit}: this test needs 4096 file descriptors (raise it in the shell)"
+    );
     let pki = Pki::new("sockette-mio test CA (thousand)");
     let server = EchoServer::start(Some(pki.server_tls()));
     let port = server.addr.port();

@@ -93,3 +93,14 @@ pub fn resetting_server() -> (SocketAddr, JoinHandle<()>) {
     });
     (addr, thread)
 }
+
+/// The soft limit on open files (`ulimit -n`), from /proc/self/limits.
+pub fn soft_fd_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX) // not Linux: let the test try
+}
