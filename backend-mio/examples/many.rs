@@ -87,9 +87,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })?;
     }
     let open_time = start.elapsed();
-    // Let things settle, then measure the idle connections.
+    // Let things settle, then measure the idle connections: memory, and CPU over
+    // one idle second (the loop should sleep in epoll the whole time).
     event_loop.turn(Some(Duration::from_millis(200)), |_, _| {})?;
     let rss_open = rss_kib();
+    let (cpu_before, idle_start) = (cpu_ticks(), Instant::now());
+    let mut idle_events = 0usize;
+    while idle_start.elapsed() < Duration::from_secs(1) {
+        event_loop.turn(
+            Some(Duration::from_secs(1) - idle_start.elapsed()),
+            |_, _| idle_events += 1,
+        )?;
+    }
+    let idle_cpu_ms = (cpu_ticks() - cpu_before) * 10; // 100 ticks per second on Linux
 
     // 2. Every connection echoes as fast as it can.
     let tokens: Vec<_> = (0..n + 1).map(mio::Token).collect();
@@ -142,6 +152,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "memory per busy conn:  {:.0} bytes (VmRSS {rss_busy} KiB)",
         per_conn(rss_busy)
     );
+    println!("idle second:           {idle_cpu_ms} ms of CPU, {idle_events} events");
     println!("closed cleanly:        {clean} in {close_time:.2?}");
     Ok(())
 }
@@ -177,4 +188,19 @@ fn soft_fd_limit() -> usize {
         .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024)
+}
+
+/// User + system CPU time of this process, in clock ticks (/proc/self/stat).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which ends with ')'): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
 }

@@ -165,6 +165,8 @@ impl EventLoop {
     }
 
     /// Adds a connection made elsewhere, registering it under the returned token.
+    /// (Take its [`Sender`]s from [`sender`](Self::sender) afterwards: a sender made
+    /// before, with another waker, would not wake this loop.)
     pub fn insert(&mut self, mut conn: Connection) -> io::Result<Token> {
         let key = match self.slab.free.pop() {
             Some(key) => key,
