@@ -1,0 +1,180 @@
+//! The command line: every option, its help text, and the checks clap cannot do
+//! alone (header syntax, durations). Nothing here connects or prints events.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+/// What `--help` shows after the options: modes, interactive use, exit codes.
+const AFTER_HELP: &str = "\
+MODES:
+  sockette                    demo: an embedded echo server on a free loopback port with a
+                              certificate made at start (trusted for this run only), a wss://
+                              session with it (text, binary, ping, close 1000), each event printed
+  sockette URL                interactive session: each stdin line is sent as a text message,
+                              every event is printed; end of input (Ctrl-D) closes with 1000
+  sockette URL --send MSG...  send the messages, wait for as many replies (at most --wait
+                              seconds), close with 1000 and exit
+  sockette --serve PORT       run the echo server alone (ws://, or wss:// with --tls) until killed;
+                              the first output line is `listening on URL`
+
+OUTPUT:
+  `* open` / `* close` lines are events, `<` marks a received message, `>` a sent one;
+  errors go to stderr as `! error: ...`. Colors only when stdout is a terminal (and NO_COLOR is
+  unset). --json prints one JSON object per event instead, on stdout.
+
+EXIT CODES:
+  0  the connection closed cleanly (close handshake done, code 1000, 1001 or none)
+  1  the connection was lost or failed after opening (socket error, stdin error)
+  2  invalid arguments or configuration (URL, header, CA file)
+  3  DNS resolution failed
+  4  TCP connection failed (refused, unreachable)
+  5  TLS failed (untrusted or invalid certificate, not a TLS server)
+  6  the server refused the WebSocket upgrade (HTTP status other than 101, bad handshake)
+  7  the server broke the WebSocket protocol (or a size limit was exceeded)
+  8  a deadline passed (--connect-timeout, keepalive, close handshake)
+  9  the server closed cleanly with an error code (1002-1014, 3000-4999)";
+
+/// sockette: a WebSocket (RFC 6455) client for the terminal and for scripts.
+///
+/// With no URL, runs a self-contained demo over wss:// against an embedded echo server.
+#[derive(Debug, Parser)]
+#[command(name = "sockette", version, about, long_about = None, after_help = AFTER_HELP)]
+pub(crate) struct Args {
+    /// The server to connect to: ws://host[:port]/path or wss://host[:port]/path.
+    /// Without it (and without --serve), runs the embedded TLS demo.
+    #[arg(value_name = "URL", conflicts_with = "serve")]
+    pub(crate) url: Option<String>,
+
+    /// Adds a header to the opening handshake, as "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header, action = ArgAction::Append)]
+    pub(crate) headers: Vec<(String, String)>,
+
+    /// Offers a subprotocol (Sec-WebSocket-Protocol), in order of preference (repeatable).
+    #[arg(long = "protocol", value_name = "NAME", action = ArgAction::Append)]
+    pub(crate) protocols: Vec<String>,
+
+    /// Sends an Origin header.
+    #[arg(long, value_name = "ORIGIN")]
+    pub(crate) origin: Option<String>,
+
+    /// wss://: also trusts the certificates of this PEM file (a private CA, or the
+    /// certificate written by `--serve PORT --tls`) (repeatable).
+    #[arg(long = "ca", value_name = "FILE", action = ArgAction::Append)]
+    pub(crate) ca_files: Vec<PathBuf>,
+
+    /// DANGEROUS: wss:// without verifying the server's certificate, so anyone on the
+    /// path can read and change the traffic. Off by default; for local experiments only.
+    #[arg(long)]
+    pub(crate) insecure: bool,
+
+    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds
+    /// [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub(crate) connect_timeout: Option<Duration>,
+
+    /// Sends a ping after SECS of silence from the server, and fails the connection
+    /// (exit code 8) if it then stays silent for SECS more.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub(crate) ping_interval: Option<Duration>,
+
+    /// Prints received binary messages as a full hex dump (default: their size and
+    /// the first 32 bytes in hex).
+    #[arg(long, conflicts_with = "binary")]
+    pub(crate) hex: bool,
+
+    /// Writes received binary messages to stdout as raw bytes, unmarked (for piping
+    /// to a file).
+    #[arg(long)]
+    pub(crate) binary: bool,
+
+    /// Sends this text message once open (repeatable, in order), then waits for as
+    /// many replies or --wait seconds, closes with 1000 and exits. Stdin is not read.
+    #[arg(long = "send", value_name = "MSG", action = ArgAction::Append, requires = "url")]
+    pub(crate) send: Vec<String>,
+
+    /// With --send: the longest wait for the replies, in seconds, counted from the
+    /// opening.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub(crate) wait: Duration,
+
+    /// Runs the echo server alone on PORT (or ADDR:PORT; default address 127.0.0.1;
+    /// 0 picks a free port) until killed. Its first output line is
+    /// `listening on ws://ADDR:PORT/` (wss:// with --tls).
+    #[arg(long, value_name = "PORT")]
+    pub(crate) serve: Option<String>,
+
+    /// With --serve: serves wss:// with a certificate made at start for localhost,
+    /// 127.0.0.1 and ::1. Its PEM is written to --cert-out (the path is printed on
+    /// the second output line); clients trust it with --ca FILE.
+    #[arg(long, requires = "serve")]
+    pub(crate) tls: bool,
+
+    /// With --serve --tls: where to write the certificate
+    /// [default: sockette-serve-PORT.pem in the temporary directory].
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub(crate) cert_out: Option<PathBuf>,
+
+    /// With a URL: lines starting with `/` are commands: `/ping [TEXT]`,
+    /// `/close [CODE [REASON]]`, `/binary HEX`; `//text` sends `/text`.
+    #[arg(long, requires = "url")]
+    pub(crate) slash: bool,
+
+    /// Prints only received messages (and errors, on stderr).
+    #[arg(short, long, conflicts_with = "json")]
+    pub(crate) quiet: bool,
+
+    /// Prints one JSON object per event on stdout, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// "Name: value" → (name, value), both trimmed.
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not a header: expected \"Name: value\""))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no header name"));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// A number of seconds, fractions allowed: "2", "0.5".
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?}: expected a positive number of seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn headers_and_seconds_parse() {
+        assert_eq!(
+            parse_header("Authorization: Bearer a:b").unwrap(),
+            ("Authorization".to_string(), "Bearer a:b".to_string())
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header(": empty").is_err());
+        assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! Exit codes: which class of failure ended the run. One place maps the library's
+//! errors and close codes to the numbers documented in `--help`.
+
+use std::process::ExitCode;
+
+use sockette_std::sockette_core::Error as CoreError;
+use sockette_std::{CloseCode, CloseInfo, ConnectCause, ConnectStep, Error};
+
+/// Why the run ended, as documented under EXIT CODES in `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// 0: a clean close.
+    Ok = 0,
+    /// 1: lost or failed after opening, or any other runtime failure.
+    Failed = 1,
+    /// 2: invalid arguments or configuration.
+    Usage = 2,
+    /// 3: DNS resolution failed.
+    Dns = 3,
+    /// 4: TCP connection failed.
+    Tcp = 4,
+    /// 5: TLS failed.
+    Tls = 5,
+    /// 6: the WebSocket upgrade was refused.
+    Handshake = 6,
+    /// 7: the server broke the protocol (or a limit).
+    Protocol = 7,
+    /// 8: a deadline passed.
+    Timeout = 8,
+    /// 9: the server closed cleanly with an error code.
+    PeerError = 9,
+}
+
+impl Status {
+    /// The class of an error reported by the connection.
+    pub(crate) fn of_error(error: &Error) -> Status {
+        if error.is_timeout() {
+            return Status::Timeout;
+        }
+        match error {
+            Error::Connect(c) => match (&c.cause, c.step) {
+                (ConnectCause::WebSocket(e), _) => Status::of_core(e),
+                (_, ConnectStep::Resolve) => Status::Dns,
+                (_, ConnectStep::Tcp) => Status::Tcp,
+                (_, ConnectStep::Tls) => Status::Tls,
+                (_, ConnectStep::Upgrade) => Status::Handshake,
+                _ => Status::Failed,
+            },
+            Error::WebSocket(e) => Status::of_core(e),
+            Error::Config(_) => Status::Usage,
+            _ => Status::Failed,
+        }
+    }
+
+    fn of_core(error: &CoreError) -> Status {
+        match error {
+            CoreError::Url(_) | CoreError::Config(_) | CoreError::InvalidInput(_) => Status::Usage,
+            CoreError::Handshake(_) => Status::Handshake,
+            CoreError::Tls(_) => Status::Tls,
+            CoreError::Protocol(_) | CoreError::Capacity(_) => Status::Protocol,
+            CoreError::Timeout(_) => Status::Timeout,
+            _ => Status::Failed,
+        }
+    }
+
+    /// The class of a close that no error explained: 0 when clean with a normal
+    /// code, 9 when clean with an error code, 1 when not clean.
+    pub(crate) fn of_close(info: &CloseInfo) -> Status {
+        match (info.was_clean, info.code) {
+            (true, CloseCode::Normal | CloseCode::GoingAway | CloseCode::NoStatus) => Status::Ok,
+            (true, _) => Status::PeerError,
+            (false, _) => Status::Failed,
+        }
+    }
+
+    /// A short name for the class, used in `--json` output.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Usage => "usage",
+            Status::Dns => "dns",
+            Status::Tcp => "tcp",
+            Status::Tls => "tls",
+            Status::Handshake => "handshake",
+            Status::Protocol => "protocol",
+            Status::Timeout => "timeout",
+            Status::PeerError => "peer-error",
+        }
+    }
+
+    /// The process exit code.
+    pub(crate) fn code(self) -> ExitCode {
+        ExitCode::from(self as u8)
+    }
+}
+
+/// A hint worth adding to an error message, for the classes a person can fix.
+pub(crate) fn hint(error: &Error) -> Option<&'static str> {
+    let text = error.to_string();
+    match Status::of_error(error) {
+        Status::Tls if text.contains("not trusted") => {
+            Some("trust its certificate with --ca FILE, or use --insecure for a local test only")
+        }
+        Status::Tls if text.contains("not a TLS server") => Some("try ws:// instead of wss://"),
+        Status::Handshake if text.contains("malformed HTTP") => {
+            Some("not an HTTP server; if it expects TLS, try wss://")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closes_map_to_codes() {
+        let info = |code: u16, was_clean| CloseInfo {
+            code: CloseCode::from(code),
+            reason: String::new(),
+            was_clean,
+        };
+        assert_eq!(Status::of_close(&info(1000, true)), Status::Ok);
+        assert_eq!(Status::of_close(&info(1005, true)), Status::Ok);
+        assert_eq!(Status::of_close(&info(1011, true)), Status::PeerError);
+        assert_eq!(Status::of_close(&info(4000, true)), Status::PeerError);
+        assert_eq!(Status::of_close(&info(1006, false)), Status::Failed);
+    }
+
+    #[test]
+    fn errors_map_to_codes() {
+        assert_eq!(Status::of_error(&Error::Config("x".into())), Status::Usage);
+        assert_eq!(Status::of_error(&Error::Closed), Status::Failed);
+        let protocol =
+            CoreError::Protocol(sockette_std::sockette_core::ProtocolError::LengthTooLong);
+        assert_eq!(
+            Status::of_error(&Error::WebSocket(protocol)),
+            Status::Protocol
+        );
+    }
+}

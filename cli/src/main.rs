@@ -1,0 +1,58 @@
+//! `sockette`: a WebSocket client for the terminal and for scripts, on
+//! sockette-std. With no URL, a self-contained wss:// demo against an embedded
+//! echo server; `--serve` runs that server alone. See `sockette --help`.
+//!
+//! Modules: `args` (the options), `session` (the owner loop and exit status),
+//! `script` (stdin and `--send`), `demo`, `serve`, `echo_server` and `cert` (the
+//! embedded server), `output` (human, quiet and JSON lines), `exit` (exit codes).
+
+mod args;
+mod cert;
+mod demo;
+mod echo_server;
+mod exit;
+mod output;
+mod script;
+mod serve;
+mod session;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Args;
+use crate::output::{BinaryDisplay, Form, Printer};
+use crate::script::{Interactive, SendList};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let form = match (args.json, args.quiet) {
+        (true, _) => Form::Json,
+        (_, true) => Form::Quiet,
+        _ => Form::Human,
+    };
+    let binary = match (args.hex, args.binary) {
+        (true, _) => BinaryDisplay::Hex,
+        (_, true) => BinaryDisplay::Raw,
+        _ => BinaryDisplay::Preview,
+    };
+    let mut out = Printer::new(form, binary);
+    if args.insecure {
+        out.warn("--insecure: server certificates are NOT verified; anyone on the path can read and change this traffic");
+    }
+    let status = match (&args.serve, &args.url) {
+        (Some(spec), _) => serve::run(&args, spec, &out),
+        (None, None) => demo::run(&args, &mut out),
+        (None, Some(url)) => {
+            let builder = session::builder(&args, url);
+            if args.send.is_empty() {
+                let mut script = Interactive { slash: args.slash };
+                session::run(builder, url, &mut script, &mut out)
+            } else {
+                let mut script = SendList::new(args.send.clone(), args.wait);
+                session::run(builder, url, &mut script, &mut out)
+            }
+        }
+    };
+    status.code()
+}

@@ -1,0 +1,335 @@
+//! How events are shown: human lines (colored only on a terminal), quiet (received
+//! messages only) or one JSON object per line. Every line of the session goes
+//! through [`Printer`], so the three forms stay in step.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde_json::{json, Value};
+use sockette_std::{CloseInfo, Message, OpenInfo};
+
+use crate::exit::Status;
+
+/// Bytes of a binary message shown by default (the rest is counted, not shown).
+const HEX_PREVIEW: usize = 32;
+
+/// How received binary messages are displayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinaryDisplay {
+    /// Size and the first [`HEX_PREVIEW`] bytes in hex.
+    Preview,
+    /// Every byte in hex.
+    Hex,
+    /// The raw bytes, unmarked.
+    Raw,
+}
+
+/// The output form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Marked lines for a person.
+    Human,
+    /// Received messages only.
+    Quiet,
+    /// One JSON object per event.
+    Json,
+}
+
+/// ANSI colors of the human form.
+#[derive(Debug, Clone, Copy)]
+enum Color {
+    Green,
+    Cyan,
+    Magenta,
+    Yellow,
+    Red,
+    Dim,
+}
+
+impl Color {
+    fn code(self) -> &'static str {
+        match self {
+            Color::Green => "32",
+            Color::Cyan => "36",
+            Color::Magenta => "35",
+            Color::Yellow => "33",
+            Color::Red => "31",
+            Color::Dim => "2",
+        }
+    }
+}
+
+/// Prints the session's events in the chosen form.
+#[derive(Debug, Clone)]
+pub(crate) struct Printer {
+    form: Form,
+    binary: BinaryDisplay,
+    color_out: bool,
+    color_err: bool,
+    /// The text of the last error shown, not repeated as a close reason.
+    last_error: Option<String>,
+}
+
+impl Printer {
+    /// A printer; colors when the stream is a terminal and `NO_COLOR` is unset.
+    pub(crate) fn new(form: Form, binary: BinaryDisplay) -> Printer {
+        let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Printer {
+            form,
+            binary,
+            color_out: colors && form == Form::Human && io::stdout().is_terminal(),
+            color_err: colors && io::stderr().is_terminal(),
+            last_error: None,
+        }
+    }
+
+    /// The output form.
+    pub(crate) fn form(&self) -> Form {
+        self.form
+    }
+
+    /// A note about the run (what is being connected to, the demo's server).
+    pub(crate) fn note(&self, kind: &str, text: &str, fields: Value) {
+        match self.form {
+            Form::Human => self.line(Color::Dim, &format!("- {text}")),
+            Form::Quiet => {}
+            Form::Json => self.json(kind, fields),
+        }
+    }
+
+    /// A line shown in every form (`--serve`'s address): plain, or a JSON object.
+    pub(crate) fn banner(&self, kind: &str, text: &str, fields: Value) {
+        match self.form {
+            Form::Json => self.json(kind, fields),
+            _ => self.plain(text),
+        }
+    }
+
+    /// The connection is open.
+    pub(crate) fn open(&self, url: &str, info: &OpenInfo) {
+        match self.form {
+            Form::Human => {
+                let mut text = format!("* open: {url}");
+                if let Some(p) = &info.protocol {
+                    text.push_str(&format!(" (subprotocol {p})"));
+                }
+                self.line(Color::Green, &text);
+            }
+            Form::Quiet => {}
+            Form::Json => self.json(
+                "open",
+                json!({ "url": url, "protocol": info.protocol, "extensions": info.extensions }),
+            ),
+        }
+    }
+
+    /// A message arrived.
+    pub(crate) fn received(&self, message: &Message) {
+        self.message("message", "<", Color::Cyan, message);
+    }
+
+    /// A message was sent.
+    pub(crate) fn sent(&self, message: &Message) {
+        if self.form != Form::Quiet {
+            self.message("sent", ">", Color::Magenta, message);
+        }
+    }
+
+    fn message(&self, kind: &str, marker: &str, color: Color, message: &Message) {
+        match (self.form, message) {
+            (Form::Json, Message::Text(t)) => {
+                self.json(kind, json!({ "type": "text", "data": t.as_str() }))
+            }
+            (Form::Json, Message::Binary(b)) => self.json(
+                kind,
+                json!({ "type": "binary", "len": b.len(), "hex": compact_hex(b) }),
+            ),
+            (Form::Quiet, Message::Text(t)) => self.plain(t.as_str()),
+            (Form::Human, Message::Text(t)) => self.line(color, &format!("{marker} {t}")),
+            (_, Message::Binary(b)) if self.binary == BinaryDisplay::Raw && marker == "<" => {
+                let mut out = io::stdout().lock();
+                let _ = out.write_all(b);
+                let _ = out.flush();
+            }
+            (Form::Quiet, Message::Binary(b)) => self.plain(&hex(b, self.hex_limit())),
+            (Form::Human, Message::Binary(b)) => {
+                let text = format!(
+                    "{marker} binary ({} bytes): {}",
+                    b.len(),
+                    hex(b, self.hex_limit())
+                );
+                self.line(color, text.trim_end());
+            }
+        }
+    }
+
+    fn hex_limit(&self) -> usize {
+        match self.binary {
+            BinaryDisplay::Preview => HEX_PREVIEW,
+            _ => usize::MAX,
+        }
+    }
+
+    /// A ping or pong; `outgoing` for one we sent.
+    pub(crate) fn control(&self, kind: &str, outgoing: bool, payload: &[u8]) {
+        match self.form {
+            Form::Human => {
+                let marker = if outgoing { ">" } else { "<" };
+                self.line(
+                    Color::Yellow,
+                    &format!("{marker} {kind}: {}", shown(payload)),
+                );
+            }
+            Form::Quiet => {}
+            Form::Json => {
+                let kind = if outgoing {
+                    format!("sent-{kind}")
+                } else {
+                    kind.to_string()
+                };
+                self.json(
+                    &kind,
+                    json!({ "data": String::from_utf8_lossy(payload), "hex": compact_hex(payload) }),
+                )
+            }
+        }
+    }
+
+    /// We started the close handshake.
+    pub(crate) fn closing(&self, code: u16, reason: &str) {
+        match self.form {
+            Form::Human if reason.is_empty() => {
+                self.line(Color::Yellow, &format!("> close: {code}"))
+            }
+            Form::Human => self.line(Color::Yellow, &format!("> close: {code} {reason:?}")),
+            Form::Quiet => {}
+            Form::Json => self.json("sent-close", json!({ "code": code, "reason": reason })),
+        }
+    }
+
+    /// The connection is closed.
+    pub(crate) fn closed(&self, info: &CloseInfo) {
+        let code = info.code.as_u16();
+        match self.form {
+            Form::Human => {
+                let clean = if info.was_clean { "clean" } else { "not clean" };
+                let text = if self.last_error.as_deref() == Some(info.reason.as_str()) {
+                    format!("* close: {code} ({clean}, see the error above)")
+                } else if info.reason.is_empty() {
+                    format!("* close: {code} ({clean})")
+                } else {
+                    format!("* close: {code} {:?} ({clean})", info.reason)
+                };
+                let color = if info.was_clean {
+                    Color::Green
+                } else {
+                    Color::Red
+                };
+                self.line(color, &text);
+            }
+            Form::Quiet => {}
+            Form::Json => self.json(
+                "close",
+                json!({ "code": code, "reason": info.reason, "clean": info.was_clean }),
+            ),
+        }
+    }
+
+    /// An error event, with its class; human and quiet forms write it to stderr.
+    pub(crate) fn error(&mut self, text: &str, hint: Option<&str>, status: Status) {
+        self.last_error = Some(text.to_string());
+        if self.form == Form::Json {
+            self.json(
+                "error",
+                json!({ "class": status.name(), "exit_code": status as u8, "message": text, "hint": hint }),
+            );
+            return;
+        }
+        let mut line = format!("! error: {text}");
+        if let Some(hint) = hint {
+            line.push_str(&format!(" (hint: {hint})"));
+        }
+        self.stderr(Color::Red, &line);
+    }
+
+    /// A warning, always on stderr (even with --json and --quiet).
+    pub(crate) fn warn(&self, text: &str) {
+        self.stderr(Color::Yellow, &format!("sockette: warning: {text}"));
+    }
+
+    /// The one-line reason of a failure not already shown as a human error line.
+    pub(crate) fn exit_reason(&self, text: &str) {
+        self.stderr(Color::Red, &format!("sockette: {text}"));
+    }
+
+    fn line(&self, color: Color, text: &str) {
+        if self.color_out {
+            self.plain(&format!("\x1b[{}m{text}\x1b[0m", color.code()));
+        } else {
+            self.plain(text);
+        }
+    }
+
+    fn plain(&self, text: &str) {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn stderr(&self, color: Color, text: &str) {
+        let mut err = io::stderr().lock();
+        let _ = if self.color_err {
+            writeln!(err, "\x1b[{}m{text}\x1b[0m", color.code())
+        } else {
+            writeln!(err, "{text}")
+        };
+    }
+
+    fn json(&self, kind: &str, fields: Value) {
+        let mut object = json!({ "event": kind });
+        if let (Value::Object(target), Value::Object(extra)) = (&mut object, fields) {
+            target.extend(extra);
+        }
+        self.plain(&object.to_string());
+    }
+}
+
+/// Hex bytes separated by spaces, at most `limit` of them, then `…`.
+pub(crate) fn hex(bytes: &[u8], limit: usize) -> String {
+    let mut out = bytes
+        .iter()
+        .take(limit)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if bytes.len() > limit {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// Every byte as two hex digits, unseparated (the `--json` form).
+fn compact_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A control payload: quoted text when it is printable UTF-8, hex otherwise.
+fn shown(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(s) if !s.chars().any(char::is_control) => format!("{s:?}"),
+        _ => hex(payload, usize::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_bounded() {
+        assert_eq!(hex(&[0xde, 0xad], 32), "de ad");
+        assert_eq!(hex(&[1, 2, 3], 2), "01 02 …");
+        assert_eq!(hex(&[], 2), "");
+        assert_eq!(shown(b"hi"), "\"hi\"");
+        assert_eq!(shown(&[0, 255]), "00 ff");
+    }
+}

@@ -1,0 +1,256 @@
+//! The two scripts of `sockette URL`: [`Interactive`] (stdin lines, read on a
+//! helper thread that sends through a [`Sender`]) and [`SendList`] (`--send`:
+//! send, wait for the replies or `--wait`, close).
+
+use std::io::{self, BufRead, IsTerminal};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sockette_std::{CloseCode, Error, Event, Handle, Message, Sender};
+
+use crate::output::Printer;
+use crate::session::{self, Script};
+
+/// Each stdin line is a text message; end of input closes with 1000.
+pub(crate) struct Interactive {
+    /// Whether lines starting with `/` are commands.
+    pub(crate) slash: bool,
+}
+
+impl Script for Interactive {
+    fn on_event(&mut self, ws: &mut Handle, event: &Event, out: &Printer) {
+        // Stdin is read once open: an end of input before that would abandon the
+        // opening (a close before `Open`), hiding why a connection failed.
+        if !matches!(event, Event::Open(_)) {
+            return;
+        }
+        let sender = ws.sender();
+        let stdin_out = out.clone();
+        let slash = self.slash;
+        // Never joined: it may stay blocked in a read of stdin after the close,
+        // and ends with the process.
+        let spawned = thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || read_stdin(&sender, &stdin_out, slash));
+        if let Err(e) = spawned {
+            out.warn(&format!("cannot read stdin: {e}"));
+            session::close(ws, out, CloseCode::Normal, "");
+        }
+    }
+}
+
+/// The stdin thread: sends each line until end of input, then closes.
+fn read_stdin(sender: &Sender, out: &Printer, slash: bool) {
+    // Piped input is not on the screen: show what is sent.
+    let echo = !io::stdin().is_terminal();
+    let mut stdin = io::stdin().lock();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match stdin.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                out.warn(&format!("cannot read stdin: {e}"));
+                break;
+            }
+        }
+        let text = line.strip_suffix('\n').unwrap_or(&line);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        let command = if slash {
+            Command::parse(text)
+        } else {
+            Ok(Command::Text(text.to_string()))
+        };
+        let result = match command {
+            Ok(command) => command.send(sender, out, echo),
+            Err(why) => {
+                out.warn(&why);
+                continue;
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(Error::Closed) => return,
+            Err(e) => out.warn(&format!("not sent: {e}")),
+        }
+    }
+    if sender.close(CloseCode::Normal, "").is_ok() {
+        out.closing(CloseCode::Normal.as_u16(), "");
+    }
+}
+
+/// One line of input with `--slash`.
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(String),
+    Close(u16, String),
+}
+
+impl Command {
+    fn parse(line: &str) -> Result<Command, String> {
+        if let Some(text) = line.strip_prefix("//") {
+            return Ok(Command::Text(format!("/{text}")));
+        }
+        let Some(command) = line.strip_prefix('/') else {
+            return Ok(Command::Text(line.to_string()));
+        };
+        let (name, rest) = command.split_once(' ').unwrap_or((command, ""));
+        match name {
+            "ping" => Ok(Command::Ping(rest.to_string())),
+            "binary" => parse_hex(rest).map(Command::Binary),
+            "close" => {
+                let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+                let code = match code {
+                    "" => 1000,
+                    code => code
+                        .parse()
+                        .map_err(|_| format!("/close: {code:?} is not a close code"))?,
+                };
+                Ok(Command::Close(code, reason.to_string()))
+            }
+            _ => Err(format!(
+                "unknown command /{name} (commands: /ping [TEXT], /close [CODE [REASON]], /binary HEX; //text sends /text)"
+            )),
+        }
+    }
+
+    /// Prints the command (first: the echo may arrive before `send` returns),
+    /// then queues it.
+    fn send(self, sender: &Sender, out: &Printer, echo: bool) -> Result<(), Error> {
+        match self {
+            Command::Text(text) => {
+                if echo {
+                    out.sent(&Message::Text(text.as_str().into()));
+                }
+                sender.send_text(&text)
+            }
+            Command::Binary(data) => {
+                out.sent(&Message::Binary(data.clone().into()));
+                sender.send_binary(&data)
+            }
+            Command::Ping(text) => {
+                out.control("ping", true, text.as_bytes());
+                sender.ping(text.as_bytes())
+            }
+            Command::Close(code, reason) => {
+                out.closing(code, &reason);
+                sender.close(CloseCode::from(code), &reason)
+            }
+        }
+    }
+}
+
+/// "de ad be ef" or "deadbeef" → bytes.
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("/binary: odd number of hex digits in {text:?}"));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| format!("/binary: {text:?} is not hex"))
+        })
+        .collect()
+}
+
+/// `--send`: sends the messages once open, waits for as many replies (or the
+/// deadline), then closes with 1000.
+pub(crate) struct SendList {
+    messages: Vec<String>,
+    wait: Duration,
+    deadline: Option<Instant>,
+    replies: usize,
+    closing: bool,
+}
+
+impl SendList {
+    /// Sends `messages`; waits at most `wait` after the opening.
+    pub(crate) fn new(messages: Vec<String>, wait: Duration) -> SendList {
+        SendList {
+            messages,
+            wait,
+            deadline: None,
+            replies: 0,
+            closing: false,
+        }
+    }
+
+    fn close(&mut self, ws: &mut Handle, out: &Printer) {
+        if !self.closing {
+            self.closing = true;
+            session::close(ws, out, CloseCode::Normal, "");
+        }
+    }
+}
+
+impl Script for SendList {
+    fn on_event(&mut self, ws: &mut Handle, event: &Event, out: &Printer) {
+        match event {
+            Event::Open(_) => {
+                self.deadline = Some(Instant::now() + self.wait);
+                for text in &self.messages {
+                    session::send(ws, out, &Message::Text(text.as_str().into()));
+                }
+            }
+            Event::Message(_) => {
+                self.replies += 1;
+                if self.replies >= self.messages.len() {
+                    self.close(ws, out);
+                }
+            }
+            Event::Close(_) => self.closing = true,
+            _ => {}
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline.filter(|_| !self.closing)
+    }
+
+    fn on_deadline(&mut self, ws: &mut Handle, out: &Printer) {
+        out.note(
+            "timeout",
+            &format!(
+                "{} of {} replies after {:?}; closing",
+                self.replies,
+                self.messages.len(),
+                self.wait
+            ),
+            serde_json::json!({ "replies": self.replies, "expected": self.messages.len() }),
+        );
+        self.close(ws, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slash_commands_parse() {
+        assert_eq!(Command::parse("hi"), Ok(Command::Text("hi".into())));
+        assert_eq!(Command::parse("//hi"), Ok(Command::Text("/hi".into())));
+        assert_eq!(Command::parse("/ping"), Ok(Command::Ping("".into())));
+        assert_eq!(Command::parse("/ping a b"), Ok(Command::Ping("a b".into())));
+        assert_eq!(
+            Command::parse("/close"),
+            Ok(Command::Close(1000, "".into()))
+        );
+        assert_eq!(
+            Command::parse("/close 4000 see you"),
+            Ok(Command::Close(4000, "see you".into()))
+        );
+        assert_eq!(
+            Command::parse("/binary de ad BEEF"),
+            Ok(Command::Binary(vec![0xde, 0xad, 0xbe, 0xef]))
+        );
+        assert!(Command::parse("/binary abc").is_err());
+        assert!(Command::parse("/close x").is_err());
+        assert!(Command::parse("/nope").is_err());
+    }
+}
