@@ -6,6 +6,7 @@
 //! ```sh
 //! ../shared/tools/autobahn/run-fuzzingserver.sh start -p 9001 -d target/autobahn
 //! cargo run --release -p sockette-mio --example autobahn -- ws://127.0.0.1:9001 sockette-mio
+//! cargo run --release -p sockette-mio --example autobahn -- wss://127.0.0.1:9001 sockette-mio --ca RUNDIR/server.crt
 //! python3 ../shared/tools/autobahn/summarize.py target/autobahn/reports/clients -v
 //! ```
 
@@ -14,12 +15,24 @@ use std::time::Instant;
 use sockette_mio::{ClientConfig, Event, EventLoop, Limits, Message};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut positional = Vec::new();
+    let mut ca_pem = None;
     let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
-    let agent = args.next().unwrap_or_else(|| "sockette-mio".into());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--ca" => ca_pem = Some(std::fs::read(args.next().ok_or("--ca needs a file")?)?),
+            _ => positional.push(arg),
+        }
+    }
+    let mut positional = positional.into_iter();
+    let base = positional
+        .next()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+    let agent = positional.next().unwrap_or_else(|| "sockette-mio".into());
+    let ca = ca_pem.as_deref();
     let mut event_loop = EventLoop::new()?;
 
-    let count: usize = run(&mut event_loop, &format!("{base}/getCaseCount"), false)?
+    let count: usize = run(&mut event_loop, ca, &format!("{base}/getCaseCount"), false)?
         .ok_or("no case count received")?
         .trim()
         .parse()?;
@@ -28,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for case in 1..=count {
         run(
             &mut event_loop,
+            ca,
             &format!("{base}/runCase?case={case}&agent={agent}"),
             true,
         )?;
@@ -37,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     run(
         &mut event_loop,
+        ca,
         &format!("{base}/updateReports?agent={agent}"),
         false,
     )?;
@@ -51,6 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// message received.
 fn run(
     event_loop: &mut EventLoop,
+    ca_pem: Option<&[u8]>,
     url: &str,
     echo: bool,
 ) -> Result<Option<String>, Box<dyn std::error::Error>> {
@@ -59,7 +75,11 @@ fn run(
         max_message_size: 64 << 20,
         ..Limits::default()
     };
-    event_loop.connect_with(ClientConfig::new(url)?.limits(limits))?;
+    let mut config = ClientConfig::new(url)?.limits(limits);
+    if let Some(pem) = ca_pem {
+        config = config.add_root_certificates_pem(pem)?;
+    }
+    event_loop.connect_with(config)?;
     let mut last_text = None;
     event_loop.run(|ws, event| match event {
         Event::Message(message) => {

@@ -177,7 +177,7 @@ impl Driver {
     /// failure, returns the error and the connection is already shut down.
     pub(crate) fn wait_open(&mut self) -> Result<(), Error> {
         loop {
-            self.collect_events();
+            let got_one = self.collect(|driver| driver.opened || driver.finished);
             if self.opened {
                 return Ok(());
             }
@@ -188,7 +188,9 @@ impl Driver {
                 });
                 return Err(error.unwrap_or(Error::Closed));
             }
-            self.turn(None);
+            if !got_one {
+                self.turn(None);
+            }
         }
     }
 
@@ -196,7 +198,7 @@ impl Driver {
     /// `None` when the deadline passed, or when every event was handed out.
     pub(crate) fn next_event(&mut self, deadline: Option<Instant>) -> Option<Event> {
         loop {
-            self.collect_events();
+            self.collect_event();
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
             }
@@ -206,7 +208,7 @@ impl Driver {
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
             self.turn(deadline);
             if expired {
-                self.collect_events();
+                self.collect_event();
                 return self.events.pop_front();
             }
         }
@@ -359,8 +361,22 @@ impl Driver {
 
     // ----- events -----
 
-    fn collect_events(&mut self) {
-        while let Some(event) = self.core.poll_event() {
+    /// Takes one event from the core when none is waiting here. One at a time:
+    /// the core decodes frames as its events are polled, so whatever the callback
+    /// answers to this event is sent before later frames are judged (a message
+    /// then a malformed frame: the echo of the message still goes out).
+    /// Returns whether an event is waiting.
+    fn collect_event(&mut self) -> bool {
+        self.collect(|driver| !driver.events.is_empty())
+    }
+
+    /// Takes events from the core until `enough` holds or the core has none left;
+    /// returns whether any event is waiting here.
+    fn collect(&mut self, enough: impl Fn(&Self) -> bool) -> bool {
+        while !enough(self) {
+            let Some(event) = self.core.poll_event() else {
+                break;
+            };
             let event = match event {
                 CoreEvent::Open(info) => {
                     self.opened = true;
@@ -399,6 +415,7 @@ impl Driver {
             };
             self.events.push_back(event);
         }
+        !self.events.is_empty()
     }
 
     /// Before `Open`, a core error is a failed opening at the current step.
