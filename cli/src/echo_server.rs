@@ -306,3 +306,64 @@ fn flush(conn: &mut Connection, stream: &mut TcpStream) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sockette_std::{Client, Event as ClientEvent};
+
+    fn local() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    #[test]
+    fn echoes_and_shuts_down_with_1001() {
+        let server = EchoServer::start(local(), None, None).unwrap();
+        let mut client = Client::connect(&server.url("/x")).unwrap();
+        client.send_text("echo?").unwrap();
+        let reply = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(reply.unwrap().as_bytes(), b"echo?");
+        // Shut down while the client is connected: it hears 1001, threads are joined.
+        let client_thread = thread::spawn(move || {
+            let mut events = Vec::new();
+            client.run(|_, e| events.push(e)).unwrap();
+            events
+        });
+        let started = Instant::now();
+        server.shutdown();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let events = client_thread.join().unwrap();
+        match events.last() {
+            Some(ClientEvent::Close(info)) => {
+                assert_eq!(info.code, CloseCode::GoingAway);
+                assert!(info.was_clean, "{info:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connections_beyond_the_bound_are_hung_up_on() {
+        let server = EchoServer::start(local(), None, None).unwrap();
+        let held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+            .map(|_| TcpStream::connect(server.local_addr()).unwrap())
+            .collect();
+        // Let the acceptor take them all.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut extra = TcpStream::connect(server.local_addr()).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        // The extra connection is closed at once (EOF or reset), unanswered.
+        let n = extra.read(&mut byte).unwrap_or(0);
+        assert_eq!(n, 0);
+        assert!(Instant::now() < deadline);
+        drop(held);
+        drop(server); // joins everything
+    }
+}

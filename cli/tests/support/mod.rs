@@ -1,13 +1,16 @@
 //! Running the built `sockette` binary in tests: every run is bounded in time (the
 //! child is killed at the deadline and the test fails), and `--serve` servers are
-//! killed when dropped.
+//! killed when dropped. Also a scriptable one-connection WebSocket peer.
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use sockette_core::{Connection, Event, ServerConfig};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_sockette");
@@ -167,4 +170,53 @@ fn read_lines(stdout: ChildStdout) -> Receiver<String> {
         }
     });
     rx
+}
+
+/// A one-connection WebSocket server on 127.0.0.1 driven by sockette-core's server
+/// role, whose behaviour is `on_event` (which may write raw bytes to the stream).
+/// Runs until the connection closes or 20 s pass; joined by the returned handle.
+pub fn ws_peer(
+    on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream) + Send + 'static,
+) -> (String, thread::JoinHandle<Vec<Event>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        serve_one(stream, on_event)
+    });
+    (url, handle)
+}
+
+fn serve_one(
+    mut stream: TcpStream,
+    mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream),
+) -> Vec<Event> {
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut conn = Connection::server(ServerConfig::new(), Instant::now()).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    stream
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    while !conn.is_closed() && Instant::now() < end {
+        match stream.read(&mut buf) {
+            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(n) => conn.handle_input(Instant::now(), &buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => conn.handle_eof(Instant::now()),
+        }
+        conn.handle_timeout(Instant::now());
+        while let Some(event) = conn.poll_event() {
+            on_event(&mut conn, &event, &mut stream);
+            seen.push(event);
+        }
+        while let Some(bytes) = conn.poll_transmit() {
+            let n = bytes.len();
+            if stream.write_all(bytes).is_err() {
+                return seen;
+            }
+            conn.advance_transmit(n);
+        }
+    }
+    seen
 }
