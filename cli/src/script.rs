@@ -6,10 +6,15 @@ use std::io::{self, BufRead, IsTerminal};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sockette_std::sockette_core::{CapacityError, Error as CoreError};
 use sockette_std::{CloseCode, Error, Event, Handle, Message, Sender};
 
 use crate::output::Printer;
 use crate::session::{self, Script};
+
+/// How long the stdin thread waits before retrying a send refused because the
+/// outgoing buffer is full.
+const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 
 /// Each stdin line is a text message; end of input closes with 1000.
 pub(crate) struct Interactive {
@@ -62,14 +67,16 @@ fn read_stdin(sender: &Sender, out: &Printer, slash: bool) {
         } else {
             Ok(Command::Text(text.to_string()))
         };
-        let result = match command {
-            Ok(command) => command.send(sender, out, echo),
+        let command = match command {
+            Ok(command) => command,
             Err(why) => {
                 out.warn(&why);
                 continue;
             }
         };
-        match result {
+        // Shown first: the echo may arrive before `queue` returns.
+        command.show(out, echo);
+        match command.queue(sender) {
             Ok(()) => {}
             Err(Error::Closed) => return,
             Err(e) => out.warn(&format!("not sent: {e}")),
@@ -117,27 +124,32 @@ impl Command {
         }
     }
 
-    /// Prints the command (first: the echo may arrive before `send` returns),
-    /// then queues it.
-    fn send(self, sender: &Sender, out: &Printer, echo: bool) -> Result<(), Error> {
+    /// Prints what is about to be sent (a text line only when `echo`).
+    fn show(&self, out: &Printer, echo: bool) {
         match self {
-            Command::Text(text) => {
-                if echo {
-                    out.sent(&Message::Text(text.as_str().into()));
-                }
-                sender.send_text(&text)
-            }
-            Command::Binary(data) => {
-                out.sent(&Message::Binary(data.clone().into()));
-                sender.send_binary(&data)
-            }
-            Command::Ping(text) => {
-                out.control("ping", true, text.as_bytes());
-                sender.ping(text.as_bytes())
-            }
-            Command::Close(code, reason) => {
-                out.closing(code, &reason);
-                sender.close(CloseCode::from(code), &reason)
+            Command::Text(text) if echo => out.sent(&Message::Text(text.as_str().into())),
+            Command::Text(_) => {}
+            Command::Binary(data) => out.sent(&Message::Binary(data.clone().into())),
+            Command::Ping(text) => out.control("ping", true, text.as_bytes()),
+            Command::Close(code, reason) => out.closing(*code, reason),
+        }
+    }
+
+    /// Queues the command; waits while the outgoing buffer is full (input faster
+    /// than the network), so no line is dropped.
+    fn queue(&self, sender: &Sender) -> Result<(), Error> {
+        loop {
+            let result = match self {
+                Command::Text(text) => sender.send_text(text),
+                Command::Binary(data) => sender.send_binary(data),
+                Command::Ping(text) => sender.ping(text.as_bytes()),
+                Command::Close(code, reason) => sender.close(CloseCode::from(*code), reason),
+            };
+            match result {
+                Err(Error::WebSocket(CoreError::Capacity(CapacityError::OutputBufferFull {
+                    ..
+                }))) => thread::sleep(BACKPRESSURE_WAIT),
+                other => return other,
             }
         }
     }
