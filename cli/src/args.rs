@@ -75,7 +75,7 @@ pub(crate) struct Args {
     pub(crate) connect_timeout: Option<Duration>,
 
     /// Sends a ping after SECS of silence from the server, and fails the connection
-    /// (exit code 8) if it then stays silent for SECS more.
+    /// (exit code 8) if it then stays silent for SECS more (at least 2 s).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) ping_interval: Option<Duration>,
 

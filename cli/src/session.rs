@@ -14,6 +14,9 @@ use crate::output::{Form, Printer};
 /// Longest sleep of the owner loop when no script deadline is due.
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
+/// The shortest wait for an answer to a keepalive ping (`--ping-interval`).
+const MIN_PONG_WAIT: Duration = Duration::from_secs(2);
+
 /// What drives a session besides the server: the user on stdin, a `--send` list,
 /// the demo. Called on the owner thread, after each event is printed.
 pub(crate) trait Script {
@@ -51,7 +54,7 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
         builder = builder.connect_timeout(timeout);
     }
     if let Some(interval) = args.ping_interval {
-        builder = builder.keepalive(interval, interval);
+        builder = builder.keepalive(interval, interval.max(MIN_PONG_WAIT));
     }
     builder
 }
