@@ -12,14 +12,16 @@
 
 use std::time::Instant;
 
-use sockette_mio::{ClientConfig, Event, EventLoop, Limits, Message};
+use sockette_mio::{ClientConfig, DeflateConfig, Event, EventLoop, Limits, Message};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut positional = Vec::new();
     let mut ca_pem = None;
+    let mut deflate = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--no-deflate" => deflate = false,
             "--ca" => ca_pem = Some(std::fs::read(args.next().ok_or("--ca needs a file")?)?),
             _ => positional.push(arg),
         }
@@ -29,19 +31,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let agent = positional.next().unwrap_or_else(|| "sockette-mio".into());
-    let ca = ca_pem.as_deref();
+    let settings = Settings {
+        ca_pem: ca_pem.as_deref(),
+        deflate,
+    };
     let mut event_loop = EventLoop::new()?;
 
-    let count: usize = run(&mut event_loop, ca, &format!("{base}/getCaseCount"), false)?
-        .ok_or("no case count received")?
-        .trim()
-        .parse()?;
+    let count: usize = run(
+        &mut event_loop,
+        &settings,
+        &format!("{base}/getCaseCount"),
+        false,
+    )?
+    .ok_or("no case count received")?
+    .trim()
+    .parse()?;
     println!("{count} cases");
     let start = Instant::now();
     for case in 1..=count {
         run(
             &mut event_loop,
-            ca,
+            &settings,
             &format!("{base}/runCase?case={case}&agent={agent}"),
             true,
         )?;
@@ -51,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     run(
         &mut event_loop,
-        ca,
+        &settings,
         &format!("{base}/updateReports?agent={agent}"),
         false,
     )?;
@@ -62,11 +72,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// What every connection of the run is configured with.
+struct Settings<'a> {
+    ca_pem: Option<&'a [u8]>,
+    deflate: bool,
+}
+
 /// Runs one connection until it closes; echoes when asked; returns the last text
 /// message received.
 fn run(
     event_loop: &mut EventLoop,
-    ca_pem: Option<&[u8]>,
+    settings: &Settings<'_>,
     url: &str,
     echo: bool,
 ) -> Result<Option<String>, Box<dyn std::error::Error>> {
@@ -76,8 +92,11 @@ fn run(
         ..Limits::default()
     };
     let mut config = ClientConfig::new(url)?.limits(limits);
-    if let Some(pem) = ca_pem {
+    if let Some(pem) = settings.ca_pem {
         config = config.add_root_certificates_pem(pem)?;
+    }
+    if settings.deflate {
+        config = config.deflate(DeflateConfig::default());
     }
     event_loop.connect_with(config)?;
     let mut last_text = None;

@@ -55,5 +55,6 @@ pub use sender::Sender;
 pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, ClientConfig, CloseCode, CloseInfo, Limits, Message, OpenInfo, State, Text, Timeouts,
+    Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State,
+    Text, Timeouts,
 };

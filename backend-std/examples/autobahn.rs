@@ -6,37 +6,42 @@
 //! cargo run --release -p sockette-std --example autobahn -- ws://127.0.0.1:9001 sockette-std
 //! cargo run --release -p sockette-std --example autobahn -- wss://127.0.0.1:9001 sockette-std --ca RUNDIR/server.crt
 //! ```
+//! permessage-deflate is offered unless `--no-deflate` is given.
 //! `tests/autobahn.sh` starts the suite's fuzzingserver and runs this.
 
 use std::process::ExitCode;
 
-use sockette_std::{Client, ClientBuilder, Event, Limits, Message};
+use sockette_std::{Client, ClientBuilder, DeflateConfig, Event, Limits, Message};
 
 struct Options {
     base: String,
     agent: String,
     ca: Option<String>,
+    deflate: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let mut positional = Vec::new();
     let mut ca = None;
+    let mut deflate = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--ca" => ca = Some(args.next().ok_or("--ca needs a file")?),
+            "--no-deflate" => deflate = false,
             _ => positional.push(arg),
         }
     }
     let mut positional = positional.into_iter();
     let base = positional
         .next()
-        .ok_or("usage: autobahn URL [AGENT] [--ca FILE]")?;
+        .ok_or("usage: autobahn URL [AGENT] [--ca FILE] [--no-deflate]")?;
     let agent = positional.next().unwrap_or_else(|| "sockette-std".into());
     Ok(Options {
         base: base.trim_end_matches('/').to_string(),
         agent,
         ca,
+        deflate,
     })
 }
 
@@ -47,7 +52,11 @@ fn builder(options: &Options, path: &str) -> ClientBuilder {
         max_message_size: 64 << 20,
         ..Limits::default()
     };
-    let builder = Client::builder(&format!("{}{path}", options.base)).limits(limits);
+    let mut builder = Client::builder(&format!("{}{path}", options.base)).limits(limits);
+    if options.deflate {
+        // permessage-deflate is offered with its defaults (cases 12.* and 13.*).
+        builder = builder.deflate(DeflateConfig::default());
+    }
     match &options.ca {
         Some(ca) => builder.ca_file(ca),
         None => builder,

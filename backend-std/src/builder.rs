@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockette_core::{rustls, ClientConfig, Limits, Timeouts};
+use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::{Driver, Options};
@@ -38,6 +38,7 @@ pub struct ClientBuilder {
     limits: Limits,
     timeouts: Timeouts,
     fragment_size: Option<usize>,
+    deflate: Option<DeflateConfig>,
     tls: TlsSettings,
 }
 
@@ -62,6 +63,7 @@ impl ClientBuilder {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             fragment_size: None,
+            deflate: None,
             tls: TlsSettings::default(),
         }
     }
@@ -118,6 +120,13 @@ impl ClientBuilder {
     /// Splits outgoing messages into frames of at most `size` payload bytes.
     pub fn fragment_size(mut self, size: usize) -> Self {
         self.fragment_size = Some(size);
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692); whatever the server accepts is
+    /// honoured, and messages are inflated within [`Limits::max_message_size`].
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = Some(deflate);
         self
     }
 
@@ -202,6 +211,9 @@ impl ClientBuilder {
         }
         if let Some(size) = self.fragment_size {
             config = config.fragment_size(size);
+        }
+        if let Some(deflate) = self.deflate {
+            config = config.deflate(deflate);
         }
         self.tls.apply(config)
     }

@@ -60,4 +60,6 @@ pub use event::Event;
 pub use sender::Sender;
 
 pub use sockette_core;
-pub use sockette_core::{Bytes, CloseCode, CloseInfo, Limits, Message, OpenInfo, State, Text};
+pub use sockette_core::{
+    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Text,
+};

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::deflate::DeflateConfig;
 use crate::error::Error;
 use crate::rng::{ChaChaSource, RandomSource};
 use crate::tls::{parse_pem_certificates, ClientTls};
@@ -129,6 +130,7 @@ pub struct ClientConfig {
     pub(crate) origin: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) tls: ClientTls,
+    pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) common: Common,
 }
 
@@ -146,6 +148,7 @@ impl ClientConfig {
             origin: None,
             headers: Vec::new(),
             tls: ClientTls::default(),
+            deflate: None,
             common: Common::default(),
         }
     }
@@ -171,6 +174,13 @@ impl ClientConfig {
     /// the connection is created.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692) with these parameters; whatever the
+    /// server accepts is honoured, and an invalid answer fails the handshake.
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = Some(deflate);
         self
     }
 
@@ -231,6 +241,7 @@ impl fmt::Debug for ClientConfig {
 #[derive(Default)]
 pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
+    pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     pub(crate) common: Common,
 }
@@ -245,6 +256,13 @@ impl ServerConfig {
     /// supports is selected.
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Accepts permessage-deflate offers: `server_*` fields bound our side,
+    /// `client_*` fields are requested of the client when it allows.
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = Some(deflate);
         self
     }
 

@@ -12,10 +12,11 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{self, CloseCode, MAX_REASON_LEN};
 use crate::config::{ClientConfig, Common, Limits, ServerConfig, Timeouts};
+use crate::deflate::{DeflateCodec, DeflateConfig};
 use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
-use crate::event::{CloseInfo, Event, Message, OpenInfo};
+use crate::event::{CloseInfo, Event, Message};
 use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
-use crate::handshake::{self, ClientHandshake, ServerHandshake};
+use crate::handshake::{self, ClientHandshake, ServerHandshake, Upgraded};
 use crate::message::Assembler;
 use crate::rng::RandomSource;
 use crate::timer::{Timer, Timers};
@@ -52,8 +53,9 @@ enum Phase {
     Closed,
 }
 
-/// Above this capacity, an emptied output buffer is given back to the allocator.
-const IDLE_OUTPUT_CAPACITY: usize = 64 << 10;
+/// Above this capacity, an emptied buffer (input, output) is given back to the
+/// allocator, so a large message does not pin its memory for the connection's life.
+const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
 
 /// A WebSocket connection with no I/O: bytes in, events and bytes out.
 ///
@@ -90,6 +92,10 @@ pub struct Connection {
     /// `close` was called while the client handshake was in progress with
     /// messages queued: they and the close frame wait in `early`.
     close_after_open: bool,
+    /// permessage-deflate as configured (offered by a client, accepted by a server).
+    deflate_config: Option<DeflateConfig>,
+    /// Compressed output of the message being sent, reused between sends.
+    compress_scratch: Vec<u8>,
 }
 
 impl Connection {
@@ -105,6 +111,7 @@ impl Connection {
             &config.protocols,
             config.origin.as_deref(),
             &config.headers,
+            config.deflate,
             config.common.limits.max_handshake_size,
         )?;
         let tls = if config.url.is_secure() {
@@ -120,6 +127,7 @@ impl Connection {
             now,
         );
         conn.url = Some(config.url);
+        conn.deflate_config = config.deflate;
         conn.tls = tls;
         conn.ws_out().extend_from_slice(&request);
         conn.flush_tls();
@@ -129,8 +137,13 @@ impl Connection {
     /// A server connection waiting for the client's handshake request.
     pub fn server(mut config: ServerConfig, now: Instant) -> Result<Connection, Error> {
         let rng = config.common.take_rng()?;
+        if let Some(deflate) = &config.deflate {
+            deflate.validate()?;
+        }
+        let deflate = config.deflate;
         let handshake = ServerHandshake {
             protocols: config.protocols,
+            deflate,
             max_size: config.common.limits.max_handshake_size,
         };
         let tls = config.tls.map(TlsSession::server).transpose()?;
@@ -142,6 +155,7 @@ impl Connection {
             now,
         );
         conn.tls = tls;
+        conn.deflate_config = deflate;
         Ok(conn)
     }
 
@@ -181,6 +195,8 @@ impl Connection {
             fragment_size: common.fragment_size,
             timers,
             close_after_open: false,
+            deflate_config: None,
+            compress_scratch: Vec::new(),
         }
     }
 
@@ -266,8 +282,8 @@ impl Connection {
         if self.out_start == self.out.len() {
             self.out.clear();
             self.out_start = 0;
-            if self.out.capacity() > IDLE_OUTPUT_CAPACITY {
-                self.out.shrink_to(IDLE_OUTPUT_CAPACITY);
+            if self.out.capacity() > IDLE_BUFFER_CAPACITY {
+                self.out.shrink_to(IDLE_BUFFER_CAPACITY);
             }
             // Nothing may follow our close frame (RFC 6455 §5.5.1).
             let pending_pong = self.pending_pong.take();
@@ -506,16 +522,35 @@ impl Connection {
         self.writable_phase()?;
         let fragment = self.fragment_size.unwrap_or(usize::MAX).max(1);
         let frames = payload.len().div_ceil(fragment).max(1);
-        self.reserve_output(payload.len() + frames * frame::MAX_HEADER_LEN)?;
-        if payload.len() <= fragment {
-            self.write_frame(true, opcode, payload);
+        // Deflate can grow incompressible data slightly; reserve for the worst case
+        // before compressing, since a compressed message cannot be taken back.
+        let deflate_slack = payload.len() / 1000 + 64;
+        self.reserve_output(payload.len() + deflate_slack + frames * frame::MAX_HEADER_LEN)?;
+        let mut compressed = std::mem::take(&mut self.compress_scratch);
+        compressed.clear();
+        let was_compressed = self
+            .assembler
+            .deflate_mut()
+            .is_some_and(|codec| codec.compress(payload, &mut compressed));
+        let (payload, mut rsv) = if was_compressed {
+            (&compressed[..], frame::RSV1)
         } else {
-            let mut pieces = payload.chunks(fragment).peekable();
-            let mut op = opcode;
-            while let Some(piece) = pieces.next() {
-                self.write_frame(pieces.peek().is_none(), op, piece);
-                op = OpCode::Continuation;
-            }
+            (payload, 0)
+        };
+        let mut pieces = payload.chunks(fragment).peekable();
+        let mut op = opcode;
+        if payload.is_empty() {
+            self.write_frame_with_rsv(true, rsv, op, payload);
+        }
+        while let Some(piece) = pieces.next() {
+            // RFC 7692 §6.1: RSV1 on the first frame of the message only.
+            self.write_frame_with_rsv(pieces.peek().is_none(), rsv, op, piece);
+            op = OpCode::Continuation;
+            rsv = 0;
+        }
+        self.compress_scratch = compressed;
+        if self.compress_scratch.capacity() > IDLE_BUFFER_CAPACITY {
+            self.compress_scratch = Vec::new();
         }
         self.flush_tls();
         Ok(())
@@ -536,6 +571,10 @@ impl Connection {
     }
 
     fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        self.write_frame_with_rsv(fin, 0, opcode, payload);
+    }
+
+    fn write_frame_with_rsv(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
         let mask = match self.role {
             Role::Client => {
                 let mut key = [0u8; 4];
@@ -546,7 +585,7 @@ impl Connection {
         };
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
@@ -605,18 +644,14 @@ impl Connection {
             match &self.phase {
                 Phase::ClientHandshake(hs) => match hs.parse_response(&self.input) {
                     Ok(None) => return,
-                    Ok(Some((info, head_len))) => {
-                        self.input.advance(head_len);
-                        self.open(info, now);
-                    }
+                    Ok(Some(upgraded)) => self.open(upgraded, now),
                     Err(e) => return self.fail(e.into(), false),
                 },
                 Phase::ServerHandshake(hs) => match hs.parse_request(&self.input) {
                     Ok(None) => return,
-                    Ok(Some((info, response, head_len))) => {
-                        self.input.advance(head_len);
-                        self.ws_out().extend_from_slice(&response);
-                        self.open(info, now);
+                    Ok(Some(accepted)) => {
+                        self.ws_out().extend_from_slice(&accepted.response);
+                        self.open(accepted.upgraded, now);
                     }
                     Err(rejection) => {
                         self.ws_out().extend_from_slice(&rejection.response);
@@ -629,7 +664,18 @@ impl Connection {
         }
     }
 
-    fn open(&mut self, info: OpenInfo, now: Instant) {
+    fn open(&mut self, upgraded: Upgraded, now: Instant) {
+        let Upgraded {
+            info,
+            head_len,
+            deflate,
+        } = upgraded;
+        self.input.advance(head_len);
+        if let (Some(agreed), Some(config)) = (deflate, &self.deflate_config) {
+            self.decoder.set_allowed_rsv(frame::RSV1);
+            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
+            self.assembler.set_deflate(codec);
+        }
         self.phase = Phase::Open;
         self.timers.clear(Timer::Handshake);
         if self.close_after_open {
@@ -651,7 +697,13 @@ impl Connection {
         while !self.is_closed() && (!stop_at_event || self.events.is_empty()) {
             let chunk = match self.decoder.decode(&mut self.input) {
                 Ok(Some(chunk)) => chunk,
-                Ok(None) => return,
+                Ok(None) => {
+                    // A large frame grew the buffer; give the memory back once idle.
+                    if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER_CAPACITY {
+                        self.input = BytesMut::new();
+                    }
+                    return;
+                }
                 Err(e) => return self.fail(e, true),
             };
             if chunk.header.opcode.is_control() {

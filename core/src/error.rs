@@ -210,6 +210,10 @@ pub enum ProtocolError {
     InvalidCloseReason,
     /// RFC 6455 §5.5.1: data frames after the peer's close frame.
     DataAfterClose,
+    /// RFC 7692 §6.1: RSV1 marks the first frame of a compressed message only.
+    MisplacedCompressionBit(&'static str),
+    /// RFC 7692 §6.2: a compressed message is not a valid deflate stream (1007).
+    InvalidCompressedData(String),
 }
 
 impl ProtocolError {
@@ -217,9 +221,9 @@ impl ProtocolError {
     /// 1007 for invalid UTF-8, 1002 for everything else.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::InvalidData
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidCompressedData(_) => CloseCode::InvalidData,
             _ => CloseCode::Protocol,
         }
     }
@@ -258,6 +262,12 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::InvalidCloseReason => write!(f, "close reason is not valid UTF-8"),
             ProtocolError::DataAfterClose => write!(f, "data frame after the close frame"),
+            ProtocolError::MisplacedCompressionBit(frame) => {
+                write!(f, "RSV1 (compressed) set on {frame}")
+            }
+            ProtocolError::InvalidCompressedData(why) => {
+                write!(f, "compressed message is not valid deflate data: {why}")
+            }
         }
     }
 }

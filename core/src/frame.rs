@@ -63,6 +63,9 @@ impl OpCode {
 /// §5.5: the payload limit of control frames.
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
+/// The RSV1 bit in [`FrameHeader::rsv`]: "compressed" under permessage-deflate.
+pub const RSV1: u8 = 0b100;
+
 /// The longest possible header: 2 + 8 (64-bit length) + 4 (mask key).
 pub const MAX_HEADER_LEN: usize = 14;
 
@@ -139,6 +142,10 @@ pub fn decode_header(
         short => (u64::from(short), 2),
     };
     if opcode.is_control() {
+        if rsv != 0 {
+            // Extensions grant RSV bits to data frames only (RFC 7692 §6.1).
+            return Err(ProtocolError::MisplacedCompressionBit("a control frame").into());
+        }
         if payload_len > MAX_CONTROL_PAYLOAD as u64 {
             return Err(ProtocolError::ControlFrameTooLong(payload_len).into());
         }

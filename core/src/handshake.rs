@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use crate::deflate::{self, DeflateConfig, Negotiated};
 use crate::error::{Error, HandshakeError};
 use crate::event::OpenInfo;
 use crate::url::WsUrl;
@@ -66,7 +67,23 @@ fn is_header_value(s: &str) -> bool {
 pub(crate) struct ClientHandshake {
     expected_accept: String,
     protocols: Vec<String>,
+    deflate: Option<DeflateConfig>,
     max_size: usize,
+}
+
+/// A validated answer: what to report, where frames begin, what was negotiated.
+#[derive(Debug)]
+pub(crate) struct Upgraded {
+    pub(crate) info: OpenInfo,
+    pub(crate) head_len: usize,
+    pub(crate) deflate: Option<Negotiated>,
+}
+
+/// An accepted request, for the server role: the 101 answer to send as well.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) upgraded: Upgraded,
+    pub(crate) response: Vec<u8>,
 }
 
 impl ClientHandshake {
@@ -77,6 +94,7 @@ impl ClientHandshake {
         protocols: &[String],
         origin: Option<&str>,
         headers: &[(String, String)],
+        deflate: Option<DeflateConfig>,
         max_size: usize,
     ) -> Result<(ClientHandshake, Vec<u8>), Error> {
         for p in protocols {
@@ -123,6 +141,13 @@ impl ClientHandshake {
         if let Some(origin) = origin {
             req.push_str(&format!("Origin: {origin}\r\n"));
         }
+        if let Some(deflate) = &deflate {
+            deflate.validate()?;
+            req.push_str(&format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                deflate.offer()
+            ));
+        }
         for (name, value) in headers {
             req.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -130,6 +155,7 @@ impl ClientHandshake {
         let handshake = ClientHandshake {
             expected_accept: accept_key(key),
             protocols: protocols.to_vec(),
+            deflate,
             max_size,
         };
         Ok((handshake, req.into_bytes()))
@@ -138,10 +164,7 @@ impl ClientHandshake {
     /// Parses and validates the server's answer from the start of `buf`.
     /// `Ok(None)`: incomplete. `Ok(Some((info, n)))`: the head is `n` bytes long;
     /// what follows it is frame data.
-    pub(crate) fn parse_response(
-        &self,
-        buf: &[u8],
-    ) -> Result<Option<(OpenInfo, usize)>, HandshakeError> {
+    pub(crate) fn parse_response(&self, buf: &[u8]) -> Result<Option<Upgraded>, HandshakeError> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut headers);
         let head_len = match response.parse(buf) {
@@ -200,18 +223,25 @@ impl ClientHandshake {
                 Some(p.to_string())
             }
         };
-        for (name, value) in &headers {
-            if name.eq_ignore_ascii_case("sec-websocket-extensions") && !value.trim().is_empty() {
-                return Err(HandshakeError::UnexpectedExtension(value.clone()));
-            }
-        }
+        let extension_values = all(&headers, "sec-websocket-extensions");
+        let deflate = match &self.deflate {
+            Some(offer) => deflate::accept_response(&extension_values, offer)?,
+            None => match extension_values.iter().find(|v| !v.trim().is_empty()) {
+                Some(value) => return Err(HandshakeError::UnexpectedExtension(value.to_string())),
+                None => None,
+            },
+        };
         let info = OpenInfo {
             protocol,
-            extensions: Vec::new(),
+            extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
             resource: String::new(),
         };
-        Ok(Some((info, head_len)))
+        Ok(Some(Upgraded {
+            info,
+            head_len,
+            deflate,
+        }))
     }
 }
 
@@ -219,6 +249,7 @@ impl ClientHandshake {
 #[derive(Debug)]
 pub(crate) struct ServerHandshake {
     pub(crate) protocols: Vec<String>,
+    pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) max_size: usize,
 }
 
@@ -231,10 +262,7 @@ pub(crate) struct Rejection {
 
 impl ServerHandshake {
     /// Parses and validates a client's request; on success returns the 101 answer.
-    pub(crate) fn parse_request(
-        &self,
-        buf: &[u8],
-    ) -> Result<Option<(OpenInfo, Vec<u8>, usize)>, Rejection> {
+    pub(crate) fn parse_request(&self, buf: &[u8]) -> Result<Option<Accepted>, Rejection> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut headers);
         let reject = |status: &str, error: HandshakeError| Rejection {
@@ -322,14 +350,27 @@ impl ServerHandshake {
         if let Some(p) = &protocol {
             response.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
         }
+        let deflate = self.deflate.as_ref().and_then(|ours| {
+            deflate::answer_offers(&all(&headers, "sec-websocket-extensions"), ours)
+        });
+        if let Some(agreed) = &deflate {
+            response.push_str(&format!("Sec-WebSocket-Extensions: {agreed}\r\n"));
+        }
         response.push_str("\r\n");
         let info = OpenInfo {
             protocol,
-            extensions: Vec::new(),
+            extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
             resource: request.path.unwrap_or("/").to_string(),
         };
-        Ok(Some((info, response.into_bytes(), head_len)))
+        Ok(Some(Accepted {
+            upgraded: Upgraded {
+                info,
+                head_len,
+                deflate,
+            },
+            response: response.into_bytes(),
+        }))
     }
 }
 
@@ -341,6 +382,14 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> Vec<(String, String)> {
                 String::from_utf8_lossy(h.value).into_owned(),
             )
         })
+        .collect()
+}
+
+fn all<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
         .collect()
 }
 

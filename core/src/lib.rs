@@ -57,6 +57,7 @@
 mod close;
 mod config;
 mod connection;
+mod deflate;
 mod error;
 mod event;
 pub mod frame;
@@ -72,6 +73,7 @@ pub mod utf8;
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
 pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
 pub use connection::{Connection, Role, State};
+pub use deflate::DeflateConfig;
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};
 pub use event::{CloseInfo, Event, Message, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};

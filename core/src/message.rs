@@ -2,11 +2,12 @@
 //! the message size limit (checked on each frame header, before its payload is
 //! held) and UTF-8 validation of text as it arrives.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
+use crate::deflate::DeflateCodec;
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::event::{Message, Text};
-use crate::frame::{FrameChunk, OpCode};
+use crate::frame::{FrameChunk, OpCode, RSV1};
 use crate::utf8::Utf8Validator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,21 +20,39 @@ enum Kind {
 #[derive(Debug)]
 pub(crate) struct Assembler {
     in_progress: Option<Kind>,
+    /// The message in progress is compressed (RSV1 on its first frame).
+    compressed: bool,
     buf: BytesMut,
+    /// Inflated output of a compressed message in progress.
+    inflated: Vec<u8>,
     size: u64,
     utf8: Utf8Validator,
     max_message_size: usize,
+    deflate: Option<DeflateCodec>,
 }
 
 impl Assembler {
     pub(crate) fn new(max_message_size: usize) -> Self {
         Assembler {
             in_progress: None,
+            compressed: false,
             buf: BytesMut::new(),
+            inflated: Vec::new(),
             size: 0,
             utf8: Utf8Validator::new(),
             max_message_size,
+            deflate: None,
         }
+    }
+
+    /// Inflates messages marked compressed from now on (after negotiation).
+    pub(crate) fn set_deflate(&mut self, codec: DeflateCodec) {
+        self.deflate = Some(codec);
+    }
+
+    /// The negotiated codec, shared with the sending side.
+    pub(crate) fn deflate_mut(&mut self) -> Option<&mut DeflateCodec> {
+        self.deflate.as_mut()
     }
 
     /// True while a fragmented message is incomplete.
@@ -44,8 +63,14 @@ impl Assembler {
     /// Takes one chunk of a data frame; returns the message it completes, if any.
     pub(crate) fn push(&mut self, chunk: FrameChunk) -> Result<Option<Message>, Error> {
         let header = chunk.header;
+        let rsv1 = header.rsv & RSV1 != 0;
         if chunk.first {
             let kind = match (header.opcode, self.in_progress) {
+                (OpCode::Continuation, Some(_)) if rsv1 => {
+                    return Err(
+                        ProtocolError::MisplacedCompressionBit("a continuation frame").into(),
+                    )
+                }
                 (OpCode::Continuation, Some(kind)) => kind,
                 (OpCode::Continuation, None) => {
                     return Err(ProtocolError::UnexpectedContinuation.into())
@@ -54,8 +79,12 @@ impl Assembler {
                 (OpCode::Text, None) => Kind::Text,
                 (_, None) => Kind::Binary,
             };
+            if header.opcode != OpCode::Continuation {
+                self.compressed = rsv1;
+            }
+            // A compressed message's limit applies to its inflated size, below.
             let size = self.size + header.payload_len;
-            if size > self.max_message_size as u64 {
+            if !self.compressed && size > self.max_message_size as u64 {
                 return Err(CapacityError::MessageTooLarge {
                     size,
                     limit: self.max_message_size,
@@ -64,7 +93,7 @@ impl Assembler {
             }
             self.in_progress = Some(kind);
             // A whole single-frame message: hand out the received buffer itself.
-            if chunk.last && header.fin && self.buf.is_empty() {
+            if chunk.last && header.fin && self.buf.is_empty() && !self.compressed {
                 self.in_progress = None;
                 self.size = 0;
                 return match kind {
@@ -78,19 +107,29 @@ impl Assembler {
         let kind = self
             .in_progress
             .ok_or(ProtocolError::UnexpectedContinuation)?;
-        if kind == Kind::Text {
-            self.utf8
-                .feed(&chunk.data)
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        let end = chunk.last && header.fin;
+        if self.compressed {
+            self.push_compressed(kind, &chunk.data, end)?;
+        } else {
+            if kind == Kind::Text {
+                self.utf8
+                    .feed(&chunk.data)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            self.size += chunk.data.len() as u64;
+            self.buf.extend_from_slice(&chunk.data);
         }
-        self.size += chunk.data.len() as u64;
-        self.buf.extend_from_slice(&chunk.data);
-        if !(chunk.last && header.fin) {
+        if !end {
             return Ok(None);
         }
         self.in_progress = None;
         self.size = 0;
-        let payload = self.buf.split().freeze();
+        let payload = if self.compressed {
+            Bytes::from(std::mem::take(&mut self.inflated))
+        } else {
+            // Taking the whole buffer leaves nothing behind for the next message.
+            std::mem::take(&mut self.buf).freeze()
+        };
         match kind {
             Kind::Binary => Ok(Some(Message::Binary(payload))),
             Kind::Text => {
@@ -100,5 +139,20 @@ impl Assembler {
                     .map_err(|_| ProtocolError::InvalidUtf8.into())
             }
         }
+    }
+
+    fn push_compressed(&mut self, kind: Kind, data: &[u8], end: bool) -> Result<(), Error> {
+        let codec = self
+            .deflate
+            .as_mut()
+            .ok_or(ProtocolError::ReservedBits(RSV1))?;
+        let before = self.inflated.len();
+        codec.inflate(data, end, &mut self.inflated, self.max_message_size)?;
+        if kind == Kind::Text {
+            self.utf8
+                .feed(&self.inflated[before..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
     }
 }
