@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use sockette_std::{Client, CloseCode, Event, Message};
+use sockette_std::{Client, CloseCode, DeflateConfig, Event, Message};
 use support::bounded;
 use support::pki::Pki;
 
@@ -77,20 +77,30 @@ impl Drop for PythonServer {
 }
 
 fn exchange(client: &mut Client) {
+    exchange_expecting(client, None);
+}
+
+/// Sends small, empty, large binary and large JSON-like text messages, checks the
+/// echoes, closes; `extension` is what the server must have agreed to.
+fn exchange_expecting(client: &mut Client, extension: Option<&str>) {
     let large: Vec<u8> = (0..2 * 1024 * 1024).map(|i| (i % 253) as u8).collect();
     let large2 = large.clone();
+    let json = r#"{"symbol":"EUR-USD","bid":1.0842,"ask":1.0843,"ts":1764180000}"#.repeat(20_000);
     let mut got = Vec::new();
+    let mut negotiated = None;
     let info = client
         .run(|ws, event| match event {
-            Event::Open(_) => {
+            Event::Open(info) => {
+                negotiated = Some(info.extensions.clone());
                 ws.send_text("bonjour, websockets").unwrap();
                 ws.send_binary(&[0, 1, 2, 255]).unwrap();
                 ws.send_text("").unwrap();
                 ws.send_binary(&large2).unwrap();
+                ws.send_text(&json).unwrap();
             }
             Event::Message(m) => {
                 got.push(m);
-                if got.len() == 4 {
+                if got.len() == 5 {
                     ws.close(CloseCode::Normal, "merci").unwrap();
                 }
             }
@@ -104,6 +114,48 @@ fn exchange(client: &mut Client) {
     assert_eq!(got[1], Message::Binary(vec![0, 1, 2, 255].into()));
     assert!(matches!(&got[2], Message::Text(t) if t.is_empty()));
     assert_eq!(got[3].as_bytes(), &large[..]);
+    assert!(matches!(&got[4], Message::Text(t) if t.as_str() == json));
+    let negotiated = negotiated.expect("opened");
+    match extension {
+        None => assert!(negotiated.is_empty(), "{negotiated:?}"),
+        Some(name) => assert!(
+            negotiated.iter().any(|e| e.starts_with(name)),
+            "{negotiated:?}"
+        ),
+    }
+}
+
+#[test]
+fn python_websockets_echo_with_permessage_deflate_over_ws() {
+    bounded(60, || {
+        let server = PythonServer::start(None);
+        let mut client = Client::builder(&format!("ws://127.0.0.1:{}/", server.port))
+            .deflate(DeflateConfig::default())
+            .connect()
+            .unwrap();
+        exchange_expecting(&mut client, Some("permessage-deflate"));
+    });
+}
+
+#[test]
+fn python_websockets_echo_with_permessage_deflate_over_wss() {
+    bounded(60, || {
+        let pki = Pki::new("sockette-std test CA (python deflate)");
+        let dir = pki.write_files("python-wss-deflate");
+        let server = PythonServer::start(Some(&dir));
+        let mut client = Client::builder(&format!("wss://localhost:{}/", server.port))
+            .ca_file(dir.join("ca.pem"))
+            .deflate(DeflateConfig {
+                client_no_context_takeover: true,
+                server_max_window_bits: Some(12),
+                ..DeflateConfig::default()
+            })
+            .connect()
+            .unwrap();
+        exchange_expecting(&mut client, Some("permessage-deflate"));
+        drop(server);
+        let _ = std::fs::remove_dir_all(dir);
+    });
 }
 
 #[test]
