@@ -69,6 +69,11 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) insecure: bool,
 
+    /// Do not offer permessage-deflate compression (offered by default; used only
+    /// if the server agrees).
+    #[arg(long)]
+    pub(crate) no_deflate: bool,
+
     /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds
     /// [default: 30].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]

@@ -15,7 +15,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use sockette_core::{
-    rustls, CloseCode, Connection, Event, Limits, Message, ServerConfig, Timeouts,
+    rustls, CloseCode, Connection, DeflateConfig, Event, Limits, Message, ServerConfig, Timeouts,
 };
 
 /// Connections served at once; the next ones are hung up on.
@@ -189,7 +189,11 @@ fn config(tls: Option<Arc<rustls::ServerConfig>>) -> ServerConfig {
         close: Duration::from_secs(2),
         ..Timeouts::default()
     };
-    let config = ServerConfig::new().limits(limits).timeouts(timeouts);
+    // The demo server accepts permessage-deflate, as real servers commonly do.
+    let config = ServerConfig::new()
+        .limits(limits)
+        .timeouts(timeouts)
+        .deflate(DeflateConfig::default());
     match tls {
         Some(tls) => config.tls(tls),
         None => config,

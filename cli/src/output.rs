@@ -112,6 +112,9 @@ impl Printer {
                 if let Some(p) = &info.protocol {
                     text.push_str(&format!(" (subprotocol {p})"));
                 }
+                for extension in &info.extensions {
+                    text.push_str(&format!(" ({extension})"));
+                }
                 self.line(Color::Green, &text);
             }
             Form::Quiet => {}

@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use sockette_std::{Client, ClientBuilder, CloseCode, Error, Event, Handle, Message};
+use sockette_std::{
+    Client, ClientBuilder, CloseCode, DeflateConfig, Error, Event, Handle, Message,
+};
 
 use crate::args::Args;
 use crate::exit::{self, Status};
@@ -49,6 +51,9 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     }
     if args.insecure {
         builder = builder.dangerous_disable_certificate_verification();
+    }
+    if !args.no_deflate {
+        builder = builder.deflate(DeflateConfig::default());
     }
     if let Some(timeout) = args.connect_timeout {
         builder = builder.connect_timeout(timeout);
