@@ -3,7 +3,7 @@
 //! Anything the opening handshake cannot carry is rejected with the reason.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 /// A parsed WebSocket URL.
 ///
