@@ -30,7 +30,8 @@ for target in "${targets[@]}"; do
         >"$work.log" 2>&1 || status=$?
     grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|Done)' "$work.log" || true
     if [ "$status" -ne 0 ]; then
-        tail -n 60 "$work.log"
+        grep -m1 -A12 panicked "$work.log" || tail -n 40 "$work.log"
+        grep -A3 "^Reproduce with" "$work.log" || true
         mkdir -p "../core/tests/fuzz_regressions/$target"
         for crash in artifacts/"$target"/*; do
             [ -e "$crash" ] || continue
