@@ -6,10 +6,10 @@
 //! bytes or fragmented, and the mask bit expected from the peer's role. The frame
 //! size limit is checked on the header, before any payload is buffered.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{CapacityError, Error, ProtocolError};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, extend_masked};
 
 /// Frame opcodes (RFC 6455 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,10 +208,10 @@ pub fn encode_frame(out: &mut Vec<u8>, header: &FrameHeader, payload: &[u8]) {
     debug_assert_eq!(header.payload_len, payload.len() as u64);
     out.reserve(MAX_HEADER_LEN + payload.len());
     encode_header(out, header);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    if let Some(key) = header.mask {
-        apply_mask(&mut out[start..], key, 0);
+    match header.mask {
+        // One pass: the payload is masked as it is copied.
+        Some(key) => extend_masked(out, payload, key, 0),
+        None => out.extend_from_slice(payload),
     }
 }
 
@@ -262,6 +262,16 @@ impl FrameDecoder {
         self.rules.allowed_rsv = rsv;
     }
 
+    /// The rules in force.
+    pub fn rules(&self) -> &DecoderRules {
+        &self.rules
+    }
+
+    /// True between a frame's header and the end of its payload.
+    pub fn is_mid_frame(&self) -> bool {
+        self.current.is_some()
+    }
+
     /// Takes the next chunk from the front of `buf`, or `Ok(None)` when more bytes
     /// are needed. Errors are fatal: the decoder must not be used afterwards.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<FrameChunk>, Error> {
@@ -269,7 +279,7 @@ impl FrameDecoder {
             let Some((header, header_len)) = decode_header(buf, &self.rules)? else {
                 return Ok(None);
             };
-            let _ = buf.split_to(header_len);
+            buf.advance(header_len);
             self.current = Some(InFrame {
                 header,
                 remaining: header.payload_len,
