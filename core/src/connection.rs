@@ -14,7 +14,7 @@ use crate::close::{self, CloseCode, MAX_REASON_LEN};
 use crate::config::{ClientConfig, Common, Limits, ServerConfig, Timeouts};
 use crate::deflate::{DeflateCodec, DeflateConfig};
 use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
-use crate::event::{CloseInfo, Event, Message};
+use crate::event::{CloseInfo, Event, EventRef, Message, Text};
 use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
 use crate::handshake::{self, ClientHandshake, ServerHandshake, Upgraded};
 use crate::message::Assembler;
@@ -68,6 +68,9 @@ pub struct Connection {
     phase: Phase,
     url: Option<WsUrl>,
     input: BytesMut,
+    /// Bytes at the front of `input` lent out by `poll_event_ref` (a message
+    /// borrowed from the buffer): consumed by the next call that reads input.
+    lent: usize,
     /// The TLS session of a `wss://` connection; `None` for plain `ws://`.
     tls: Option<TlsSession>,
     /// WebSocket bytes waiting to be encrypted (TLS only).
@@ -178,6 +181,7 @@ impl Connection {
             phase,
             url: None,
             input: BytesMut::new(),
+            lent: 0,
             tls: None,
             tls_plain: Vec::new(),
             tls_scratch: Vec::new(),
@@ -261,11 +265,57 @@ impl Connection {
     /// delivered, and can still be answered, before the connection fails.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.settle_lent();
+        // Fast path: a whole single-frame message, handed out without the decoder
+        // and the assembler (same checks, same result; see `whole_message_ahead`).
+        if let Some((opcode, header_len, len)) = self.whole_message_ahead() {
+            let payload = &self.input[header_len..header_len + len];
+            let text = opcode == OpCode::Text;
+            if !text || simdutf8::basic::from_utf8(payload).is_ok() {
+                self.input.advance(header_len);
+                let data = self.input.split_to(len).freeze();
+                return Some(Event::Message(if text {
+                    Message::Text(Text::from_validated(data))
+                } else {
+                    Message::Binary(data)
+                }));
+            }
+        }
         if self.events.is_empty() && !self.input.is_empty() {
             self.process_frames(true);
             self.flush_tls();
         }
         self.events.pop_front()
+    }
+
+    /// The next event, with a message that arrived whole in one frame borrowed from
+    /// the connection's input buffer: no copy and no allocation. The borrow ends
+    /// with the next call on the connection, which then drops those bytes.
+    ///
+    /// The same events in the same order as [`poll_event`](Self::poll_event), which
+    /// this falls back to ([`EventRef::Other`]) for everything else: fragmented or
+    /// compressed messages, controls, errors, the close.
+    #[must_use]
+    pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
+        self.settle_lent();
+        let ahead = self
+            .whole_message_ahead()
+            .filter(|&(opcode, header_len, len)| {
+                // Invalid UTF-8 is left to `poll_event`, which fails the connection.
+                opcode != OpCode::Text
+                    || simdutf8::basic::from_utf8(&self.input[header_len..header_len + len]).is_ok()
+            });
+        let Some((opcode, header_len, len)) = ahead else {
+            return self.poll_event().map(EventRef::Other);
+        };
+        self.lent = header_len + len;
+        let payload = &self.input[header_len..header_len + len];
+        Some(match opcode {
+            // Checked above; without `unsafe` a `&str` costs a second pass (the
+            // borrow checker refuses a fallback after a conditional borrow).
+            OpCode::Text => EventRef::Text(simdutf8::basic::from_utf8(payload).unwrap_or_default()),
+            _ => EventRef::Binary(payload),
+        })
     }
 
     /// Bytes to write to the transport, if any. Report what was written with
@@ -280,10 +330,14 @@ impl Connection {
     pub fn advance_transmit(&mut self, n: usize) {
         self.out_start = self.out_start.saturating_add(n).min(self.out.len());
         if self.out_start == self.out.len() {
+            // Memory is given back once a drain used less than half the buffer:
+            // a steady stream of large messages keeps its buffer (no allocation
+            // per message), a single large one does not pin it.
+            let used = self.out.len().max(IDLE_BUFFER_CAPACITY);
             self.out.clear();
             self.out_start = 0;
-            if self.out.capacity() > IDLE_BUFFER_CAPACITY {
-                self.out.shrink_to(IDLE_BUFFER_CAPACITY);
+            if self.out.capacity() / 2 > used {
+                self.out.shrink_to(used);
             }
             // Nothing may follow our close frame (RFC 6455 §5.5.1).
             let pending_pong = self.pending_pong.take();
@@ -304,6 +358,7 @@ impl Connection {
 
     /// Bytes read from the transport.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.settle_lent();
         // After the last event nothing more is read: for TLS this also keeps rustls
         // from being fed records after it sent close_notify or a fatal alert.
         if data.is_empty() || self.tls_failed || self.is_closed() {
@@ -691,6 +746,7 @@ impl Connection {
 
     /// Decodes buffered frames: all of them, or only until one event is queued.
     fn process_frames(&mut self, stop_at_event: bool) {
+        self.settle_lent();
         if !matches!(self.phase, Phase::Open | Phase::Closing) {
             return;
         }
@@ -716,6 +772,39 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Drops the bytes of the message `poll_event_ref` lent out last.
+    fn settle_lent(&mut self) {
+        if self.lent > 0 {
+            self.input.advance(std::mem::take(&mut self.lent));
+        }
+    }
+
+    /// A whole single-frame data message at the front of the input that the
+    /// decoder and the assembler would turn into one message event and nothing
+    /// else: `(opcode, header length, payload length)`. Anything unusual (a
+    /// control frame, a fragment, compression, masking, a limit, an error, events
+    /// already queued) is left to `process_frames`. The caller still checks text
+    /// for UTF-8 and leaves invalid text to `process_frames` too.
+    fn whole_message_ahead(&self) -> Option<(OpCode, usize, usize)> {
+        if !self.events.is_empty()
+            || !matches!(self.phase, Phase::Open | Phase::Closing)
+            || self.decoder.is_mid_frame()
+            || self.assembler.is_mid_message()
+        {
+            return None;
+        }
+        let (header, header_len) =
+            frame::decode_header(&self.input, self.decoder.rules()).ok()??;
+        let len = usize::try_from(header.payload_len).ok()?;
+        let whole = header.fin
+            && header.rsv == 0
+            && header.mask.is_none()
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && len <= self.limits.max_message_size
+            && self.input.len() - header_len >= len;
+        whole.then_some((header.opcode, header_len, len))
     }
 
     fn on_control(&mut self, chunk: FrameChunk) {
@@ -786,6 +875,7 @@ impl Connection {
         self.phase = Phase::Closed;
         self.timers.clear_all();
         self.input = BytesMut::new();
+        self.lent = 0;
         self.early = Vec::new();
         self.events.push_back(Event::Close(info));
         if !self.tls_failed {

@@ -26,6 +26,21 @@ pub enum Event {
     Error(Error),
 }
 
+/// An event from [`Connection::poll_event_ref`](crate::Connection::poll_event_ref):
+/// a whole message borrowed from the connection's input buffer (no copy, no
+/// allocation) until the next call on the connection, or any other event as
+/// [`Connection::poll_event`](crate::Connection::poll_event) gives it.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventRef<'a> {
+    /// A text message that arrived in one frame, validated UTF-8.
+    Text(&'a str),
+    /// A binary message that arrived in one frame.
+    Binary(&'a [u8]),
+    /// Anything else, including messages that arrived fragmented or compressed.
+    Other(Event),
+}
+
 /// What the opening handshake settled.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpenInfo {
@@ -101,6 +116,11 @@ impl Text {
             Ok(_) => Ok(Text(bytes)),
             Err(_) => Err(bytes),
         }
+    }
+
+    /// Bytes the caller has just validated as UTF-8.
+    pub(crate) fn from_validated(bytes: Bytes) -> Text {
+        Text(bytes)
     }
 
     /// The text. (The bytes were validated on arrival; this re-check runs at SIMD

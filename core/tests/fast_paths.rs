@@ -1,0 +1,132 @@
+//! The receive fast paths (issue 10) equal the simple path byte for byte.
+//!
+//! The same seeded streams of server frames — whole messages, fragments, pings,
+//! pongs, invalid UTF-8, oversized messages, a close — go to three clients:
+//! - fed one byte per read and polled after each (no frame is ever whole when
+//!   polled: the decoder and the assembler do all the work);
+//! - fed in one read and drained with `poll_event` (whole messages take the fast
+//!   path);
+//! - fed in one read and drained with `poll_event_ref` (borrowed messages).
+//!
+//! All three must report the same events and write the same bytes.
+
+mod support;
+
+use sockette_core::{Event, EventRef, Limits, Message};
+use support::{client_config, close_payload, raw_frame, take_output, Raw, XorShift, URL};
+
+fn stream(seed: u64) -> Vec<u8> {
+    let mut rng = XorShift::new(seed);
+    let mut out = Vec::new();
+    let frames = 1 + rng.between_1_and(40);
+    for _ in 0..frames {
+        let len = match rng.between_1_and(10) {
+            1 => 0,
+            2..=6 => rng.between_1_and(130),
+            7..=8 => rng.between_1_and(70_000),
+            _ => rng.between_1_and(5_000),
+        };
+        let mut payload: Vec<u8> = (0..len).map(|i| (i as u64 * seed) as u8 & 0x7f).collect();
+        if len > 3 && rng.between_1_and(4) == 1 {
+            let at = rng.between_1_and(len - 3);
+            payload[at..at + 2].copy_from_slice("é".as_bytes());
+        }
+        match rng.between_1_and(24) {
+            1..=8 => out.extend(raw_frame(0x82, &payload, None)),
+            9..=15 => out.extend(raw_frame(0x81, &payload, None)),
+            16 => {
+                // A fragmented text message.
+                let cut = len / 2;
+                out.extend(raw_frame(0x01, &payload[..cut], None));
+                out.extend(raw_frame(0x89, b"between", None));
+                out.extend(raw_frame(0x80, &payload[cut..], None));
+            }
+            17 => out.extend(raw_frame(0x89, &payload[..len.min(125)], None)),
+            18 => out.extend(raw_frame(0x8a, &payload[..len.min(125)], None)),
+            19 => out.extend(raw_frame(0x81, &[b'a', 0xff, b'b'], None)),
+            20 => out.extend(raw_frame(0x81, &[0xce], None)),
+            21 => out.extend(raw_frame(0x82, &vec![1; 70_001], None)),
+            22 => out.extend(raw_frame(0x80, b"stray continuation", None)),
+            23 => out.extend(raw_frame(0x88, &close_payload(1000, b"done"), None)),
+            _ => out.extend(raw_frame(0x82, &payload, Some([1, 2, 3, 4]))),
+        }
+    }
+    out
+}
+
+fn client() -> Raw {
+    let limits = Limits {
+        max_message_size: 70_000,
+        ..Limits::default()
+    };
+    Raw::open_client(client_config(URL).limits(limits))
+}
+
+fn owned(event: EventRef<'_>) -> Event {
+    match event {
+        EventRef::Text(t) => Event::Message(Message::Text(t.into())),
+        EventRef::Binary(b) => Event::Message(Message::Binary(b.to_vec().into())),
+        EventRef::Other(e) => e,
+        other => panic!("unknown {other:?}"),
+    }
+}
+
+#[test]
+fn fast_and_borrowed_paths_equal_the_byte_by_byte_path() {
+    for seed in 1..150u64 {
+        let wire = stream(seed);
+
+        let mut slow = client();
+        let slow_events = slow.feed_bytewise(&wire);
+        let slow_out = slow.take_output();
+
+        let mut fast = client();
+        let fast_events = fast.feed(&wire);
+        let fast_out = fast.take_output();
+
+        let mut borrowed = client();
+        borrowed.conn.handle_input(borrowed.now, &wire);
+        let mut borrowed_events = Vec::new();
+        while let Some(event) = borrowed.conn.poll_event_ref() {
+            borrowed_events.push(owned(event));
+        }
+        let borrowed_out = take_output(&mut borrowed.conn);
+
+        assert_eq!(fast_events, slow_events, "seed {seed}: poll_event");
+        assert_eq!(borrowed_events, slow_events, "seed {seed}: poll_event_ref");
+        assert_eq!(fast_out, slow_out, "seed {seed}: bytes written");
+        assert_eq!(
+            borrowed_out, slow_out,
+            "seed {seed}: bytes written (borrowed)"
+        );
+    }
+}
+
+#[test]
+fn a_borrowed_message_is_dropped_by_the_next_call_whatever_it_is() {
+    let mut raw = client();
+    let mut wire = raw_frame(0x82, b"one", None);
+    wire.extend(raw_frame(0x81, b"two", None));
+    raw.conn.handle_input(raw.now, &wire);
+    assert_eq!(raw.conn.poll_event_ref(), Some(EventRef::Binary(b"one")));
+    // New input after a borrowed message: the lent bytes go, the rest stays.
+    raw.conn
+        .handle_input(raw.now, &raw_frame(0x82, b"three", None));
+    assert_eq!(raw.conn.poll_event_ref(), Some(EventRef::Text("two")));
+    // The owned API after a borrowed message.
+    assert!(matches!(
+        raw.conn.poll_event(),
+        Some(Event::Message(Message::Binary(b))) if b == "three"
+    ));
+    assert_eq!(raw.conn.poll_event_ref(), None);
+    raw.conn
+        .handle_input(raw.now, &raw_frame(0x82, b"four", None));
+    assert_eq!(raw.conn.poll_event_ref(), Some(EventRef::Binary(b"four")));
+    // The end of the transport right after a borrowed message: a clean boundary.
+    let events = raw.eof();
+    assert!(
+        matches!(&events[..], [Event::Error(_), Event::Close(c)]
+            if c.reason.contains("without a close frame")),
+        "{events:?}"
+    );
+}
