@@ -103,7 +103,10 @@ fn main() {
         ("no-takeover", "deflate, no context takeover both ways"),
         ("window-9", "deflate, 9-bit windows both ways"),
     ] {
-        let out = std::process::Command::new(&exe).arg(name).output().expect("run");
+        let out = std::process::Command::new(&exe)
+            .arg(name)
+            .output()
+            .expect("run");
         let bytes = String::from_utf8_lossy(&out.stdout).trim().to_string();
         println!("  {label:<42} {bytes:>8} bytes");
     }

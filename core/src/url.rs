@@ -2,8 +2,8 @@
 //! port with its default, and the resource name sent in the request line.
 //! Anything the opening handshake cannot carry is rejected with the reason.
 
-use std::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
+use std::fmt;
 
 /// A parsed WebSocket URL.
 ///
