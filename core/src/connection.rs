@@ -357,6 +357,11 @@ impl Connection {
     // ----- inputs -----
 
     /// Bytes read from the transport.
+    ///
+    /// Frames are decoded as [`poll_event`](Self::poll_event) asks for them, so
+    /// drain the events after each call: bytes fed without polling are held
+    /// undecoded, and the limits bound what one frame or message may take, not
+    /// what a caller who never polls lets pile up.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.settle_lent();
         // After the last event nothing more is read: for TLS this also keeps rustls
