@@ -1,0 +1,144 @@
+//! Shared by the core benches: an open client connection, server frames encoded
+//! once, in-memory streams for tungstenite, and the payloads.
+
+#![allow(dead_code, unreachable_pub)] // helpers shared by bench binaries, each using a part
+
+pub mod record;
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use sockette_core::frame::{encode_frame, FrameHeader, OpCode};
+use sockette_core::{ClientConfig, Connection, Event, ServerConfig};
+
+/// The message sizes the issue asks for.
+pub const SIZES: [usize; 4] = [16, 1 << 10, 64 << 10, 1 << 20];
+
+/// How many messages one batch of input holds for a size: about 1 MiB of input
+/// per batch, at least one message.
+pub fn batch_len(size: usize) -> usize {
+    ((1 << 20) / (size + 14)).clamp(1, 4096)
+}
+
+/// A readable label for a size.
+pub fn label(size: usize) -> String {
+    match size {
+        s if s >= 1 << 20 => format!("{}MiB", s >> 20),
+        s if s >= 1 << 10 => format!("{}KiB", s >> 10),
+        s => format!("{s}B"),
+    }
+}
+
+/// A client connection past its handshake, with nothing pending.
+pub fn open_client() -> Connection {
+    let now = Instant::now();
+    let mut client =
+        Connection::client(ClientConfig::new("ws://bench.invalid/").unwrap(), now).unwrap();
+    let mut server = Connection::server(ServerConfig::new(), now).unwrap();
+    pump(&mut client, &mut server, now);
+    pump(&mut server, &mut client, now);
+    assert_eq!(client.state(), sockette_core::State::Open);
+    client
+}
+
+fn pump(from: &mut Connection, to: &mut Connection, now: Instant) {
+    while let Some(bytes) = from.poll_transmit() {
+        let bytes = bytes.to_vec();
+        from.advance_transmit(bytes.len());
+        to.handle_input(now, &bytes);
+    }
+    while let Some(event) = to.poll_event() {
+        assert!(matches!(event, Event::Open(_)), "{event:?}");
+    }
+}
+
+/// Text of `size` bytes, mostly ASCII with some two- and three-byte characters
+/// (like JSON with names in other scripts), cut on a character boundary.
+pub fn text_payload(size: usize) -> Vec<u8> {
+    let pattern = "{\"id\":12345,\"name\":\"κόσμε\",\"price\":1.25,\"note\":\"€ ok\"} ";
+    let mut s = String::with_capacity(size + 8);
+    while s.len() < size {
+        s.push_str(pattern);
+    }
+    let mut end = size;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut bytes = s.as_bytes()[..end].to_vec();
+    bytes.resize(size, b' ');
+    bytes
+}
+
+/// Binary payload of `size` bytes.
+pub fn binary_payload(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 31 + 7) as u8).collect()
+}
+
+/// `count` unmasked server frames carrying `payload`, back to back.
+pub fn server_frames(opcode: OpCode, payload: &[u8], count: usize) -> Vec<u8> {
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode,
+        mask: None,
+        payload_len: payload.len() as u64,
+    };
+    let mut wire = Vec::new();
+    for _ in 0..count {
+        encode_frame(&mut wire, &header, payload);
+    }
+    wire
+}
+
+/// A stream for tungstenite: reads come from `input` (then `WouldBlock`), writes
+/// are counted and dropped.
+pub struct MemStream {
+    pub input: Vec<u8>,
+    pub pos: usize,
+    pub written: usize,
+}
+
+impl MemStream {
+    pub fn new(input: Vec<u8>) -> Self {
+        MemStream {
+            input,
+            pos: 0,
+            written: 0,
+        }
+    }
+}
+
+impl Read for MemStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.input[self.pos..];
+        if rest.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Write for MemStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// tungstenite's client over a [`MemStream`], with limits as large as ours.
+pub fn tungstenite_client(input: Vec<u8>) -> tungstenite::WebSocket<MemStream> {
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(16 << 20));
+    tungstenite::WebSocket::from_raw_socket(
+        MemStream::new(input),
+        tungstenite::protocol::Role::Client,
+        Some(config),
+    )
+}
