@@ -60,7 +60,6 @@ pub(crate) struct Driver {
     step: ConnectStep,
     opened: bool,
     /// Bytes arrived from the server (over `wss://`: the TLS handshake answered).
-    received: bool,
     eof_seen: bool,
     /// A transport failure to report instead of the core's generic one.
     pending_error: Option<Error>,
@@ -109,7 +108,6 @@ impl Driver {
             writer: None,
             step: ConnectStep::Resolve,
             opened: false,
-            received: false,
             eof_seen: false,
             pending_error: None,
             last_error: None,
@@ -260,7 +258,6 @@ impl Driver {
                 self.fail_transport(e);
             }
             Input::Data(bytes) => {
-                self.received = true;
                 self.core.handle_input(now, &bytes);
             }
             Input::Eof => {
@@ -433,19 +430,15 @@ impl Driver {
         ConnectError::new(step, &self.target, cause).into()
     }
 
-    /// The step an opening failure belongs to. Over `wss://`, the core does not
-    /// say whether its TLS handshake completed: a TLS error is the TLS step, an
-    /// HTTP answer the upgrade step, and a timeout or a lost connection the TLS
-    /// step until the server has sent anything, the upgrade step after.
+    /// The step an opening failure belongs to: over `wss://`, the core tells
+    /// whether its TLS handshake had completed; TLS errors are always the TLS step.
     fn step_for(&self, error: Option<&CoreError>) -> ConnectStep {
         match (self.step, error) {
             (ConnectStep::Tls | ConnectStep::Upgrade, Some(CoreError::Tls(_))) => ConnectStep::Tls,
-            (ConnectStep::Tls, Some(CoreError::Handshake(h)))
-                if *h != sockette_core::HandshakeError::Incomplete =>
-            {
-                ConnectStep::Upgrade
+            (ConnectStep::Tls | ConnectStep::Upgrade, _) if self.core.is_tls_handshaking() => {
+                ConnectStep::Tls
             }
-            (ConnectStep::Tls, _) if self.received => ConnectStep::Upgrade,
+            (ConnectStep::Tls, _) => ConnectStep::Upgrade,
             (step, _) => step,
         }
     }
