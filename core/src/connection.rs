@@ -57,6 +57,9 @@ enum Phase {
 /// allocator, so a large message does not pin its memory for the connection's life.
 const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
 
+/// Bytes of mask keys drawn from the random source at once (16 keys).
+const MASK_KEY_BATCH: usize = 64;
+
 /// A WebSocket connection with no I/O: bytes in, events and bytes out.
 ///
 /// After any input or command, drain [`poll_event`](Self::poll_event) and
@@ -68,8 +71,9 @@ pub struct Connection {
     phase: Phase,
     url: Option<WsUrl>,
     input: BytesMut,
-    /// Bytes at the front of `input` lent out by `poll_event_ref` (a message
-    /// borrowed from the buffer): consumed by the next call that reads input.
+    /// Bytes at the front of `input` lent out by `poll_event_ref` (messages
+    /// borrowed from the buffer): consumed by the next call that reads input
+    /// other than `poll_event_ref` itself, which reads on past them.
     lent: usize,
     /// The TLS session of a `wss://` connection; `None` for plain `ws://`.
     tls: Option<TlsSession>,
@@ -88,6 +92,10 @@ pub struct Connection {
     pending_pong: Option<Bytes>,
     events: VecDeque<Event>,
     rng: Box<dyn RandomSource>,
+    /// Mask keys drawn from `rng` sixteen at a time (the same byte stream as one
+    /// draw per frame, with a sixteenth of the calls); `mask_key_pos` is the next.
+    mask_keys: [u8; MASK_KEY_BATCH],
+    mask_key_pos: usize,
     limits: Limits,
     timeouts: Timeouts,
     fragment_size: Option<usize>,
@@ -194,6 +202,8 @@ impl Connection {
             pending_pong: None,
             events: VecDeque::new(),
             rng,
+            mask_keys: [0; MASK_KEY_BATCH],
+            mask_key_pos: MASK_KEY_BATCH,
             limits: common.limits,
             timeouts: common.timeouts,
             fragment_size: common.fragment_size,
@@ -268,7 +278,7 @@ impl Connection {
         self.settle_lent();
         // Fast path: a whole single-frame message, handed out without the decoder
         // and the assembler (same checks, same result; see `whole_message_ahead`).
-        if let Some((opcode, header_len, len)) = self.whole_message_ahead() {
+        if let Some((opcode, header_len, len)) = self.whole_message_ahead(0) {
             let payload = &self.input[header_len..header_len + len];
             let text = opcode == OpCode::Text;
             if !text || simdutf8::basic::from_utf8(payload).is_ok() {
@@ -297,19 +307,24 @@ impl Connection {
     /// compressed messages, controls, errors, the close.
     #[must_use]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
-        self.settle_lent();
+        // Messages lent before stay in the buffer until another call: reading on
+        // past them costs no buffer bookkeeping per message.
+        let from = self.lent;
         let ahead = self
-            .whole_message_ahead()
+            .whole_message_ahead(from)
             .filter(|&(opcode, header_len, len)| {
                 // Invalid UTF-8 is left to `poll_event`, which fails the connection.
+                let start = from + header_len;
                 opcode != OpCode::Text
-                    || simdutf8::basic::from_utf8(&self.input[header_len..header_len + len]).is_ok()
+                    || simdutf8::basic::from_utf8(&self.input[start..start + len]).is_ok()
             });
         let Some((opcode, header_len, len)) = ahead else {
+            self.settle_lent();
             return self.poll_event().map(EventRef::Other);
         };
-        self.lent = header_len + len;
-        let payload = &self.input[header_len..header_len + len];
+        let start = from + header_len;
+        self.lent = start + len;
+        let payload = &self.input[start..start + len];
         Some(match opcode {
             // Checked above; without `unsafe` a `&str` costs a second pass (the
             // borrow checker refuses a fallback after a conditional borrow).
@@ -586,6 +601,12 @@ impl Connection {
         // before compressing, since a compressed message cannot be taken back.
         let deflate_slack = payload.len() / 1000 + 64;
         self.reserve_output(payload.len() + deflate_slack + frames * frame::MAX_HEADER_LEN)?;
+        if frames == 1 && self.assembler.deflate_mut().is_none() {
+            // One frame, no compression: what the general path below ends up doing.
+            self.write_frame_with_rsv(true, 0, opcode, payload);
+            self.flush_tls();
+            return Ok(());
+        }
         let mut compressed = std::mem::take(&mut self.compress_scratch);
         compressed.clear();
         let was_compressed = self
@@ -634,13 +655,10 @@ impl Connection {
         self.write_frame_with_rsv(fin, 0, opcode, payload);
     }
 
+    #[inline]
     fn write_frame_with_rsv(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
         let mask = match self.role {
-            Role::Client => {
-                let mut key = [0u8; 4];
-                self.rng.fill(&mut key);
-                Some(key)
-            }
+            Role::Client => Some(self.next_mask_key()),
             Role::Server => None,
         };
         let header = FrameHeader {
@@ -656,6 +674,18 @@ impl Connection {
             self.ws_out()
         };
         frame::encode_frame(target, &header, payload);
+    }
+
+    /// A fresh masking key (RFC 6455 §5.3: unpredictable, from the random source).
+    fn next_mask_key(&mut self) -> [u8; 4] {
+        if self.mask_key_pos == MASK_KEY_BATCH {
+            self.rng.fill(&mut self.mask_keys);
+            self.mask_key_pos = 0;
+        }
+        let at = self.mask_key_pos;
+        self.mask_key_pos += 4;
+        let k = &self.mask_keys[at..at + 4];
+        [k[0], k[1], k[2], k[3]]
     }
 
     /// Where WebSocket bytes go: straight to the wire, or to TLS for encryption.
@@ -786,13 +816,14 @@ impl Connection {
         }
     }
 
-    /// A whole single-frame data message at the front of the input that the
+    /// A whole single-frame data message at `from` in the input that the
     /// decoder and the assembler would turn into one message event and nothing
     /// else: `(opcode, header length, payload length)`. Anything unusual (a
     /// control frame, a fragment, compression, masking, a limit, an error, events
     /// already queued) is left to `process_frames`. The caller still checks text
     /// for UTF-8 and leaves invalid text to `process_frames` too.
-    fn whole_message_ahead(&self) -> Option<(OpCode, usize, usize)> {
+    #[inline]
+    fn whole_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
         if !self.events.is_empty()
             || !matches!(self.phase, Phase::Open | Phase::Closing)
             || self.decoder.is_mid_frame()
@@ -800,15 +831,15 @@ impl Connection {
         {
             return None;
         }
-        let (header, header_len) =
-            frame::decode_header(&self.input, self.decoder.rules()).ok()??;
+        let input = &self.input[from..];
+        let (header, header_len) = frame::decode_header(input, self.decoder.rules()).ok()??;
         let len = usize::try_from(header.payload_len).ok()?;
         let whole = header.fin
             && header.rsv == 0
             && header.mask.is_none()
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
             && len <= self.limits.max_message_size
-            && self.input.len() - header_len >= len;
+            && input.len() - header_len >= len;
         whole.then_some((header.opcode, header_len, len))
     }
 

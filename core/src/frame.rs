@@ -98,6 +98,7 @@ pub struct DecoderRules {
 
 /// Parses a frame header from the start of `buf`. `Ok(None)` means more bytes are
 /// needed (nothing is consumed); `Ok(Some((header, len)))` gives the header's length.
+#[inline]
 pub fn decode_header(
     buf: &[u8],
     rules: &DecoderRules,
@@ -182,6 +183,7 @@ pub fn decode_header(
 }
 
 /// Appends a frame header to `out` (minimal length encoding).
+#[inline]
 pub fn encode_header(out: &mut Vec<u8>, header: &FrameHeader) {
     let mut b0 = header.opcode.as_u8() | (header.rsv & 0x07) << 4;
     if header.fin {
@@ -189,21 +191,34 @@ pub fn encode_header(out: &mut Vec<u8>, header: &FrameHeader) {
     }
     let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
     let len = header.payload_len;
-    if len < 126 {
-        out.extend_from_slice(&[b0, mask_bit | len as u8]);
+    // Built on the stack, appended once.
+    let mut bytes = [0u8; MAX_HEADER_LEN];
+    bytes[0] = b0;
+    let mut end = if len < 126 {
+        bytes[1] = mask_bit | len as u8;
+        2
     } else if len <= u64::from(u16::MAX) {
-        out.extend_from_slice(&[b0, mask_bit | 126]);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
+        bytes[1] = mask_bit | 126;
+        bytes[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
     } else {
-        out.extend_from_slice(&[b0, mask_bit | 127]);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
+        bytes[1] = mask_bit | 127;
+        bytes[2..10].copy_from_slice(&len.to_be_bytes());
+        10
+    };
     if let Some(key) = header.mask {
-        out.extend_from_slice(&key);
+        bytes[end..end + 4].copy_from_slice(&key);
+        end += 4;
     }
+    // A fixed-size copy (inlined, where `&bytes[..end]` would call memcpy), then
+    // the unused tail is cut.
+    let start = out.len();
+    out.extend_from_slice(&bytes);
+    out.truncate(start + end);
 }
 
 /// Appends a whole frame: header, then the payload masked with the header's key.
+#[inline]
 pub fn encode_frame(out: &mut Vec<u8>, header: &FrameHeader, payload: &[u8]) {
     debug_assert_eq!(header.payload_len, payload.len() as u64);
     out.reserve(MAX_HEADER_LEN + payload.len());

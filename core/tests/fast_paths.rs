@@ -9,11 +9,17 @@
 //! - fed in one read and drained with `poll_event_ref` (borrowed messages).
 //!
 //! All three must report the same events and write the same bytes.
+//!
+//! On the send side, the single-frame fast path and the batched mask keys give
+//! the frames an independent decoder expects, with the keys the seeded random
+//! source yields four bytes at a time (one draw per frame, as before batching).
 
 mod support;
 
-use sockette_core::{Event, EventRef, Limits, Message};
-use support::{client_config, close_payload, raw_frame, take_output, Raw, XorShift, URL};
+use sockette_core::{ChaChaSource, Event, EventRef, Limits, Message, RandomSource};
+use support::{
+    client_config_seeded, close_payload, parse_frames, raw_frame, take_output, Raw, XorShift, URL,
+};
 
 fn stream(seed: u64) -> Vec<u8> {
     let mut rng = XorShift::new(seed);
@@ -59,7 +65,7 @@ fn client() -> Raw {
         max_message_size: 70_000,
         ..Limits::default()
     };
-    Raw::open_client(client_config(URL).limits(limits))
+    Raw::open_client(client_config_seeded(URL, 1).limits(limits))
 }
 
 fn owned(event: EventRef<'_>) -> Event {
@@ -129,4 +135,42 @@ fn a_borrowed_message_is_dropped_by_the_next_call_whatever_it_is() {
             if c.reason.contains("without a close frame")),
         "{events:?}"
     );
+}
+
+#[test]
+fn sent_frames_carry_the_payload_and_one_fresh_key_each_from_the_stream() {
+    for seed in [1u64, 7, 99] {
+        let mut raw = Raw::open_client(client_config_seeded(URL, seed));
+        // The keys the handshake and one draw per frame would use: the handshake
+        // key (16 bytes) first, then 4 bytes per frame.
+        let mut reference = ChaChaSource::from_seed(seed);
+        let mut handshake_key = [0u8; 16];
+        reference.fill(&mut handshake_key);
+        let sizes = [0usize, 1, 7, 8, 125, 126, 4000, 65_535, 65_536, 70_001];
+        let mut expected = Vec::new();
+        for round in 0..5 {
+            for (i, &size) in sizes.iter().enumerate() {
+                let payload: Vec<u8> = (0..size).map(|j| (j * 31 + i + round) as u8).collect();
+                if i % 2 == 0 {
+                    raw.conn.send_binary(&payload).unwrap();
+                    expected.push((2u8, payload));
+                } else {
+                    let text =
+                        String::from_utf8(payload.iter().map(|b| b & 0x7f).collect()).unwrap();
+                    raw.conn.send_text(&text).unwrap();
+                    expected.push((1u8, text.into_bytes()));
+                }
+            }
+        }
+        let frames = parse_frames(&raw.take_output());
+        assert_eq!(frames.len(), expected.len());
+        for (frame, (opcode, payload)) in frames.iter().zip(&expected) {
+            let mut key = [0u8; 4];
+            reference.fill(&mut key);
+            assert!(frame.fin && frame.rsv == 0);
+            assert_eq!(frame.opcode, *opcode);
+            assert_eq!(frame.mask, Some(key), "seed {seed}");
+            assert_eq!(&frame.payload, payload);
+        }
+    }
 }
