@@ -91,13 +91,68 @@ class Arb:
 
 
 # Op variants of fuzz/src/lib.rs, in declaration order.
-OPS = ["Input", "Upgrade", "Frame", "SendText", "SendBinary", "Ping", "Pong", "Close",
-       "Tick", "TickToDeadline", "Transmit", "TransmitAll", "Eof"]
+OPS = ["Input", "Upgrade", "Frame", "Deflated", "SendText", "SendBinary", "Ping", "Pong",
+       "Close", "Tick", "TickToDeadline", "Transmit", "TransmitAll", "Eof"]
+# ExtName and ExtParam variants.
+EXT_NAMES = ["Deflate", "DeflateMixedCase", "Other"]
+EXT_PARAMS = ["ServerNoContextTakeover", "ClientNoContextTakeover", "ServerMaxWindowBits",
+              "ClientMaxWindowBits", "QuotedServerBits", "Odd"]
+
+
+def deflate_spec(a, client_bits=7, server_bits=None, client_reset=False, server_reset=False,
+                 level=6, min_size=0):
+    """A DeflateSpec: window bits are 8 + n % 8 (7 is 15), 255 is out of range."""
+    a.u8(1).u8(client_bits)
+    if server_bits is None:
+        a.u8(0)
+    else:
+        a.u8(1).u8(server_bits)
+    return a.u8(client_reset).u8(server_reset).u8(level).u8(min_size)
+
+
+def extensions(a, elements):
+    """An ExtensionsHeader: [(name, [(param, value?)...])...]."""
+    a.u8(1)
+    for name, params in elements:
+        a.u8(1).variant(EXT_NAMES.index(name), len(EXT_NAMES)).u8(1)
+        for i, (param, *value) in enumerate(params):
+            if i:
+                a.u8(1)
+            a.variant(EXT_PARAMS.index(param), len(EXT_PARAMS))
+            if param in ("ServerMaxWindowBits", "ClientMaxWindowBits"):
+                if value and value[0] is not None:
+                    a.u8(1).u8(value[0])
+                else:
+                    a.u8(0)
+            elif param in ("QuotedServerBits", "Odd"):
+                a.u8(value[0])
+        a.u8(0)
+    return a.u8(0)
+
+
+def deflated(a, text, data, fin=True, mask=None, window=6, reset=False, level=6, split=0,
+             repeat=0):
+    """A DeflatedSpec: the peer's window is 9 + window % 7 (6 is 15)."""
+    a.u8(text).u8(fin)
+    if mask:
+        a.u8(1).out.extend(mask)
+    else:
+        a.u8(0)
+    a.u8(window).u8(reset).u8(level).u8(split).u8(repeat)
+    return a.vec(data)
 
 
 def session(ops, wire=b"", max_frame=4096, max_message=8192, max_buffered=1024,
-            fragment=0, keepalive=0):
+            fragment=0, keepalive=0, deflate=None, ext=None):
     a = Arb().u8(1).u16(max_frame).u16(max_message).u16(max_buffered).u8(fragment).u8(keepalive)
+    if deflate is None:
+        a.u8(0)
+    else:
+        deflate_spec(a, **deflate)
+    if ext is None:
+        a.u8(0)
+    else:
+        extensions(a, ext)
     for op in ops:
         name, *args = op
         a.u8(1).variant(OPS.index(name), len(OPS))
@@ -105,6 +160,8 @@ def session(ops, wire=b"", max_frame=4096, max_message=8192, max_buffered=1024,
             a.u8(args[0])
         elif name == "Frame":
             a.frame_spec(*args)
+        elif name == "Deflated":
+            deflated(a, *args[:2], **(args[2] if len(args) > 2 else {}))
         elif name in ("SendText", "SendBinary", "Ping", "Pong"):
             a.vec(args[0])
         elif name == "Close":
@@ -114,6 +171,16 @@ def session(ops, wire=b"", max_frame=4096, max_message=8192, max_buffered=1024,
     a.u8(0)
     return bytes(a.out) + wire
 
+
+JSON = b'{"symbol":"BTC-USD","bid":43210.5,"ask":43211.0,"size":0.25}' * 3
+
+# The wire bytes of a server_session input that once failed (see below).
+OVER_LIMIT_WIRE = bytes.fromhex(
+    "474554202f6368617420485454502f312e310d0a486f73743a20736f636b65740d0a436f6e6e656374696f"
+    "6e3ae5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e52c2c2cffffffffffffffffffffffffffffffffffffffff"
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+    "2c2c2e2c282c2c2c2c6c652e636f650d0a557067726164653a20776562736f636b65740a0d0a8185fa436f"
+    "6265")
 
 UPGRADE = (b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -170,6 +237,28 @@ def corpora():
         "full-buffer": session([("SendBinary", bytes(60)), ("Frame", PING, b"a"),
                                 ("Frame", PING, b"b"), ("TransmitAll",)], max_buffered=64),
         "close-timeout": session([("Close", 3000, b""), ("TickToDeadline",)]),
+        "deflate": session([("Deflated", 1, b"Hello, Hello, Hello"), ("SendText", JSON),
+                            ("TransmitAll",), ("Deflated", 0, JSON, {"split": 7}),
+                            ("Deflated", 1, JSON), ("Close", 1000, b""), ("TransmitAll",)],
+                           deflate={}, ext=[("Deflate", [])]),
+        "deflate-windows": session(
+            [("SendText", JSON), ("SendBinary", JSON), ("Transmit", 40), ("TransmitAll",),
+             ("Deflated", 1, JSON, {"window": 1, "reset": True, "level": 9}),
+             ("Deflated", 1, JSON, {"window": 1, "reset": True, "fin": False}),
+             ("Frame", CONT, b"", True)],
+            deflate={"client_bits": 2, "server_bits": 4, "client_reset": True,
+                     "server_reset": True},
+            ext=[("Deflate", [("ServerNoContextTakeover",), ("ServerMaxWindowBits", 10),
+                              ("ClientMaxWindowBits", 9), ("ClientNoContextTakeover",)])]),
+        "deflate-bomb": session([("Deflated", 0, b"a" * 10, {"repeat": 40}), ("TransmitAll",)],
+                                max_message=1000, deflate={}, ext=[("Deflate", [])]),
+        "deflate-bad-answer": session([("TransmitAll",)], deflate={"server_bits": 2},
+                                      ext=[("DeflateMixedCase", [("QuotedServerBits", 11)]),
+                                           ("Deflate", [("Odd", 1)])]),
+        "deflate-keepalive-full": session([("SendBinary", bytes(200)), ("Tick", 60), ("Tick", 60),
+                                           ("Frame", PONG, b""), ("Tick", 60)],
+                                          max_buffered=64, keepalive=50, deflate={},
+                                          ext=[("Deflate", [])]),
     }
     frames_in = b"".join(frame(op, p, mask=KEY) for op, p in
                          [(TEXT, b"Hello"), (BIN, b"\x00\x01"), (PING, b"x"), (CLOSE, close(1000))])
@@ -181,6 +270,22 @@ def corpora():
         "bad-request": session([("Input", 255), ("TransmitAll",)],
                                UPGRADE.replace(b"13", b"8")),
         "unmasked": session([("Upgrade",), ("Frame", TEXT, b"hi"), ("TransmitAll",)]),
+        # A crash of the target's own (the 101 answer counted as output over the
+        # limit), kept as a seed.
+        "handshake-answer-over-limit": session(
+            [("Input", 255), ("TransmitAll",), ("Input", 255), ("TransmitAll",)],
+            OVER_LIMIT_WIRE, max_buffered=0, fragment=4),
+        "deflate-offer": session(
+            [("Upgrade",), ("Deflated", 1, JSON, {"mask": KEY}), ("SendText", JSON),
+             ("TransmitAll",), ("Deflated", 0, JSON, {"mask": KEY, "split": 9}),
+             ("Close", 1000, b""), ("TransmitAll",)],
+            deflate={"server_bits": 3, "client_bits": 2},
+            ext=[("Other", []), ("Deflate", [("ClientMaxWindowBits",),
+                                             ("ServerMaxWindowBits", 12)])]),
+        "deflate-bomb": session([("Upgrade",), ("Deflated", 1, b"x" * 20,
+                                                {"mask": KEY, "repeat": 60})],
+                                max_message=2000, deflate={"client_reset": True},
+                                ext=[("Deflate", [("ClientNoContextTakeover",)])]),
     }
 
     TLS_OPS = ["Cipher", "Plain", "Send", "Close", "Pump"]

@@ -127,10 +127,11 @@ fn open_client(config: ClientConfig, now: Instant) -> Connection {
 }
 
 /// `client_session` with keepalive on: a server that keeps sending (here a pong
-/// after each keepalive ping) but never reads makes the client queue one more
-/// keepalive ping per interval, without bound: `handle_timeout` writes the ping
-/// without checking `Limits::max_buffered_output` (connection.rs). The fuzz
-/// target checks the output bound only with keepalive off until this is fixed.
+/// after each keepalive ping) but never reads made the client queue one more
+/// keepalive ping per interval, without bound: `handle_timeout` wrote the ping
+/// without checking `Limits::max_buffered_output` (connection.rs). Fixed: pings
+/// are skipped while the buffer is at its limit, and the fuzz targets check the
+/// output bound with keepalive on too.
 #[test]
 fn keepalive_pings_bypass_the_output_limit() {
     let mut now = Instant::now();
@@ -176,8 +177,9 @@ fn pump(client: &mut Connection, server: &mut rustls::ServerConnection, now: Ins
 /// a masked frame, so the client fails the connection and sends its close frame
 /// and close_notify; then bytes that are not a TLS record arrive. The core hands
 /// them to rustls, whose `send_fatal_alert` has `debug_assert!(!sent_fatal_alert)`,
-/// already set by `send_close_notify`: a panic in debug builds. The core should
-/// stop feeding rustls once it has sent close_notify (or failed).
+/// already set by `send_close_notify`: a panic in debug builds. Fixed: input
+/// after the last event (`Close`) is ignored, so rustls is not fed again; the
+/// fuzz target now keeps sending ciphertext after the client is closed.
 #[test]
 fn tls_garbage_after_close_notify() {
     let now = Instant::now();
