@@ -291,6 +291,14 @@ impl Connection {
                 }));
             }
         }
+        // A binary message in one frame whose payload is still arriving waits in
+        // the input, to be handed out whole by the fast path above, rather than
+        // being copied piece by piece into the assembler: the same events (a
+        // binary payload has nothing to check before its end), one copy fewer.
+        // Text still goes piece by piece, to fail invalid UTF-8 early (§8.1).
+        if let Some((OpCode::Binary, _, _)) = self.single_frame_message_ahead(0) {
+            return None;
+        }
         if self.events.is_empty() && !self.input.is_empty() {
             self.process_frames(true);
             self.flush_tls();
@@ -824,6 +832,13 @@ impl Connection {
     /// for UTF-8 and leaves invalid text to `process_frames` too.
     #[inline]
     fn whole_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
+        let (opcode, header_len, len) = self.single_frame_message_ahead(from)?;
+        (self.input.len() - from - header_len >= len).then_some((opcode, header_len, len))
+    }
+
+    /// Like `whole_message_ahead`, its payload complete or not.
+    #[inline]
+    fn single_frame_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
         if !self.events.is_empty()
             || !matches!(self.phase, Phase::Open | Phase::Closing)
             || self.decoder.is_mid_frame()
@@ -838,8 +853,7 @@ impl Connection {
             && header.rsv == 0
             && header.mask.is_none()
             && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-            && len <= self.limits.max_message_size
-            && input.len() - header_len >= len;
+            && len <= self.limits.max_message_size;
         whole.then_some((header.opcode, header_len, len))
     }
 
