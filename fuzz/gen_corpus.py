@@ -114,11 +114,9 @@ def extensions(a, elements):
     """An ExtensionsHeader: [(name, [(param, value?)...])...]."""
     a.u8(1)
     for name, params in elements:
-        a.u8(1).variant(EXT_NAMES.index(name), len(EXT_NAMES)).u8(1)
-        for i, (param, *value) in enumerate(params):
-            if i:
-                a.u8(1)
-            a.variant(EXT_PARAMS.index(param), len(EXT_PARAMS))
+        a.u8(1).variant(EXT_NAMES.index(name), len(EXT_NAMES))
+        for param, *value in params:
+            a.u8(1).variant(EXT_PARAMS.index(param), len(EXT_PARAMS))
             if param in ("ServerMaxWindowBits", "ClientMaxWindowBits"):
                 if value and value[0] is not None:
                     a.u8(1).u8(value[0])
