@@ -57,8 +57,9 @@ enum Phase {
 /// allocator, so a large message does not pin its memory for the connection's life.
 const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
 
-/// Bytes of mask keys drawn from the random source at once (16 keys).
-const MASK_KEY_BATCH: usize = 64;
+/// Bytes of mask keys drawn from the random source at once (64 keys: four
+/// ChaCha blocks, what `rand_chacha` computes per refill).
+const MASK_KEY_BATCH: usize = 256;
 
 /// A WebSocket connection with no I/O: bytes in, events and bytes out.
 ///
@@ -92,8 +93,8 @@ pub struct Connection {
     pending_pong: Option<Bytes>,
     events: VecDeque<Event>,
     rng: Box<dyn RandomSource>,
-    /// Mask keys drawn from `rng` sixteen at a time (the same byte stream as one
-    /// draw per frame, with a sixteenth of the calls); `mask_key_pos` is the next.
+    /// Mask keys drawn from `rng` 64 at a time (the same byte stream as one
+    /// draw per frame, with a 64th of the calls); `mask_key_pos` is the next.
     mask_keys: [u8; MASK_KEY_BATCH],
     mask_key_pos: usize,
     limits: Limits,
@@ -602,9 +603,14 @@ impl Connection {
     }
 
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
-        self.writable_phase()?;
+        if !matches!(self.phase, Phase::Open) {
+            self.writable_phase()?;
+        }
         let fragment = self.fragment_size.unwrap_or(usize::MAX).max(1);
-        let frames = payload.len().div_ceil(fragment).max(1);
+        let frames = match self.fragment_size {
+            None => 1, // (no division on the common path)
+            Some(_) => payload.len().div_ceil(fragment).max(1),
+        };
         // Deflate can grow incompressible data slightly; reserve for the worst case
         // before compressing, since a compressed message cannot be taken back.
         let deflate_slack = payload.len() / 1000 + 64;

@@ -191,29 +191,27 @@ pub fn encode_header(out: &mut Vec<u8>, header: &FrameHeader) {
     }
     let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
     let len = header.payload_len;
-    // Built on the stack, appended once.
-    let mut bytes = [0u8; MAX_HEADER_LEN];
-    bytes[0] = b0;
-    let mut end = if len < 126 {
-        bytes[1] = mask_bit | len as u8;
-        2
+    // The header is built in one integer, byte i at bits 8i (little-endian), and
+    // stored whole: bytes written one by one on the stack and then read back
+    // wider stall the store-to-load forwarding of the CPU.
+    let (len7, extended, extended_len) = if len < 126 {
+        (len as u8, 0u64, 0)
     } else if len <= u64::from(u16::MAX) {
-        bytes[1] = mask_bit | 126;
-        bytes[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        4
+        (126, u64::from((len as u16).swap_bytes()), 2)
     } else {
-        bytes[1] = mask_bit | 127;
-        bytes[2..10].copy_from_slice(&len.to_be_bytes());
-        10
+        (127, len.swap_bytes(), 8)
     };
+    let mut word = u128::from(b0) | u128::from(mask_bit | len7) << 8 | u128::from(extended) << 16;
+    let mut end = 2 + extended_len;
     if let Some(key) = header.mask {
-        bytes[end..end + 4].copy_from_slice(&key);
+        word |= u128::from(u32::from_le_bytes(key)) << (8 * end);
         end += 4;
     }
+    let bytes = word.to_le_bytes();
     // A fixed-size copy (inlined, where `&bytes[..end]` would call memcpy), then
     // the unused tail is cut.
     let start = out.len();
-    out.extend_from_slice(&bytes);
+    out.extend_from_slice(&bytes[..MAX_HEADER_LEN]);
     out.truncate(start + end);
 }
 

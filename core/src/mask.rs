@@ -19,8 +19,8 @@ use std::mem::MaybeUninit;
 /// The key rotated for `offset`, as a byte array and widened to eight bytes.
 #[inline]
 fn widen(key: [u8; 4], offset: usize) -> ([u8; 4], u64) {
-    let mut key = key;
-    key.rotate_left(offset % 4);
+    let r = offset % 4;
+    let key = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
     let wide = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
