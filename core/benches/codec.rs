@@ -259,7 +259,7 @@ fn utf8(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        assert!(validate(black_box(&text)));
+                        assert!(validate(black_box(text)));
                     }
                     let elapsed = start.elapsed();
                     record(&id, elapsed, iters * text.len() as u64);
