@@ -7,11 +7,13 @@
 //! [`extend_masked`] copies and masks in one pass, writing straight into the
 //! output's spare capacity: a copy followed by an in-place XOR reads and writes the
 //! payload twice and halves the send bandwidth (issue 10: ≥ 80% of memcpy). Marking
-//! the written bytes as initialised is the one `unsafe` block of the crate.
+//! the written bytes as initialised, and calling the same loop compiled for AVX2
+//! once the CPU is known to have it, are the crate's two `unsafe` blocks.
 
 // The crate denies `unsafe` (core/Cargo.toml: `deny` rather than the workspace's
 // `forbid`, which no module could relax); this module alone may use it, for
-// `Vec::set_len` once every byte of the spare capacity is written (`extend_masked`).
+// `Vec::set_len` once every byte of the spare capacity is written (`extend_masked`)
+// and for calling the AVX2 build of the masking loop after checking the CPU.
 #![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
@@ -52,6 +54,26 @@ pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: usize)
     out.reserve(src.len());
     let len = out.len();
     let dst: &mut [MaybeUninit<u8>] = &mut out.spare_capacity_mut()[..src.len()];
+    #[cfg(target_arch = "x86_64")]
+    if src.len() >= WIDE_FROM && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `mask_into_avx2` only requires AVX2, which the CPU has (checked
+        // on this line).
+        unsafe { mask_into_avx2(dst, src, key, wide) };
+        return written(out, len + src.len());
+    }
+    mask_into(dst, src, key, wide);
+    written(out, len + src.len());
+}
+
+/// Payloads from this size on are masked with 256-bit vectors where the CPU has
+/// them (the default x86-64 target only vectorises with 128-bit SSE2); below it
+/// the feature check costs more than it saves.
+#[cfg(target_arch = "x86_64")]
+const WIDE_FROM: usize = 512;
+
+/// Writes `src` masked into `dst` (of the same length): every byte of `dst`.
+#[inline(always)]
+fn mask_into(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4], wide: u64) {
     let mut dst_words = dst.chunks_exact_mut(8);
     let mut src_words = src.chunks_exact(8);
     for (d, s) in (&mut dst_words).zip(&mut src_words) {
@@ -66,7 +88,15 @@ pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: usize)
     for (i, (d, s)) in tail.iter_mut().zip(src_words.remainder()).enumerate() {
         d.write(s ^ key[i % 4]);
     }
-    written(out, len + src.len());
+}
+
+/// [`mask_into`] compiled for AVX2. Callers must check that the CPU has AVX2
+/// (an `unsafe fn`: safe `#[target_feature]` functions need Rust 1.86, the
+/// workspace supports 1.85).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mask_into_avx2(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4], wide: u64) {
+    mask_into(dst, src, key, wide);
 }
 
 /// Marks the first `new_len` bytes of `out` initialised.
@@ -75,8 +105,8 @@ fn written(out: &mut Vec<u8>, new_len: usize) {
     debug_assert!(new_len <= out.capacity());
     // SAFETY: `extend_masked`, the only caller, reserved `src.len()` bytes past the
     // old length (so `new_len <= capacity`) and wrote every one of them through
-    // `MaybeUninit::write`: the whole words, then the tail, cover
-    // `spare[..src.len()]` exactly, since both zips pair equal-length sequences
+    // `MaybeUninit::write` (`mask_into`, directly or compiled for AVX2): the whole
+    // words, then the tail, cover `spare[..src.len()]` exactly, since both zips pair equal-length sequences
     // (`dst` was cut to `src.len()`, and `chunks_exact(8)` of two slices of equal
     // length yields the same number of words and remainders of the same length).
     unsafe { out.set_len(new_len) };
@@ -123,6 +153,30 @@ mod tests {
                         let mut fused = vec![0xaa; prefix];
                         extend_masked(&mut fused, src, key, offset);
                         let mut slow = vec![0xaa; prefix];
+                        slow.extend_from_slice(src);
+                        apply_mask_reference(&mut slow[prefix..], key, offset);
+                        assert_eq!(fused, slow, "prefix {prefix} start {start} len {len}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The AVX2 build (from `WIDE_FROM` bytes on, where the CPU has AVX2) against
+    /// the reference, over every length around and past the switch, alignment and
+    /// offset.
+    #[test]
+    fn wide_fused_copy_equals_copy_then_reference_mask() {
+        let key = [0xa1, 0x02, 0xf3, 0x44];
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 13 + 5) as u8).collect();
+        for prefix in 0..3 {
+            for start in 0..8 {
+                for len in 480..(data.len() - start) {
+                    for offset in 0..4 {
+                        let src = &data[start..start + len];
+                        let mut fused = vec![0x55; prefix];
+                        extend_masked(&mut fused, src, key, offset);
+                        let mut slow = vec![0x55; prefix];
                         slow.extend_from_slice(src);
                         apply_mask_reference(&mut slow[prefix..], key, offset);
                         assert_eq!(fused, slow, "prefix {prefix} start {start} len {len}");
