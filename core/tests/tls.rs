@@ -210,63 +210,52 @@ fn ip_address_host_is_verified_against_ip_sans() {
     assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
 }
 
+/// The client's events against a server presenting `leaf`, trusting `pki`'s CA.
+fn client_events_against(pki: &Pki, leaf: Leaf) -> Vec<Event> {
+    let mut c = client("wss://localhost/", pki);
+    let mut s = server(server_tls(leaf));
+    drive(&mut c, &mut s, usize::MAX).0
+}
+
 #[test]
 fn unknown_issuer_is_its_own_error() {
     let pki = Pki::new();
-    let other = Pki::new();
-    let mut c = client("wss://localhost/", &pki);
-    let mut s = server(server_tls(other.leaf(&["localhost"], |_| {})));
-    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
-    let (kind, text) = tls_error(&ce);
+    let events = client_events_against(&pki, Pki::new().leaf(&["localhost"], |_| {}));
+    let (kind, text) = tls_error(&events);
     assert_eq!(kind, TlsErrorKind::UnknownIssuer, "{text}");
     assert!(text.contains("not trusted"), "{text}");
-    assert_eq!(close_of(&ce).code, CloseCode::Tls);
+    assert_eq!(close_of(&events).code, CloseCode::Tls);
 }
 
 #[test]
 fn self_signed_leaf_is_untrusted() {
-    let pki = Pki::new();
-    let mut c = client("wss://localhost/", &pki);
-    let mut s = server(server_tls(Pki::self_signed_leaf(&["localhost"])));
-    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
-    assert_eq!(tls_error(&ce).0, TlsErrorKind::UnknownIssuer);
+    let events = client_events_against(&Pki::new(), Pki::self_signed_leaf(&["localhost"]));
+    assert_eq!(tls_error(&events).0, TlsErrorKind::UnknownIssuer);
 }
 
 #[test]
 fn hostname_mismatch_is_its_own_error() {
     let pki = Pki::new();
-    let mut c = client("wss://localhost/", &pki);
-    let mut s = server(server_tls(pki.leaf(&["example.org"], |_| {})));
-    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
-    let (kind, text) = tls_error(&ce);
+    let events = client_events_against(&pki, pki.leaf(&["example.org"], |_| {}));
+    let (kind, text) = tls_error(&events);
     assert_eq!(kind, TlsErrorKind::HostnameMismatch);
     assert!(text.contains("host name"), "{text}");
 }
 
 #[test]
-fn expired_certificate_is_its_own_error() {
+fn certificates_outside_their_validity_have_their_own_errors() {
     let pki = Pki::new();
-    let mut c = client("wss://localhost/", &pki);
-    let leaf = pki.leaf(&["localhost"], |p| {
-        p.not_before = date_time_ymd(2000, 1, 1);
-        p.not_after = date_time_ymd(2001, 1, 1);
-    });
-    let mut s = server(server_tls(leaf));
-    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
-    assert_eq!(tls_error(&ce).0, TlsErrorKind::Expired);
-}
-
-#[test]
-fn not_yet_valid_certificate_is_its_own_error() {
-    let pki = Pki::new();
-    let mut c = client("wss://localhost/", &pki);
-    let leaf = pki.leaf(&["localhost"], |p| {
-        p.not_before = date_time_ymd(2090, 1, 1);
-        p.not_after = date_time_ymd(2091, 1, 1);
-    });
-    let mut s = server(server_tls(leaf));
-    let (ce, _) = drive(&mut c, &mut s, usize::MAX);
-    assert_eq!(tls_error(&ce).0, TlsErrorKind::NotYetValid);
+    for ((from, to), expected) in [
+        ((2000, 2001), TlsErrorKind::Expired),
+        ((2090, 2091), TlsErrorKind::NotYetValid),
+    ] {
+        let leaf = pki.leaf(&["localhost"], |p| {
+            p.not_before = date_time_ymd(from, 1, 1);
+            p.not_after = date_time_ymd(to, 1, 1);
+        });
+        let events = client_events_against(&pki, leaf);
+        assert_eq!(tls_error(&events).0, expected);
+    }
 }
 
 #[test]
