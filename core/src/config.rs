@@ -199,6 +199,27 @@ impl ClientConfig {
         self
     }
 
+    /// Trusts the operating system's certificate store in addition to the Mozilla
+    /// roots (feature `native-roots`). The store is read here, once, not by the
+    /// connection; certificates the store holds but webpki cannot use are skipped,
+    /// and a store with no usable certificate is an error.
+    #[cfg(feature = "native-roots")]
+    pub fn with_native_roots(mut self) -> Result<Self, Error> {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            let why = found
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "the store is empty".into());
+            return Err(Error::Config(format!(
+                "no certificate in the operating system's store: {why}"
+            )));
+        }
+        self.tls.native_roots.extend(found.certs);
+        Ok(self)
+    }
+
     /// Trusts only the certificates added with `add_root_certificate*`, not the
     /// Mozilla roots.
     pub fn without_default_roots(mut self) -> Self {

@@ -36,6 +36,9 @@ pub(crate) struct ClientTls {
     pub(crate) custom: Option<Arc<rustls::ClientConfig>>,
     /// Extra trusted roots, added to the Mozilla roots unless `only_extra_roots`.
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    /// The operating system's roots (feature `native-roots`): trusted as CAs only,
+    /// and skipped when webpki cannot use one.
+    pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
     pub(crate) dangerous_no_verification: bool,
 }
@@ -45,6 +48,7 @@ impl fmt::Debug for ClientTls {
         f.debug_struct("ClientTls")
             .field("custom", &self.custom.is_some())
             .field("extra_roots", &self.extra_roots.len())
+            .field("native_roots", &self.native_roots.len())
             .field("only_extra_roots", &self.only_extra_roots)
             .field("dangerous_no_verification", &self.dangerous_no_verification)
             .finish()
@@ -72,6 +76,7 @@ impl ClientTls {
                     if !self.only_extra_roots {
                         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
                     }
+                    roots.add_parsable_certificates(self.native_roots.iter().cloned());
                     for cert in &self.extra_roots {
                         roots.add(cert.clone()).map_err(|e| {
                             Error::Config(format!("unusable root certificate: {e}"))
