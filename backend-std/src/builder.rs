@@ -49,6 +49,8 @@ struct TlsSettings {
     roots_pem: Vec<Vec<u8>>,
     roots_der: Vec<Vec<u8>>,
     only_extra_roots: bool,
+    #[cfg(feature = "native-roots")]
+    native_roots: bool,
     custom: Option<Arc<rustls::ClientConfig>>,
     dangerous_no_verification: bool,
 }
@@ -151,6 +153,14 @@ impl ClientBuilder {
         self
     }
 
+    /// `wss://`: also trusts the operating system's certificate store (feature
+    /// `native-roots`), read when connecting.
+    #[cfg(feature = "native-roots")]
+    pub fn native_roots(mut self) -> Self {
+        self.tls.native_roots = true;
+        self
+    }
+
     /// `wss://`: trusts only the certificates added here, not the Mozilla roots
     /// the core trusts by default.
     pub fn without_default_roots(mut self) -> Self {
@@ -232,6 +242,10 @@ impl TlsSettings {
         }
         for der in self.roots_der {
             config = config.add_root_certificate_der(der);
+        }
+        #[cfg(feature = "native-roots")]
+        if self.native_roots {
+            config = config.with_native_roots()?;
         }
         if self.only_extra_roots {
             config = config.without_default_roots();
