@@ -330,6 +330,8 @@ impl Driver {
 
     /// Moves the core's output to the writer, up to the write window.
     fn flush(&mut self) {
+        #[cfg(unix)]
+        self.write_directly();
         let Some(writer) = &self.writer else { return };
         while writer.in_flight() < self.write_window {
             let Some(bytes) = self.core.poll_transmit() else {
@@ -340,6 +342,31 @@ impl Driver {
                 break;
             }
             self.core.advance_transmit(n);
+        }
+    }
+
+    /// While the writer thread is idle, this thread writes what the socket takes
+    /// at once (a non-blocking send on the blocking socket): a small message then
+    /// costs no thread switch. What the socket does not take now, and any error,
+    /// is left to the writer thread, so order and error reporting are unchanged.
+    #[cfg(unix)]
+    fn write_directly(&mut self) {
+        let (Some(writer), Some(socket)) = (&self.writer, &self.socket) else {
+            return;
+        };
+        if writer.in_flight() != 0 {
+            return;
+        }
+        let socket = socket2::SockRef::from(socket);
+        #[cfg(target_os = "linux")]
+        let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+        #[cfg(not(target_os = "linux"))]
+        let flags = libc::MSG_DONTWAIT;
+        while let Some(bytes) = self.core.poll_transmit() {
+            match socket.send_with_flags(bytes, flags) {
+                Ok(n) if n > 0 => self.core.advance_transmit(n),
+                _ => return,
+            }
         }
     }
 

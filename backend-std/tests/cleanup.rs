@@ -42,6 +42,12 @@ fn threads_are_joined_and_sockets_closed() {
         drop(client);
         // Dropped while open.
         let client = Client::connect(&url).unwrap();
+        // A thread names itself once it first runs: the writer may not have yet
+        // (the owner writes small messages itself while the writer is idle).
+        let named = std::time::Instant::now() + Duration::from_secs(2);
+        while client_threads() < 2 && std::time::Instant::now() < named {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(client_threads(), 2, "a reader and a writer");
         drop(client);
         assert_eq!(client_threads(), 0, "after drop");

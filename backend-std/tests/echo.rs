@@ -342,7 +342,8 @@ fn buffered_amount_drains_to_zero() {
         let (server, _events) = echo_server();
         let mut client = Client::connect(&server.url("/")).unwrap();
         client.send_binary(&vec![7u8; 3 << 20]).unwrap();
-        assert!(client.buffered_amount() > 0);
+        // What the socket took at once is no longer buffered; the rest is counted.
+        assert!(client.buffered_amount() <= (3 << 20) + 14);
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut echoed = false;
         while !(echoed && client.buffered_amount() == 0) {
