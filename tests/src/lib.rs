@@ -1,3 +1,6 @@
-//! Integration tests of sockette against real peers on loopback (to come with the
-//! backends): the project's own server role over TCP and TLS, and peers nobody here
-//! wrote, started and stopped by the tests themselves.
+//! Integration tests that span crates, against peers nobody here wrote, on
+//! loopback: `tests/backends_agree.rs` runs one scripted exchange through
+//! sockette-std and sockette-mio against the Python `websockets` server and
+//! requires the same results from both. Each backend's own tests live beside it
+//! (`backend-std/tests`, `backend-mio/tests`), the CLI's in `cli/tests`, and the
+//! Autobahn|Testsuite runner is `tests/autobahn.sh`.
