@@ -323,6 +323,9 @@ pub(crate) struct DeflateCodec {
     min_compress_size: usize,
     compressor: Option<Compress>,
     decompressor: Option<Decompress>,
+    /// The message being inflated ended its deflate stream (a final block) in an
+    /// earlier piece: any further compressed byte of the message is invalid.
+    stream_ended: bool,
 }
 
 impl fmt::Debug for DeflateCodec {
@@ -361,6 +364,7 @@ impl DeflateCodec {
             min_compress_size: config.min_compress_size,
             compressor: None,
             decompressor: None,
+            stream_ended: false,
         }
     }
 
@@ -423,8 +427,13 @@ impl DeflateCodec {
         let invalid = |why: String| Error::Protocol(ProtocolError::InvalidCompressedData(why));
         let tail: &[u8] = if end { &SYNC_FLUSH_TAIL } else { &[] };
         let mut step = [0u8; INFLATE_STEP];
-        let mut stream_ended = false;
-        for piece in [input, tail] {
+        let mut stream_ended = self.stream_ended;
+        if stream_ended && !input.is_empty() {
+            return Err(invalid(
+                "data after the final deflate block of the message".into(),
+            ));
+        }
+        for (index, piece) in [input, tail].into_iter().enumerate() {
             let mut pos = 0;
             while !stream_ended {
                 // One byte of room past the limit reveals output that would exceed it.
@@ -445,6 +454,12 @@ impl DeflateCodec {
                 }
                 out.extend_from_slice(&step[..produced]);
                 stream_ended = status == Status::StreamEnd;
+                // The tail (index 1) may follow a final block; message bytes may not.
+                if stream_ended && pos < piece.len() && index == 0 {
+                    return Err(invalid(
+                        "data after the final deflate block of the message".into(),
+                    ));
+                }
                 if pos == piece.len() && produced < room {
                     break;
                 }
@@ -453,6 +468,7 @@ impl DeflateCodec {
                 }
             }
         }
+        self.stream_ended = stream_ended && !end;
         if end && (self.recv_reset || stream_ended) {
             self.decompressor = None;
         }

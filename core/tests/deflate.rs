@@ -397,3 +397,40 @@ fn rfc7692_examples_decode() {
     ]);
     assert!(matches!(&events[..], [Event::Message(Message::Text(t))] if t == "Hello"));
 }
+
+/// Raw deflate ending with a final block (BFINAL), as a peer may send it.
+fn compress_final(data: &[u8]) -> Vec<u8> {
+    let mut c = Compress::new(Compression::default(), false);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    c.compress_vec(data, &mut out, FlushCompress::Finish)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_final_deflate_block_ends_the_message_and_nothing_may_follow_it() {
+    let whole = compress_final(b"final block");
+    // Accepted alone, and split with an empty last fragment.
+    let mut raw = open_deflate_client(Limits::default());
+    let events = raw.feed(&raw_frame(0xc1, &whole, None));
+    assert!(matches!(&events[..], [Event::Message(Message::Text(t))] if t == "final block"));
+    let mut raw = open_deflate_client(Limits::default());
+    let mut input = raw_frame(0x41, &whole, None);
+    input.extend(raw_frame(0x80, b"", None));
+    let events = raw.feed(&input);
+    assert!(matches!(&events[..], [Event::Message(Message::Text(t))] if t == "final block"));
+    // Bytes after the final block, in the same frame or a later fragment: 1007.
+    for input in [
+        raw_frame(0xc1, &[&whole[..], &[0x01, 0x02]].concat(), None),
+        [
+            raw_frame(0x41, &whole, None),
+            raw_frame(0x80, &[0x00], None),
+        ]
+        .concat(),
+    ] {
+        let mut raw = open_deflate_client(Limits::default());
+        let events = raw.feed(&input);
+        let error = assert_failed(&events, CloseCode::InvalidData);
+        assert!(error.to_string().contains("final deflate block"), "{error}");
+    }
+}
