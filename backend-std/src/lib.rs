@@ -44,6 +44,9 @@
 //! This crate only moves bytes between a socket and [`sockette_core::Connection`]
 //! and calls you back; see [`Client`] for its threads and backpressure.
 
+// docs.rs (which sets `docsrs`) labels the items that a feature enables.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod builder;
 mod client;
 mod connect;

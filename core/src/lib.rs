@@ -54,6 +54,9 @@
 //! - Memory is bounded by [`Limits`]: frame, message, handshake and output sizes.
 //! - [`Event::Close`] is the last event, emitted exactly once.
 
+// docs.rs (which sets `docsrs`) labels the items that a feature enables.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod close;
 mod config;
 mod connection;
