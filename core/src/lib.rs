@@ -86,3 +86,10 @@ pub use url::{UrlError, WsUrl};
 
 pub use bytes::Bytes;
 pub use rustls;
+
+/// The Rust examples of this crate's README.md (its page on crates.io), compiled
+/// by `cargo test --doc` (and run, unless marked `no_run`) so that they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
