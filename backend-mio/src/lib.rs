@@ -58,3 +58,10 @@ pub use sockette_core::{
     Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State,
     Text, Timeouts,
 };
+
+/// The Rust examples of this crate's README.md (its page on crates.io), compiled
+/// by `cargo test --doc` (and run, unless marked `no_run`) so that they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

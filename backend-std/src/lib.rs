@@ -44,6 +44,9 @@
 //! This crate only moves bytes between a socket and [`sockette_core::Connection`]
 //! and calls you back; see [`Client`] for its threads and backpressure.
 
+// docs.rs (which sets `docsrs`) labels the items that a feature enables.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod builder;
 mod client;
 mod connect;
@@ -63,3 +66,10 @@ pub use sockette_core;
 pub use sockette_core::{
     Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Text,
 };
+
+/// The Rust examples of this crate's README.md (its page on crates.io), compiled
+/// by `cargo test --doc` (and run, unless marked `no_run`) so that they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,6 +1,10 @@
 //! The command line: every option, its help text, and the checks clap cannot do
 //! alone (header syntax, durations). Nothing here connects or prints events.
 
+// The doc comments below are clap's `--help` text, read as plain text: brackets such as
+// `host[:port]` are not intra-doc links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

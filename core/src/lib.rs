@@ -54,6 +54,9 @@
 //! - Memory is bounded by [`Limits`]: frame, message, handshake and output sizes.
 //! - [`Event::Close`] is the last event, emitted exactly once.
 
+// docs.rs (which sets `docsrs`) labels the items that a feature enables.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod close;
 mod config;
 mod connection;
@@ -83,3 +86,10 @@ pub use url::{UrlError, WsUrl};
 
 pub use bytes::Bytes;
 pub use rustls;
+
+/// The Rust examples of this crate's README.md (its page on crates.io), compiled
+/// by `cargo test --doc` (and run, unless marked `no_run`) so that they cannot
+/// drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
