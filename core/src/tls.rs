@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::Error;
@@ -41,6 +42,9 @@ pub(crate) struct ClientTls {
     pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
     pub(crate) dangerous_no_verification: bool,
+    /// The certificate chain and key shown to servers that ask for one, already
+    /// checked to belong together.
+    pub(crate) client_cert: Option<Arc<CertifiedKey>>,
 }
 
 impl fmt::Debug for ClientTls {
@@ -51,6 +55,7 @@ impl fmt::Debug for ClientTls {
             .field("native_roots", &self.native_roots.len())
             .field("only_extra_roots", &self.only_extra_roots)
             .field("dangerous_no_verification", &self.dangerous_no_verification)
+            .field("client_cert", &self.client_cert.is_some())
             .finish()
     }
 }
@@ -102,8 +107,48 @@ impl ClientTls {
                 }
             }
         };
+        if let (None, Some(client_cert)) = (&self.custom, &self.client_cert) {
+            config.client_auth_cert_resolver =
+                Arc::new(SingleCertAndKey::from(client_cert.clone()));
+        }
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
         Ok(Arc::new(config))
+    }
+}
+
+/// Parses a client certificate chain and its private key (PEM) and checks that
+/// the key is usable by the crypto provider and matches the first certificate.
+pub(crate) fn parse_client_cert(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<CertifiedKey>, Error> {
+    use rustls::pki_types::pem::{self, PemObject};
+    let chain = parse_pem_certificates(cert_chain_pem)
+        .map_err(|e| Error::Config(format!("client certificate: {}", config_text(e))))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => Error::Config(
+            "client key: no private key found in the PEM data (expected a PKCS#8, PKCS#1 \
+             or SEC1 \"PRIVATE KEY\" block)"
+                .into(),
+        ),
+        other => Error::Config(format!("client key: cannot read the PEM data: {other}")),
+    })?;
+    let key = CertifiedKey::from_der(chain, key, &default_provider()).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => Error::Config(
+            "client key: the private key does not belong to the client certificate (their \
+             public keys differ)"
+                .into(),
+        ),
+        other => Error::Config(format!("client key: unusable private key: {other}")),
+    })?;
+    Ok(Arc::new(key))
+}
+
+/// The sentence of a configuration error, to prefix it with context.
+fn config_text(error: Error) -> String {
+    match error {
+        Error::Config(text) => text,
+        other => other.to_string(),
     }
 }
 
