@@ -51,6 +51,8 @@ struct TlsSettings {
     only_extra_roots: bool,
     #[cfg(feature = "native-roots")]
     native_roots: bool,
+    #[cfg(feature = "platform-verifier")]
+    platform_verifier: bool,
     client_cert: Option<ClientCert>,
     custom: Option<Arc<rustls::ClientConfig>>,
     dangerous_no_verification: bool,
@@ -169,6 +171,20 @@ impl ClientBuilder {
         self
     }
 
+    /// `wss://`: lets the operating system verify the server's certificate
+    /// (feature `platform-verifier`, through rustls-platform-verifier): its store
+    /// and policies decide, so corporate CAs and TLS-inspecting proxies the system
+    /// trusts are trusted. Replaces the Mozilla roots and
+    /// `native_roots()`; roots added here are still trusted.
+    /// Made when connecting (on Linux the system's store is read then); an
+    /// unavailable verifier or an empty store makes `connect`/`start` fail with
+    /// [`Error::WebSocket`].
+    #[cfg(feature = "platform-verifier")]
+    pub fn platform_verifier(mut self) -> Self {
+        self.tls.platform_verifier = true;
+        self
+    }
+
     /// `wss://`: presents a client certificate to servers that ask for one
     /// (mutual TLS). `cert_path` is a PEM file with the certificate, then any
     /// intermediates; `key_path` a PEM file with its private key (PKCS#8, PKCS#1
@@ -209,7 +225,7 @@ impl ClientBuilder {
     }
 
     /// `wss://`: a complete rustls configuration (custom verifiers, pinned
-    /// keys...); the root and client certificate settings above are
+    /// keys...); the root, verifier and client certificate settings above are
     /// then ignored.
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls.custom = Some(config);
@@ -287,6 +303,10 @@ impl TlsSettings {
         #[cfg(feature = "native-roots")]
         if self.native_roots {
             config = config.with_native_roots()?;
+        }
+        #[cfg(feature = "platform-verifier")]
+        if self.platform_verifier {
+            config = config.with_platform_verifier()?;
         }
         if let Some(client_cert) = &self.client_cert {
             config = client_cert.apply(config)?;

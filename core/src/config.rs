@@ -220,6 +220,24 @@ impl ClientConfig {
         Ok(self)
     }
 
+    /// Lets the operating system verify server certificates (feature
+    /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
+    /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
+    /// that the system trusts are trusted. It replaces the Mozilla roots (and
+    /// [`with_native_roots`](Self::with_native_roots)); roots added with
+    /// `add_root_certificate*` are still trusted as well.
+    ///
+    /// The verifier is made here, once, not by the connection: on Linux and the
+    /// BSDs the system's store is read now (and a store with no usable
+    /// certificate is an error); on macOS, Windows and Android the system is
+    /// asked during each handshake. The core's crypto provider (ring by default)
+    /// checks the handshake signatures.
+    #[cfg(feature = "platform-verifier")]
+    pub fn with_platform_verifier(mut self) -> Result<Self, Error> {
+        self.tls.platform_verifier = Some(crate::tls::platform_verifier()?);
+        Ok(self)
+    }
+
     /// Presents a client certificate to servers that ask for one (mutual TLS):
     /// `cert_chain_pem` holds the certificate, then any intermediates; `key_pem`
     /// its private key (PKCS#8, PKCS#1 or SEC1). Checked here: PEM without a
