@@ -224,8 +224,8 @@ impl ClientConfig {
     /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
     /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
     /// that the system trusts are trusted. It replaces the Mozilla roots (and
-    /// [`with_native_roots`](Self::with_native_roots)); roots added with
-    /// `add_root_certificate*` are still trusted as well.
+    /// `with_native_roots()`); roots added with `add_root_certificate*` are still
+    /// trusted as well.
     ///
     /// The verifier is made here, once, not by the connection: on Linux and the
     /// BSDs the system's store is read now (and a store with no usable
