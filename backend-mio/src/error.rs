@@ -38,6 +38,10 @@ pub enum Error {
         /// How many queued commands were not carried out.
         messages: usize,
     },
+    /// A configuration file could not be used (a client certificate or its key,
+    /// read by [`ClientConfigFiles`](crate::ClientConfigFiles)): the sentence names
+    /// the file and the problem.
+    Config(String),
 }
 
 impl Error {
@@ -80,6 +84,7 @@ impl fmt::Display for Error {
                 f,
                 "{messages} queued message(s) were not sent: the connection closed or refused them"
             ),
+            Error::Config(why) => write!(f, "invalid configuration: {why}"),
         }
     }
 }

@@ -16,6 +16,11 @@
 //!   `mio::Waker`; commands go out in order, and are refused after the close.
 //! - [`EventLoop`]: a `Poll`, a slab of connections, their deadlines, one waker —
 //!   thousands of connections in one thread.
+//! - [`ClientConfigFiles`]: the settings that come from files (a client
+//!   certificate and its key), read when configuring; the core reads no files.
+//!   The core's TLS options (`add_root_certificates_pem`, `with_native_roots`,
+//!   `with_platform_verifier` with this crate's `platform-verifier` feature...)
+//!   are on [`ClientConfig`] itself.
 //!
 //! Failures (refused connection, silent server, reset, untrusted certificate...)
 //! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
@@ -45,12 +50,14 @@ mod error;
 mod event;
 mod event_loop;
 mod sender;
+mod tls_files;
 
 pub use connection::{Connection, Handle};
 pub use error::Error;
 pub use event::Event;
 pub use event_loop::EventLoop;
 pub use sender::Sender;
+pub use tls_files::ClientConfigFiles;
 
 pub use mio;
 pub use sockette_core;

@@ -3,11 +3,11 @@
 //! [`ClientConfig`]; only the connect deadline's use for DNS and TCP is this
 //! crate's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
+use sockette_core::{rustls, ClientConfig, DeflateConfig, Error as CoreError, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::{Driver, Options};
@@ -51,8 +51,18 @@ struct TlsSettings {
     only_extra_roots: bool,
     #[cfg(feature = "native-roots")]
     native_roots: bool,
+    #[cfg(feature = "platform-verifier")]
+    platform_verifier: bool,
+    client_cert: Option<ClientCert>,
     custom: Option<Arc<rustls::ClientConfig>>,
     dangerous_no_verification: bool,
+}
+
+/// Where the client certificate and its key come from.
+#[derive(Debug, Clone)]
+enum ClientCert {
+    Files { cert: PathBuf, key: PathBuf },
+    Pem { cert: Vec<u8>, key: Vec<u8> },
 }
 
 impl ClientBuilder {
@@ -161,6 +171,52 @@ impl ClientBuilder {
         self
     }
 
+    /// `wss://`: lets the operating system verify the server's certificate
+    /// (feature `platform-verifier`, through rustls-platform-verifier): its store
+    /// and policies decide, so corporate CAs and TLS-inspecting proxies the system
+    /// trusts are trusted. Replaces the Mozilla roots and
+    /// `native_roots()`; roots added here are still trusted.
+    /// Made when connecting (on Linux the system's store is read then); an
+    /// unavailable verifier or an empty store makes `connect`/`start` fail with
+    /// [`Error::WebSocket`].
+    #[cfg(feature = "platform-verifier")]
+    pub fn platform_verifier(mut self) -> Self {
+        self.tls.platform_verifier = true;
+        self
+    }
+
+    /// `wss://`: presents a client certificate to servers that ask for one
+    /// (mutual TLS). `cert_path` is a PEM file with the certificate, then any
+    /// intermediates; `key_path` a PEM file with its private key (PKCS#8, PKCS#1
+    /// or SEC1). Both are read when connecting: a missing file, PEM without a
+    /// certificate or key, or a key that does not belong to the certificate makes
+    /// `connect`/`start` fail with [`Error::Config`] naming the file.
+    pub fn client_cert(
+        mut self,
+        cert_path: impl Into<PathBuf>,
+        key_path: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client_cert = Some(ClientCert::Files {
+            cert: cert_path.into(),
+            key: key_path.into(),
+        });
+        self
+    }
+
+    /// `wss://`: a client certificate chain and its key from PEM bytes, as
+    /// [`client_cert`](Self::client_cert) without the files.
+    pub fn client_cert_pem(
+        mut self,
+        cert_chain_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_cert = Some(ClientCert::Pem {
+            cert: cert_chain_pem.into(),
+            key: key_pem.into(),
+        });
+        self
+    }
+
     /// `wss://`: trusts only the certificates added here, not the Mozilla roots
     /// the core trusts by default.
     pub fn without_default_roots(mut self) -> Self {
@@ -168,8 +224,9 @@ impl ClientBuilder {
         self
     }
 
-    /// `wss://`: a complete rustls configuration (client certificates, custom
-    /// verifiers...); the root settings above are then ignored.
+    /// `wss://`: a complete rustls configuration (custom verifiers, pinned
+    /// keys...); the root, verifier and client certificate settings above are
+    /// then ignored.
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls.custom = Some(config);
         self
@@ -247,6 +304,13 @@ impl TlsSettings {
         if self.native_roots {
             config = config.with_native_roots()?;
         }
+        #[cfg(feature = "platform-verifier")]
+        if self.platform_verifier {
+            config = config.with_platform_verifier()?;
+        }
+        if let Some(client_cert) = &self.client_cert {
+            config = client_cert.apply(config)?;
+        }
         if self.only_extra_roots {
             config = config.without_default_roots();
         }
@@ -258,4 +322,35 @@ impl TlsSettings {
         }
         Ok(config)
     }
+}
+
+impl ClientCert {
+    fn apply(&self, config: ClientConfig) -> Result<ClientConfig, Error> {
+        let (cert, key) = match self {
+            ClientCert::Pem { cert, key } => (cert.clone(), key.clone()),
+            ClientCert::Files { cert, key } => (
+                read_file("client certificate", cert)?,
+                read_file("client key", key)?,
+            ),
+        };
+        config.client_cert_pem(&cert, &key).map_err(|e| {
+            let why = match e {
+                CoreError::Config(why) => why,
+                other => other.to_string(),
+            };
+            match self {
+                ClientCert::Files { cert, key } => Error::Config(format!(
+                    "{why} (certificate {}, key {})",
+                    cert.display(),
+                    key.display()
+                )),
+                ClientCert::Pem { .. } => Error::Config(why),
+            }
+        })
+    }
+}
+
+fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sockette_core::{ServerConfig, TlsErrorKind};
@@ -129,4 +130,96 @@ fn unreadable_ca_file_is_a_config_error() {
         matches!(&err, Error::Config(t) if t.contains("sockette-ca.pem")),
         "{err:?}"
     );
+}
+
+/// A fresh directory under the target directory, for the files of one test.
+fn files_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sockette-std-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_client_certificate_from_pem_files_is_accepted_and_its_absence_refused() {
+    bounded(30, || {
+        let pki = Pki::new("sockette-std test CA (client cert)");
+        let dir = files_dir("client-cert");
+        std::fs::write(dir.join("client.pem"), &pki.client_pem).unwrap();
+        std::fs::write(dir.join("client.key"), &pki.client_key_pem).unwrap();
+        let server_tls = pki.client_auth_server_config();
+        let (server, _events) =
+            echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
+        let url = format!("wss://localhost:{}/", server.port);
+        let trusting = || Client::builder(&url).add_root_certificates_pem(pki.ca_pem.as_bytes());
+
+        let mut client = trusting()
+            .client_cert(dir.join("client.pem"), dir.join("client.key"))
+            .connect()
+            .unwrap();
+        client.send_text("from a known client").unwrap();
+        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(m.unwrap().as_bytes(), b"from a known client");
+        client.close(CloseCode::Normal, "").unwrap();
+        assert!(client.run(|_, _| {}).unwrap().was_clean);
+
+        let err = trusting().connect().unwrap_err();
+        let text = err.to_string();
+        let Error::Connect(err) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(err.step, ConnectStep::Tls, "{text}");
+        match &err.cause {
+            ConnectCause::WebSocket(sockette_core::Error::Tls(tls)) => {
+                assert_eq!(tls.kind(), TlsErrorKind::NoCertificate, "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+#[test]
+fn unusable_client_certificate_files_are_config_errors_naming_the_file() {
+    let pki = Pki::new("sockette-std test CA (bad client cert)");
+    let other = Pki::new("sockette-std test CA (other key)");
+    let dir = files_dir("bad-client-cert");
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cert = file("client.pem", &pki.client_pem);
+    let key = file("client.key", &pki.client_key_pem);
+    let garbage = file("garbage.pem", "not PEM at all");
+    let other_key = file("other.key", &other.client_key_pem);
+    let missing = dir.join("missing.pem");
+    let cases = [
+        ("missing certificate file", &missing, &key, "missing.pem"),
+        ("missing key file", &cert, &missing, "missing.pem"),
+        ("garbage certificate", &garbage, &key, "no certificate"),
+        ("garbage key", &cert, &garbage, "no private key"),
+        (
+            "another certificate's key",
+            &cert,
+            &other_key,
+            "does not belong",
+        ),
+    ];
+    for (case, cert, key, expected) in cases {
+        let err = Client::builder("wss://localhost:1/")
+            .client_cert(cert, key)
+            .start()
+            .unwrap_err();
+        match &err {
+            Error::Config(why) => assert!(why.contains(expected), "{case}: {why}"),
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+    // The right pair configures (start only fails later, on the closed port).
+    assert!(Client::builder("wss://localhost:1/")
+        .client_cert(&cert, &key)
+        .start()
+        .is_ok());
+    let _ = std::fs::remove_dir_all(dir);
 }

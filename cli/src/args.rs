@@ -31,7 +31,7 @@ OUTPUT:
 EXIT CODES:
   0  the connection closed cleanly (close handshake done, code 1000, 1001 or none)
   1  the connection was lost or failed after opening (socket error, stdin error)
-  2  invalid arguments or configuration (URL, header, CA file)
+  2  invalid arguments or configuration (URL, header, CA file, client certificate)
   3  DNS resolution failed
   4  TCP connection failed (refused, unreachable)
   5  TLS failed (untrusted or invalid certificate, not a TLS server)
@@ -67,6 +67,27 @@ pub(crate) struct Args {
     /// certificate written by `--serve PORT --tls`) (repeatable).
     #[arg(long = "ca", value_name = "FILE", action = ArgAction::Append)]
     pub(crate) ca_files: Vec<PathBuf>,
+
+    /// wss://: lets the operating system verify the server's certificate (its store
+    /// and policies: corporate CAs, TLS-inspecting proxies) instead of the Mozilla
+    /// roots; --ca certificates are still trusted.
+    #[arg(long, conflicts_with = "insecure")]
+    pub(crate) platform_verifier: bool,
+
+    /// wss://: presents this client certificate to servers that ask for one (mutual
+    /// TLS): a PEM file with the certificate, then any intermediates. Needs --key.
+    #[arg(
+        long = "cert",
+        value_name = "FILE",
+        requires = "key",
+        conflicts_with = "serve"
+    )]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// With --cert: the certificate's private key, a PEM file (PKCS#8, PKCS#1 or
+    /// SEC1).
+    #[arg(long = "key", value_name = "FILE", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
 
     /// DANGEROUS: wss:// without verifying the server's certificate, so anyone on the
     /// path can read and change the traffic. Off by default; for local experiments only.

@@ -100,7 +100,7 @@ pub(crate) fn hint(error: &Error) -> Option<&'static str> {
     let text = error.to_string();
     match Status::of_error(error) {
         Status::Tls if text.contains("not trusted") => {
-            Some("trust its certificate with --ca FILE, or use --insecure for a local test only")
+            Some("trust its certificate with --ca FILE (or what the operating system trusts with --platform-verifier), or use --insecure for a local test only")
         }
         Status::Tls if text.contains("not a TLS server") => Some("try ws:// instead of wss://"),
         Status::Handshake if text.contains("malformed HTTP") => {

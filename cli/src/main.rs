@@ -37,6 +37,13 @@ fn main() -> ExitCode {
         _ => BinaryDisplay::Preview,
     };
     let mut out = Printer::new(form, binary);
+    #[cfg(not(feature = "platform-verifier"))]
+    if args.platform_verifier {
+        out.exit_reason(
+            "--platform-verifier: this sockette was built without the platform-verifier feature",
+        );
+        return exit::Status::Usage.code();
+    }
     if args.insecure {
         out.warn("--insecure: server certificates are NOT verified; anyone on the path can read and change this traffic");
     }

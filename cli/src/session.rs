@@ -49,6 +49,13 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     for ca in &args.ca_files {
         builder = builder.ca_file(ca);
     }
+    #[cfg(feature = "platform-verifier")]
+    if args.platform_verifier {
+        builder = builder.platform_verifier();
+    }
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        builder = builder.client_cert(cert, key);
+    }
     if args.insecure {
         builder = builder.dangerous_disable_certificate_verification();
     }

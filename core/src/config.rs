@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::deflate::DeflateConfig;
 use crate::error::Error;
 use crate::rng::{ChaChaSource, RandomSource};
-use crate::tls::{parse_pem_certificates, ClientTls};
+use crate::tls::{parse_client_cert, parse_pem_certificates, ClientTls};
 use crate::url::WsUrl;
 
 /// Bounds on memory the peer (or the caller) can make the connection use.
@@ -217,6 +217,36 @@ impl ClientConfig {
             )));
         }
         self.tls.native_roots.extend(found.certs);
+        Ok(self)
+    }
+
+    /// Lets the operating system verify server certificates (feature
+    /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
+    /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
+    /// that the system trusts are trusted. It replaces the Mozilla roots (and
+    /// `with_native_roots()`); roots added with `add_root_certificate*` are still
+    /// trusted as well.
+    ///
+    /// The verifier is made here, once, not by the connection: on Linux and the
+    /// BSDs the system's store is read now (and a store with no usable
+    /// certificate is an error); on macOS, Windows and Android the system is
+    /// asked during each handshake. The core's crypto provider (ring by default)
+    /// checks the handshake signatures.
+    #[cfg(feature = "platform-verifier")]
+    pub fn with_platform_verifier(mut self) -> Result<Self, Error> {
+        self.tls.platform_verifier = Some(crate::tls::platform_verifier()?);
+        Ok(self)
+    }
+
+    /// Presents a client certificate to servers that ask for one (mutual TLS):
+    /// `cert_chain_pem` holds the certificate, then any intermediates; `key_pem`
+    /// its private key (PKCS#8, PKCS#1 or SEC1). Checked here: PEM without a
+    /// certificate or a key, a key type the crypto provider cannot use, or a key
+    /// that does not belong to the certificate is an [`Error::Config`]. The
+    /// backends read these from files (`client_cert(cert_path, key_path)`).
+    /// Ignored when [`tls_config`](Self::tls_config) is given.
+    pub fn client_cert_pem(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        self.tls.client_cert = Some(parse_client_cert(cert_chain_pem, key_pem)?);
         Ok(self)
     }
 

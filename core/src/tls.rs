@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::Error;
@@ -41,6 +42,12 @@ pub(crate) struct ClientTls {
     pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
     pub(crate) dangerous_no_verification: bool,
+    /// The operating system's verifier (feature `platform-verifier`), made when
+    /// configured; it replaces the Mozilla and native roots.
+    pub(crate) platform_verifier: Option<Arc<dyn ServerCertVerifier>>,
+    /// The certificate chain and key shown to servers that ask for one, already
+    /// checked to belong together.
+    pub(crate) client_cert: Option<Arc<CertifiedKey>>,
 }
 
 impl fmt::Debug for ClientTls {
@@ -51,6 +58,8 @@ impl fmt::Debug for ClientTls {
             .field("native_roots", &self.native_roots.len())
             .field("only_extra_roots", &self.only_extra_roots)
             .field("dangerous_no_verification", &self.dangerous_no_verification)
+            .field("platform_verifier", &self.platform_verifier.is_some())
+            .field("client_cert", &self.client_cert.is_some())
             .finish()
     }
 }
@@ -70,6 +79,11 @@ impl ClientTls {
                         .with_custom_certificate_verifier(Arc::new(NoVerification(
                             default_provider(),
                         )))
+                        .with_no_client_auth()
+                } else if let Some(platform) = &self.platform_verifier {
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(self.platform_or_extra_roots(platform)?)
                         .with_no_client_auth()
                 } else {
                     let mut roots = RootCertStore::empty();
@@ -102,8 +116,97 @@ impl ClientTls {
                 }
             }
         };
+        if let (None, Some(client_cert)) = (&self.custom, &self.client_cert) {
+            config.client_auth_cert_resolver =
+                Arc::new(SingleCertAndKey::from(client_cert.clone()));
+        }
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
         Ok(Arc::new(config))
+    }
+
+    /// The platform verifier, and after it the roots added by the caller: a
+    /// certificate either one accepts is accepted.
+    fn platform_or_extra_roots(
+        &self,
+        platform: &Arc<dyn ServerCertVerifier>,
+    ) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+        if self.extra_roots.is_empty() {
+            return Ok(platform.clone());
+        }
+        let mut roots = RootCertStore::empty();
+        for cert in &self.extra_roots {
+            roots
+                .add(cert.clone())
+                .map_err(|e| Error::Config(format!("unusable root certificate: {e}")))?;
+        }
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            default_provider(),
+        )
+        .build()
+        .map_err(|e| Error::Config(format!("TLS verifier: {e}")))?;
+        Ok(Arc::new(PlatformOrExtraRoots {
+            platform: platform.clone(),
+            extra: Arc::new(TrustedOrWebPki {
+                webpki,
+                trusted: self.extra_roots.clone(),
+            }),
+        }))
+    }
+}
+
+/// The operating system's certificate verifier, with the core's crypto provider
+/// (ring by default) for the handshake signatures.
+///
+/// Made when the configuration is built, never by a connection: on Linux and the
+/// BSDs this reads the system's store (through rustls-native-certs), once. On
+/// macOS, Windows and Android the verifier asks the system during each handshake,
+/// from inside rustls while it processes the server's certificate; that call is
+/// the operating system's policy (its trust settings, revocation) and the one
+/// place where a connection leaves the core.
+#[cfg(feature = "platform-verifier")]
+pub(crate) fn platform_verifier() -> Result<Arc<dyn ServerCertVerifier>, Error> {
+    let verifier = rustls_platform_verifier::Verifier::new(default_provider()).map_err(|e| {
+        Error::Config(format!(
+            "the operating system's certificate verifier is unavailable: {e}"
+        ))
+    })?;
+    Ok(Arc::new(verifier))
+}
+
+/// Parses a client certificate chain and its private key (PEM) and checks that
+/// the key is usable by the crypto provider and matches the first certificate.
+pub(crate) fn parse_client_cert(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<CertifiedKey>, Error> {
+    use rustls::pki_types::pem::{self, PemObject};
+    let chain = parse_pem_certificates(cert_chain_pem)
+        .map_err(|e| Error::Config(format!("client certificate: {}", config_text(e))))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => Error::Config(
+            "client key: no private key found in the PEM data (expected a PKCS#8, PKCS#1 \
+             or SEC1 \"PRIVATE KEY\" block)"
+                .into(),
+        ),
+        other => Error::Config(format!("client key: cannot read the PEM data: {other}")),
+    })?;
+    let key = CertifiedKey::from_der(chain, key, &default_provider()).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => Error::Config(
+            "client key: the private key does not belong to the client certificate (their \
+             public keys differ)"
+                .into(),
+        ),
+        other => Error::Config(format!("client key: unusable private key: {other}")),
+    })?;
+    Ok(Arc::new(key))
+}
+
+/// The sentence of a configuration error, to prefix it with context.
+fn config_text(error: Error) -> String {
+    match error {
+        Error::Config(text) => text,
+        other => other.to_string(),
     }
 }
 
@@ -470,6 +573,79 @@ impl ServerCertVerifier for TrustedOrWebPki {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.webpki.supported_verify_schemes()
+    }
+}
+
+/// The operating system's verdict first; a certificate it refuses (other than as
+/// revoked) is accepted if it chains to (or is) one of the roots the caller added.
+/// When both refuse, the
+/// more telling reason is reported: the roots' one (a wrong host name, an
+/// expired certificate) unless they, too, only say "unknown issuer".
+#[derive(Debug)]
+struct PlatformOrExtraRoots {
+    platform: Arc<dyn ServerCertVerifier>,
+    extra: Arc<dyn ServerCertVerifier>,
+}
+
+impl ServerCertVerifier for PlatformOrExtraRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Err(platform_error) = self.platform.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        if matches!(
+            platform_error,
+            rustls::Error::InvalidCertificate(CertificateError::Revoked)
+        ) {
+            return Err(platform_error); // the system knows better than any root
+        }
+        match self.extra.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => Ok(verified),
+            Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+                Err(platform_error)
+            }
+            Err(extra_error) => Err(extra_error),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.platform.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.platform.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.platform.supported_verify_schemes()
     }
 }
 

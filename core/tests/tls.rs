@@ -381,6 +381,127 @@ fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
     );
 }
 
+/// A server for "localhost" that requires a client certificate issued by `pki`'s CA.
+fn client_auth_server_tls(pki: &Pki) -> Arc<rustls::ServerConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap();
+    let leaf = pki.leaf(&["localhost"], |_| {});
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(leaf.chain, leaf.key)
+            .unwrap(),
+    )
+}
+
+/// A client certificate signed by `pki`'s CA, and its key, as PEM.
+fn client_cert_pem(pki: &Pki) -> (String, String) {
+    let params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.ca).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_client_certificate_from_pem_is_presented_and_its_absence_refused() {
+    let pki = Pki::new();
+    let server_tls = client_auth_server_tls(&pki);
+    let (cert_pem, key_pem) = client_cert_pem(&pki);
+    let trusting = || {
+        ClientConfig::new("wss://localhost/")
+            .unwrap()
+            .add_root_certificates_pem(pki.ca_pem().as_bytes())
+            .unwrap()
+    };
+
+    let config = trusting()
+        .client_cert_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap();
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_tls.clone());
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
+    assert!(matches!(se.first(), Some(Event::Open(_))), "{se:?}");
+
+    let mut c = Connection::client(trusting(), Instant::now()).unwrap();
+    let mut s = server(server_tls);
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert_eq!(tls_error(&ce).0, TlsErrorKind::NoCertificate, "{ce:?}");
+    assert_eq!(tls_error(&se).0, TlsErrorKind::NoCertificate, "{se:?}");
+}
+
+#[test]
+fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
+    let pki = Pki::new();
+    let (cert_pem, key_pem) = client_cert_pem(&Pki::new());
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .add_root_certificates_pem(pki.ca_pem().as_bytes())
+        .unwrap()
+        .client_cert_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap();
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(client_auth_server_tls(&pki));
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
+    assert!(!ce.iter().any(|e| matches!(e, Event::Open(_))), "{ce:?}");
+    assert_eq!(tls_error(&se).0, TlsErrorKind::UnknownIssuer, "{se:?}");
+}
+
+#[test]
+fn unusable_client_certificate_pem_is_a_config_error_that_says_why() {
+    let pki = Pki::new();
+    let (cert_pem, key_pem) = client_cert_pem(&pki);
+    let (_, other_key_pem) = client_cert_pem(&pki);
+    let cases: [(&str, &[u8], &[u8], &str); 5] = [
+        (
+            "no certificate",
+            b"not a certificate",
+            key_pem.as_bytes(),
+            "client certificate: no certificate",
+        ),
+        (
+            "no key",
+            cert_pem.as_bytes(),
+            b"not a key",
+            "client key: no private key",
+        ),
+        (
+            "certificate given as the key",
+            cert_pem.as_bytes(),
+            cert_pem.as_bytes(),
+            "client key: no private key",
+        ),
+        (
+            "another certificate's key",
+            cert_pem.as_bytes(),
+            other_key_pem.as_bytes(),
+            "does not belong to the client certificate",
+        ),
+        (
+            "a key rustls cannot use",
+            cert_pem.as_bytes(),
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "client key: unusable private key",
+        ),
+    ];
+    for (case, cert, key, expected) in cases {
+        match ClientConfig::new("wss://localhost/")
+            .unwrap()
+            .client_cert_pem(cert, key)
+        {
+            Err(Error::Config(why)) => assert!(why.contains(expected), "{case}: {why}"),
+            Err(other) => panic!("{case}: {other:?}"),
+            Ok(_) => panic!("{case}: accepted"),
+        }
+    }
+}
+
 #[test]
 fn disabled_verification_is_explicit_and_works() {
     let mut c = Connection::client(

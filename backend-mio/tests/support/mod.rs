@@ -48,6 +48,40 @@ impl Pki {
         )
     }
 
+    /// Like [`server_tls`](Self::server_tls), requiring a client certificate
+    /// signed by this CA.
+    pub fn client_auth_server_tls(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca.der().clone()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_client_cert_verifier(verifier)
+                .with_single_cert(vec![cert.der().clone()], key)
+                .unwrap(),
+        )
+    }
+
+    /// A client certificate signed by this CA and its key, as PEM.
+    pub fn client_cert_pem(&self) -> (String, String) {
+        let params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A client configuration for `wss://localhost:port/path` trusting this CA only.
     pub fn client(&self, port: u16, path: &str) -> ClientConfig {
         ClientConfig::new(&format!("wss://localhost:{port}{path}"))

@@ -12,6 +12,10 @@ pub struct Pki {
     pub ca_pem: String,
     pub leaf_pem: String,
     pub key_pem: String,
+    /// A client certificate the CA signed, and its key, for mutual TLS.
+    pub client_pem: String,
+    pub client_key_pem: String,
+    ca_der: CertificateDer<'static>,
     leaf_der: CertificateDer<'static>,
     key_der: Vec<u8>,
 }
@@ -26,10 +30,18 @@ impl Pki {
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         let key = KeyPair::generate().unwrap();
         let leaf = leaf_params.signed_by(&key, &ca).unwrap();
+        let client_key = KeyPair::generate().unwrap();
+        let client = CertificateParams::new(vec!["client.example".to_string()])
+            .unwrap()
+            .signed_by(&client_key, &ca)
+            .unwrap();
         Pki {
             ca_pem: ca.pem(),
             leaf_pem: leaf.pem(),
             key_pem: key.serialize_pem(),
+            client_pem: client.pem(),
+            client_key_pem: client_key.serialize_pem(),
+            ca_der: ca.der().clone(),
             leaf_der: leaf.der().clone(),
             key_der: key.serialize_der(),
         }
@@ -44,6 +56,28 @@ impl Pki {
                 .with_safe_default_protocol_versions()
                 .unwrap()
                 .with_no_client_auth()
+                .with_single_cert(vec![self.leaf_der.clone()], key)
+                .unwrap(),
+        )
+    }
+
+    /// The server side, requiring a client certificate signed by the CA.
+    pub fn client_auth_server_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_client_cert_verifier(verifier)
                 .with_single_cert(vec![self.leaf_der.clone()], key)
                 .unwrap(),
         )

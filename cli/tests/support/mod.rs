@@ -46,8 +46,20 @@ pub fn sockette(args: &[&str], secs: u64) -> Run {
 
 /// Runs `sockette ARGS` with `input` on stdin (then end of input), or none.
 pub fn sockette_with_input(args: &[&str], input: Option<&str>, secs: u64) -> Run {
+    sockette_with_env(args, input, &[], secs)
+}
+
+/// Runs `sockette ARGS` with these environment variables set, and `input` on
+/// stdin (then end of input), or none.
+pub fn sockette_with_env(
+    args: &[&str],
+    input: Option<&str>,
+    env: &[(&str, &std::ffi::OsStr)],
+    secs: u64,
+) -> Run {
     let mut child = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("NO_COLOR")
         .stdin(if input.is_some() {
             Stdio::piped()
@@ -182,17 +194,38 @@ pub fn ws_peer(
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        serve_one(stream, on_event)
+        serve_one(stream, ServerConfig::new(), on_event)
+    });
+    (url, handle)
+}
+
+/// Like [`ws_peer`] with this server configuration (its TLS, for instance), for
+/// `connections` connections one after the other; the URL is `wss://localhost:PORT/`.
+pub fn wss_peer(
+    config: impl Fn() -> ServerConfig + Send + 'static,
+    connections: usize,
+    mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream) + Send + 'static,
+) -> (String, thread::JoinHandle<Vec<Vec<Event>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("wss://localhost:{}/", listener.local_addr().unwrap().port());
+    let handle = thread::spawn(move || {
+        (0..connections)
+            .map(|_| {
+                let (stream, _) = listener.accept().unwrap();
+                serve_one(stream, config(), &mut on_event)
+            })
+            .collect()
     });
     (url, handle)
 }
 
 fn serve_one(
     mut stream: TcpStream,
+    config: ServerConfig,
     mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream),
 ) -> Vec<Event> {
     let end = Instant::now() + Duration::from_secs(20);
-    let mut conn = Connection::server(ServerConfig::new(), Instant::now()).unwrap();
+    let mut conn = Connection::server(config, Instant::now()).unwrap();
     let mut seen = Vec::new();
     let mut buf = vec![0u8; 64 << 10];
     stream
