@@ -50,7 +50,8 @@ pub(crate) enum Input {
 pub(crate) struct ConnectJob {
     pub(crate) host: String,
     pub(crate) port: u16,
-    pub(crate) deadline: Instant,
+    /// `None`: a timeout too long to be represented, so no deadline.
+    pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) to_owner: SyncSender<Input>,
 }

@@ -24,6 +24,10 @@ OUTPUT:
   errors go to stderr as `! error: ...`. Colors only when stdout is a terminal (and NO_COLOR is
   unset). --json prints one JSON object per event instead, on stdout.
 
+DURATIONS:
+  SECS values are seconds, fractions allowed (0.5): more than 0 and at most 31536000 (one
+  year); anything else is refused with exit code 2.
+
 EXIT CODES:
   0  the connection closed cleanly (close handshake done, code 1000, 1001 or none)
   1  the connection was lost or failed after opening (socket error, stdin error)
@@ -147,12 +151,22 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
-/// A number of seconds, fractions allowed: "2", "0.5".
+/// The longest duration any option accepts: a year. Longer is surely a typo, and
+/// refusing it keeps every deadline the session computes representable.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A number of seconds, fractions allowed: "2", "0.5"; more than zero and at
+/// most [`MAX_SECONDS`].
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs > MAX_SECONDS {
+        return Err(format!(
+            "{s} seconds is too long: at most {MAX_SECONDS} seconds (one year)"
+        ));
+    }
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -181,5 +195,13 @@ mod tests {
         assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("soon").is_err());
+        assert_eq!(
+            parse_seconds("31536000").unwrap(),
+            Duration::from_secs(31_536_000)
+        );
+        assert!(parse_seconds("31536001").is_err());
+        assert!(parse_seconds("1e19").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("NaN").is_err());
     }
 }

@@ -204,7 +204,8 @@ impl Script for SendList {
     fn on_event(&mut self, ws: &mut Handle, event: &Event, out: &Printer) {
         match event {
             Event::Open(_) => {
-                self.deadline = Some(Instant::now() + self.wait);
+                // `None` (never) only for a wait too long to represent.
+                self.deadline = Instant::now().checked_add(self.wait);
                 for text in &self.messages {
                     session::send(ws, out, &Message::Text(text.as_str().into()));
                 }

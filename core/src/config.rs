@@ -36,7 +36,8 @@ impl Default for Limits {
     }
 }
 
-/// Deadlines, measured from the `now` given to the connection.
+/// Deadlines, measured from the `now` given to the connection. A duration too
+/// long for an `Instant` to hold (`Duration::MAX`, say) means no deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// The opening handshake (TLS and HTTP) must complete within this (default 30 s).

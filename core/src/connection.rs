@@ -184,7 +184,7 @@ impl Connection {
             max_frame_size: common.limits.max_frame_size,
         };
         let mut timers = Timers::default();
-        timers.set(Timer::Handshake, now + common.timeouts.handshake);
+        timers.set_after(Timer::Handshake, now, common.timeouts.handshake);
         Connection {
             role,
             phase,
@@ -477,9 +477,10 @@ impl Connection {
                         if self.buffered_amount() < self.limits.max_buffered_output {
                             self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
                         }
-                        self.timers.set(
+                        self.timers.set_after(
                             Timer::KeepaliveDeadline,
-                            now + self.timeouts.keepalive_timeout,
+                            now,
+                            self.timeouts.keepalive_timeout,
                         );
                     }
                 }
@@ -563,7 +564,8 @@ impl Connection {
                 self.phase = Phase::Closing;
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
-                self.timers.set(Timer::Close, now + self.timeouts.close);
+                self.timers
+                    .set_after(Timer::Close, now, self.timeouts.close);
                 self.flush_tls();
                 Ok(())
             }
@@ -739,7 +741,7 @@ impl Connection {
     fn schedule_keepalive(&mut self, now: Instant) {
         self.timers.clear(Timer::KeepaliveDeadline);
         if let Some(interval) = self.timeouts.keepalive_interval {
-            self.timers.set(Timer::KeepalivePing, now + interval);
+            self.timers.set_after(Timer::KeepalivePing, now, interval);
         }
     }
 
@@ -784,7 +786,8 @@ impl Connection {
         self.timers.clear(Timer::Handshake);
         if self.close_after_open {
             self.phase = Phase::Closing;
-            self.timers.set(Timer::Close, now + self.timeouts.close);
+            self.timers
+                .set_after(Timer::Close, now, self.timeouts.close);
         } else {
             self.schedule_keepalive(now);
         }

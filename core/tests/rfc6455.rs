@@ -744,6 +744,35 @@ fn handle_timeout_early_or_repeated_is_harmless() {
     assert_eq!(raw.conn.state(), State::Connecting);
 }
 
+/// A timeout too long for an `Instant` (`now + Duration::MAX` overflows) is no
+/// deadline at all; it used to panic ("overflow when adding duration to instant").
+#[test]
+fn timeouts_too_long_to_represent_never_expire() {
+    let huge = Timeouts {
+        handshake: Duration::MAX,
+        close: Duration::MAX,
+        keepalive_interval: Some(Duration::MAX),
+        keepalive_timeout: Duration::MAX,
+    };
+    let raw = Raw::connecting_client(client_config(URL).timeouts(huge));
+    assert_eq!(raw.conn.poll_timeout(), None, "no handshake deadline");
+    let mut raw = Raw::open_client(client_config(URL).timeouts(huge));
+    assert_eq!(raw.conn.poll_timeout(), None, "no keepalive ping");
+    raw.conn.close(raw.now, CloseCode::Normal, "").unwrap();
+    assert_eq!(raw.conn.poll_timeout(), None, "no close deadline");
+    assert_eq!(raw.conn.state(), State::Closing);
+
+    // A ping that is due, followed by a deadline that cannot be represented.
+    let mut raw = Raw::open_client(client_config(URL).timeouts(Timeouts {
+        keepalive_interval: Some(Duration::from_secs(1)),
+        ..huge
+    }));
+    assert!(raw.advance(Duration::from_secs(1)).is_empty());
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+    assert_eq!(raw.conn.poll_timeout(), None, "no keepalive deadline");
+    assert_eq!(raw.conn.state(), State::Open);
+}
+
 #[test]
 fn handle_timeout_after_close_is_harmless() {
     let mut raw = Raw::client();
