@@ -155,19 +155,22 @@ impl Command {
     }
 }
 
-/// "de ad be ef" or "deadbeef" → bytes.
+/// "de ad be ef" or "deadbeef" → bytes. Works on characters, not bytes: the
+/// line may hold any UTF-8 ("aé0" is refused, not sliced inside the "é").
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_digit(16).map(|d| d as u8))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| format!("/binary: {text:?} is not hex"))?;
     if digits.len() % 2 != 0 {
         return Err(format!("/binary: odd number of hex digits in {text:?}"));
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .map_err(|_| format!("/binary: {text:?} is not hex"))
-        })
-        .collect()
+    Ok(digits
+        .chunks(2)
+        .map(|pair| (pair[0] << 4) | pair[1])
+        .collect())
 }
 
 /// `--send`: sends the messages once open, waits for as many replies (or the
@@ -263,6 +266,13 @@ mod tests {
             Ok(Command::Binary(vec![0xde, 0xad, 0xbe, 0xef]))
         );
         assert!(Command::parse("/binary abc").is_err());
+        // Multi-byte characters: refused, never sliced through.
+        assert_eq!(
+            Command::parse("/binary aé0"),
+            Err("/binary: \"aé0\" is not hex".to_string())
+        );
+        assert!(Command::parse("/binary éé").is_err());
+        assert_eq!(Command::parse("/binary "), Ok(Command::Binary(vec![])));
         assert!(Command::parse("/close x").is_err());
         assert!(Command::parse("/nope").is_err());
     }

@@ -131,3 +131,23 @@ fn binary_output_modes() {
         "{preview:?}"
     );
 }
+
+/// `/binary aé0` used to panic the stdin thread (a `String` sliced inside the
+/// "é"), and the session then hung: the end-of-input close was never sent. Now the
+/// line is refused with a message and the session goes on, then closes on EOF.
+#[test]
+fn bad_slash_input_is_refused_and_the_session_goes_on() {
+    let server = Server::start(&[]);
+    let input = "/binary aé0\nstill here\n";
+    let run = sockette_with_input(&["--slash", &server.url], Some(input), 30);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(
+        run.stderr_lines()
+            .contains(&"sockette: warning: /binary: \"aé0\" is not hex"),
+        "{run:?}"
+    );
+    let lines = run.stdout_lines();
+    for line in ["< still here", "> close: 1000", "* close: 1000 (clean)"] {
+        assert!(lines.contains(&line), "{line:?} missing in {lines:?}");
+    }
+}
