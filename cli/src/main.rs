@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         (None, Some(url)) => {
             let builder = session::builder(&args, url);
             if args.send.is_empty() {
-                let mut script = Interactive { slash: args.slash };
+                let mut script = Interactive::new(args.slash);
                 session::run(builder, url, &mut script, &mut out)
             } else {
                 let mut script = SendList::new(args.send.clone(), args.wait);

@@ -3,12 +3,14 @@
 //! send, wait for the replies or `--wait`, close).
 
 use std::io::{self, BufRead, IsTerminal};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_std::sockette_core::{CapacityError, Error as CoreError};
 use sockette_std::{CloseCode, Error, Event, Handle, Message, Sender};
 
+use crate::exit::Status;
 use crate::output::Printer;
 use crate::session::{self, Script};
 
@@ -19,7 +21,35 @@ const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 /// Each stdin line is a text message; end of input closes with 1000.
 pub(crate) struct Interactive {
     /// Whether lines starting with `/` are commands.
-    pub(crate) slash: bool,
+    slash: bool,
+    /// Set by the stdin thread if it dies: why the session failed.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Interactive {
+    /// Reads stdin once open; `slash`: lines starting with `/` are commands.
+    pub(crate) fn new(slash: bool) -> Interactive {
+        Interactive {
+            slash,
+            failure: Arc::default(),
+        }
+    }
+}
+
+/// What the stdin thread says when it panics.
+const STDIN_PANIC: &str = "the stdin reader failed (a bug in sockette); closing";
+
+/// Ends the session if the stdin thread panics: without it the session would wait
+/// forever for the end-of-input close that thread was to send. `on_panic` runs
+/// only while the thread unwinds.
+struct OnPanic<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnPanic<F> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            (self.0)();
+        }
+    }
 }
 
 impl Script for Interactive {
@@ -32,15 +62,29 @@ impl Script for Interactive {
         let sender = ws.sender();
         let stdin_out = out.clone();
         let slash = self.slash;
+        let failure = self.failure.clone();
         // Never joined: it may stay blocked in a read of stdin after the close,
         // and ends with the process.
-        let spawned = thread::Builder::new()
-            .name("stdin".into())
-            .spawn(move || read_stdin(&sender, &stdin_out, slash));
+        let spawned = thread::Builder::new().name("stdin".into()).spawn(move || {
+            let (panic_sender, mut panic_out) = (sender.clone(), stdin_out.clone());
+            let _on_panic = OnPanic(move || {
+                *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(STDIN_PANIC.into());
+                panic_out.error(STDIN_PANIC, None, Status::Failed);
+                let _ = panic_sender.close(CloseCode::InternalError, "client input failed");
+            });
+            read_stdin(&sender, &stdin_out, slash);
+        });
         if let Err(e) = spawned {
             out.warn(&format!("cannot read stdin: {e}"));
             session::close(ws, out, CloseCode::Normal, "");
         }
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -246,6 +290,25 @@ impl Script for SendList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn on_panic_runs_only_when_the_thread_panics() {
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let quiet = thread::spawn(move || {
+            let _guard = OnPanic(|| flag.store(true, Ordering::SeqCst));
+        });
+        quiet.join().unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "ran without a panic");
+        let flag = ran.clone();
+        let panicking = thread::spawn(move || {
+            let _guard = OnPanic(|| flag.store(true, Ordering::SeqCst));
+            panic!("forced by the test");
+        });
+        assert!(panicking.join().is_err());
+        assert!(ran.load(Ordering::SeqCst), "did not run on a panic");
+    }
 
     #[test]
     fn slash_commands_parse() {

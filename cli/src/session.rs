@@ -32,6 +32,12 @@ pub(crate) trait Script {
 
     /// The deadline passed.
     fn on_deadline(&mut self, _ws: &mut Handle, _out: &Printer) {}
+
+    /// Why the script itself failed (a helper thread died), already shown; the
+    /// session then exits with code 1 however the connection closed.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The builder for `url` with every connection option of `args`.
@@ -97,6 +103,14 @@ pub(crate) fn run(
         }
         if script.deadline().is_some_and(|d| d <= Instant::now()) {
             script.on_deadline(&mut client, out);
+        }
+    }
+    if verdict.error.is_none() {
+        if let Some(why) = script.failure() {
+            if out.form() == Form::Json {
+                out.exit_reason(&why);
+            }
+            return Status::Failed;
         }
     }
     verdict.finish(out)
