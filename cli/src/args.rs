@@ -22,7 +22,9 @@ MODES:
 OUTPUT:
   `* open` / `* close` lines are events, `<` marks a received message, `>` a sent one;
   errors go to stderr as `! error: ...`. Colors only when stdout is a terminal (and NO_COLOR is
-  unset). --json prints one JSON object per event instead, on stdout.
+  unset). On a terminal, control characters the server sent are shown escaped (`\x1b`), so it
+  cannot drive the terminal (--no-escape: print them raw). --json prints one JSON object per
+  event instead, on stdout.
 
 DURATIONS:
   SECS values are seconds, fractions allowed (0.5): more than 0 and at most 31536000 (one
@@ -129,6 +131,13 @@ pub(crate) struct Args {
     /// `/close [CODE [REASON]]`, `/binary HEX`; `//text` sends `/text`.
     #[arg(long, requires = "url")]
     pub(crate) slash: bool,
+
+    /// Prints the server's text as received even on a terminal. By default, when
+    /// stdout (or stderr) is a terminal, control characters in it (escape
+    /// sequences that could move the cursor, retitle the window or hide text) are
+    /// shown escaped, e.g. `\x1b`; pipes, files and --json are never changed.
+    #[arg(long)]
+    pub(crate) no_escape: bool,
 
     /// Prints only received messages (and errors, on stderr).
     #[arg(short, long, conflicts_with = "json")]

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         (_, true) => BinaryDisplay::Raw,
         _ => BinaryDisplay::Preview,
     };
-    let mut out = Printer::new(form, binary);
+    let mut out = Printer::new(form, binary, args.no_escape);
     if args.insecure {
         out.warn("--insecure: server certificates are NOT verified; anyone on the path can read and change this traffic");
     }

@@ -25,6 +25,7 @@ fn help_documents_every_option_and_exit_code() {
         "--tls",
         "--cert-out",
         "--slash",
+        "--no-escape",
         "-q, --quiet",
         "--json",
         "--version",
