@@ -97,8 +97,9 @@ impl ClientBuilder {
     }
 
     /// The deadline of the whole opening — DNS, TCP connect (shared among the
-    /// resolved addresses), TLS and HTTP upgrade (default 30 s). Each step is
-    /// bounded by what is left of it; a failure names the step.
+    /// resolved addresses), TLS and HTTP upgrade (default 10 s, as Python
+    /// `websockets`' `open_timeout`). Each step is bounded by what is left of it;
+    /// a failure names the step and is a timeout ([`Error::is_timeout`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.handshake = timeout;
         self
@@ -257,5 +258,17 @@ impl TlsSettings {
             config = config.dangerous_disable_certificate_verification();
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults protect the user: a silent server fails the opening in 10 s.
+    #[test]
+    fn the_opening_deadline_defaults_to_10_seconds() {
+        let builder = ClientBuilder::new("ws://127.0.0.1:1/");
+        assert_eq!(builder.timeouts.handshake, Duration::from_secs(10));
     }
 }

@@ -80,8 +80,8 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) no_deflate: bool,
 
-    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds
-    /// [default: 30].
+    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds;
+    /// when it passes, exit code 8 [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) connect_timeout: Option<Duration>,
 

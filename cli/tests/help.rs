@@ -36,6 +36,8 @@ fn help_documents_every_option_and_exit_code() {
         );
     }
     assert!(help.contains("DANGEROUS"), "{help}");
+    // The defaults that protect against silent peers are stated.
+    assert!(help.contains("exit code 8 [default: 10]"), "{help}");
     for code in 0..=9 {
         assert!(
             help.contains(&format!("\n  {code}  ")),

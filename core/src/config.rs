@@ -40,7 +40,11 @@ impl Default for Limits {
 /// long for an `Instant` to hold (`Duration::MAX`, say) means no deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// The opening handshake (TLS and HTTP) must complete within this (default 30 s).
+    /// The whole opening must complete within this, counted from the creation of
+    /// the connection (default 10 s, as Python `websockets`' `open_timeout`): the
+    /// backends start the TCP connect (and sockette-std the DNS lookup) at that
+    /// moment too, and TLS and the HTTP upgrade follow. Bytes arriving do not
+    /// extend it, so a server that dribbles its answer is cut off all the same.
     pub handshake: Duration,
     /// After sending a close frame, how long to wait for the peer's (default 5 s).
     pub close: Duration,
@@ -53,7 +57,7 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            handshake: Duration::from_secs(30),
+            handshake: Duration::from_secs(10),
             close: Duration::from_secs(5),
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(10),

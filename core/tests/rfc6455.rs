@@ -613,8 +613,8 @@ fn close_before_open_sends_the_queued_messages_then_the_close() {
 fn handshake_timeout_fails_with_1006() {
     let mut raw = Raw::connecting_client(client_config(URL));
     let deadline = raw.conn.poll_timeout().expect("a handshake deadline");
-    assert_eq!(deadline, raw.now + Duration::from_secs(30));
-    assert!(raw.advance(Duration::from_secs(29)).is_empty());
+    assert_eq!(deadline, raw.now + Duration::from_secs(10));
+    assert!(raw.advance(Duration::from_secs(9)).is_empty());
     let events = raw.advance(Duration::from_secs(1));
     let err = assert_failed(&events, CloseCode::Abnormal);
     assert_eq!(err, &Error::Timeout(TimeoutKind::Handshake));
@@ -636,6 +636,40 @@ fn handshake_timeout_fails_with_1006() {
     let s = pair.take_server_events();
     assert_eq!(
         assert_failed(&s, CloseCode::Abnormal),
+        &Error::Timeout(TimeoutKind::Handshake)
+    );
+}
+
+/// The defaults protect a user from silent and dead peers: the whole opening in
+/// 10 s (a silent server used to hold the caller 30 s).
+#[test]
+fn the_default_opening_deadline_is_10_seconds() {
+    assert_eq!(Timeouts::default().handshake, Duration::from_secs(10));
+}
+
+/// A server that sends its 101 head one byte a second does not extend the
+/// opening deadline: it is counted from the start, not from the last byte.
+#[test]
+fn a_server_dribbling_its_answer_is_cut_off_at_the_opening_deadline() {
+    let mut raw = Raw::connecting_client(client_config(URL).timeouts(Timeouts {
+        handshake: Duration::from_secs(3),
+        ..Timeouts::default()
+    }));
+    let answer = response_101(&raw.request, "");
+    let mut events = Vec::new();
+    let mut seconds = 0;
+    for byte in answer.as_bytes() {
+        events.extend(raw.feed(std::slice::from_ref(byte)));
+        events.extend(raw.advance(Duration::from_secs(1)));
+        seconds += 1;
+        if raw.conn.is_closed() {
+            break;
+        }
+    }
+    assert_eq!(seconds, 3, "failed after {seconds} one-byte seconds");
+    assert!(answer.len() > 3);
+    assert_eq!(
+        assert_failed(&events, CloseCode::Abnormal),
         &Error::Timeout(TimeoutKind::Handshake)
     );
 }
