@@ -373,7 +373,9 @@ fn an_idle_open_connection_gets_no_wakeups_in_a_callers_own_poll() {
     let port = server.addr.port();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
-    let mut ws = Connection::with_addr(pki.client(port, "/"), localhost(port)).unwrap();
+    // Keepalive (on by default) is the one timer of an open connection.
+    let config = pki.client(port, "/").no_keepalive();
+    let mut ws = Connection::with_addr(config, localhost(port)).unwrap();
     ws.register(poll.registry(), Token(3)).unwrap();
     let mut opened = false;
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -112,11 +112,19 @@ impl ClientBuilder {
     }
 
     /// Sends a ping after `interval` of silence from the peer, and fails the
-    /// connection (error, then close 1006) if the peer then stays silent for
-    /// `timeout`.
+    /// connection (a timeout error, then a close with 1011) if the peer then
+    /// stays silent for `timeout`. On by default, with 20 s and 20 s (Python
+    /// `websockets`' defaults), so a peer that vanished is noticed.
     pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
         self.timeouts.keepalive_interval = Some(interval);
         self.timeouts.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Turns keepalive off: no pings, and a peer that vanishes without a word
+    /// (a NAT timeout, a pulled cable) is never noticed.
+    pub fn no_keepalive(mut self) -> Self {
+        self.timeouts.keepalive_interval = None;
         self
     }
 
@@ -270,5 +278,18 @@ mod tests {
     fn the_opening_deadline_defaults_to_10_seconds() {
         let builder = ClientBuilder::new("ws://127.0.0.1:1/");
         assert_eq!(builder.timeouts.handshake, Duration::from_secs(10));
+    }
+
+    /// ... and a peer that vanishes is noticed: keepalive is on, 20 s + 20 s.
+    #[test]
+    fn keepalive_is_on_by_default_and_can_be_turned_off() {
+        let builder = ClientBuilder::new("ws://127.0.0.1:1/");
+        assert_eq!(
+            builder.timeouts.keepalive_interval,
+            Some(Duration::from_secs(20))
+        );
+        assert_eq!(builder.timeouts.keepalive_timeout, Duration::from_secs(20));
+        let off = builder.no_keepalive();
+        assert_eq!(off.timeouts.keepalive_interval, None);
     }
 }

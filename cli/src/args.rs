@@ -86,9 +86,15 @@ pub(crate) struct Args {
     pub(crate) connect_timeout: Option<Duration>,
 
     /// Sends a ping after SECS of silence from the server, and fails the connection
-    /// (exit code 8) if it then stays silent for SECS more (at least 2 s).
+    /// (exit code 8) if it then stays silent for SECS more (at least 2 s), so a
+    /// server that vanished is noticed [default: 20, then 20 s more].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) ping_interval: Option<Duration>,
+
+    /// Turns keepalive pings off: a server that vanishes without a word (a NAT
+    /// timeout, a pulled cable) is then never noticed.
+    #[arg(long, conflicts_with = "ping_interval")]
+    pub(crate) no_keepalive: bool,
 
     /// Prints received binary messages as a full hex dump (default: their size and
     /// the first 32 bytes in hex).

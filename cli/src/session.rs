@@ -64,8 +64,12 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     if let Some(timeout) = args.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
+    // Keepalive is the library's default (20 s, then 20 s for an answer).
     if let Some(interval) = args.ping_interval {
         builder = builder.keepalive(interval, interval.max(MIN_PONG_WAIT));
+    }
+    if args.no_keepalive {
+        builder = builder.no_keepalive();
     }
     builder
 }

@@ -25,6 +25,7 @@ fn help_documents_every_option_and_exit_code() {
         "--tls",
         "--cert-out",
         "--slash",
+        "--no-keepalive",
         "--no-escape",
         "-q, --quiet",
         "--json",
@@ -38,6 +39,7 @@ fn help_documents_every_option_and_exit_code() {
     assert!(help.contains("DANGEROUS"), "{help}");
     // The defaults that protect against silent peers are stated.
     assert!(help.contains("exit code 8 [default: 10]"), "{help}");
+    assert!(help.contains("[default: 20, then 20 s more]"), "{help}");
     for code in 0..=9 {
         assert!(
             help.contains(&format!("\n  {code}  ")),

@@ -147,7 +147,9 @@ fn bad_slash_input_is_refused_and_the_session_goes_on() {
         "{run:?}"
     );
     let lines = run.stdout_lines();
-    for line in ["< still here", "> close: 1000", "* close: 1000 (clean)"] {
+    // (Not "> close: 1000": the stdin thread prints it after queueing the close,
+    // and the process may exit first.)
+    for line in ["< still here", "* close: 1000 (clean)"] {
         assert!(lines.contains(&line), "{line:?} missing in {lines:?}");
     }
 }

@@ -467,9 +467,9 @@ impl Connection {
             match timer {
                 Timer::Handshake => self.fail(Error::Timeout(TimeoutKind::Handshake), false),
                 Timer::Close => self.fail(Error::Timeout(TimeoutKind::CloseHandshake), false),
-                Timer::KeepaliveDeadline => {
-                    self.fail(Error::Timeout(TimeoutKind::Keepalive), false)
-                }
+                // 1011 on the wire, in case a peer that stopped answering
+                // still reads.
+                Timer::KeepaliveDeadline => self.fail(Error::Timeout(TimeoutKind::Keepalive), true),
                 Timer::KeepalivePing => {
                     // A peer that does not read gets no more pings; the deadline
                     // still runs, so a dead peer is detected all the same.

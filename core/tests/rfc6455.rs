@@ -676,7 +676,7 @@ fn a_server_dribbling_its_answer_is_cut_off_at_the_opening_deadline() {
 
 #[test]
 fn handshake_completion_cancels_its_timeout() {
-    let mut raw = Raw::client();
+    let mut raw = Raw::open_client(client_config(URL).no_keepalive());
     assert_eq!(raw.conn.poll_timeout(), None);
     assert!(raw.advance(Duration::from_secs(3600)).is_empty());
     assert_eq!(raw.conn.state(), State::Open);
@@ -702,9 +702,44 @@ fn keepalive_ping_is_sent_after_the_interval_and_the_connection_fails_if_the_pee
     );
     assert!(raw.advance(Duration::from_secs(4)).is_empty());
     let events = raw.advance(Duration::from_secs(1));
-    let err = assert_failed(&events, CloseCode::Abnormal);
+    let err = assert_failed(&events, CloseCode::InternalError);
     assert_eq!(err, &Error::Timeout(TimeoutKind::Keepalive));
     assert!(raw.conn.is_closed());
+    // The peer is told why, in case it still reads.
+    assert_close_frame_sent(&mut raw, 1011);
+}
+
+/// Keepalive is on by default (it was off, so a vanished peer was never
+/// noticed): a ping after 20 s of silence, failure 20 s later, as Python
+/// `websockets` does.
+#[test]
+fn keepalive_is_on_by_default_and_detects_a_silent_peer() {
+    let defaults = Timeouts::default();
+    assert_eq!(defaults.keepalive_interval, Some(Duration::from_secs(20)));
+    assert_eq!(defaults.keepalive_timeout, Duration::from_secs(20));
+
+    let mut raw = Raw::open_client(client_config(URL));
+    assert!(raw.advance(Duration::from_secs(19)).is_empty());
+    assert!(raw.sent_frames().is_empty(), "no ping before 20 s");
+    assert!(raw.advance(Duration::from_secs(1)).is_empty());
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+    assert!(raw.advance(Duration::from_secs(19)).is_empty());
+    let events = raw.advance(Duration::from_secs(1));
+    assert_eq!(
+        assert_failed(&events, CloseCode::InternalError),
+        &Error::Timeout(TimeoutKind::Keepalive)
+    );
+
+    // The server role has the same default.
+    let mut raw = Raw::open_server(server_config());
+    raw.advance(Duration::from_secs(20));
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+
+    // Opting out: no timer at all once open.
+    let mut raw = Raw::open_client(client_config(URL).no_keepalive());
+    assert_eq!(raw.conn.poll_timeout(), None);
+    assert!(raw.advance(Duration::from_secs(3600)).is_empty());
+    assert_eq!(raw.conn.state(), State::Open);
 }
 
 #[test]
@@ -730,7 +765,7 @@ fn keepalive_is_satisfied_by_any_peer_activity() {
     // In a pair whose server answers pings, the connection lives on.
     let mut pair = Pair::open(
         client_config(URL).keepalive(Duration::from_secs(20), Duration::from_secs(5)),
-        server_config(),
+        server_config().no_keepalive(),
         Chunking::Whole,
     );
     pair.advance(Duration::from_secs(600));
