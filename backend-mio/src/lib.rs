@@ -25,8 +25,10 @@
 //! Failures (refused connection, silent server, reset, untrusted certificate...)
 //! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
 //! concern only their connection. An idle connection costs no CPU (readiness is
-//! edge-triggered and nothing polls) and holds no read buffer (one per thread is
-//! shared); the core gives back large output buffers once written.
+//! edge-triggered and nothing polls) but one keepalive ping per 20 s of silence
+//! (on by default; `ClientConfig::no_keepalive` turns it off), and holds no read
+//! buffer (one per thread is shared); the core gives back large output buffers
+//! once written.
 //!
 //! ```no_run
 //! use sockette_mio::{Event, EventLoop};

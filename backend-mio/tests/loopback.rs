@@ -373,7 +373,9 @@ fn an_idle_open_connection_gets_no_wakeups_in_a_callers_own_poll() {
     let port = server.addr.port();
     let mut poll = Poll::new().unwrap();
     let mut events = Events::with_capacity(16);
-    let mut ws = Connection::with_addr(pki.client(port, "/"), localhost(port)).unwrap();
+    // Keepalive (on by default) is the one timer of an open connection.
+    let config = pki.client(port, "/").no_keepalive();
+    let mut ws = Connection::with_addr(config, localhost(port)).unwrap();
     ws.register(poll.registry(), Token(3)).unwrap();
     let mut opened = false;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -488,4 +490,48 @@ fn a_standalone_sender_wakes_a_callers_own_poll() {
         "{log:?}"
     );
     assert!(matches!(sender.send_text("x"), Err(Error::Closed)));
+}
+
+/// Timeouts too long for an `Instant` (`now + Duration::MAX` overflows) mean no
+/// deadline, in the connection's timers and in `turn`'s own timeout; they used
+/// to panic ("overflow when adding duration to instant").
+#[test]
+fn huge_timeouts_mean_no_deadline_instead_of_a_panic() {
+    let server = EchoServer::start(None);
+    let port = server.addr.port();
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let huge = Timeouts {
+            handshake: Duration::MAX,
+            close: Duration::MAX,
+            keepalive_interval: Some(Duration::MAX),
+            keepalive_timeout: Duration::MAX,
+        };
+        let config = ClientConfig::new(&format!("ws://127.0.0.1:{port}/"))
+            .unwrap()
+            .timeouts(huge);
+        let mut event_loop = EventLoop::new().unwrap();
+        event_loop.connect_addr(config, localhost(port)).unwrap();
+        let mut echoed = None;
+        let mut closed = None;
+        while !event_loop.is_empty() {
+            event_loop
+                .turn(Some(Duration::MAX), |h, event| match event {
+                    Event::Open(_) => h.send_text("one").unwrap(),
+                    Event::Message(m) => {
+                        echoed = Some(m);
+                        h.close(CloseCode::Normal, "").unwrap();
+                    }
+                    Event::Close(info) => closed = Some(info),
+                    _ => {}
+                })
+                .unwrap();
+        }
+        let _ = done.send((echoed, closed));
+    });
+    let (echoed, closed) = finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the loop finished within 20 s");
+    assert_eq!(echoed, Some(Message::Text("one".into())));
+    assert!(closed.expect("a Close event").was_clean);
 }

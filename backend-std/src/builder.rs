@@ -107,8 +107,9 @@ impl ClientBuilder {
     }
 
     /// The deadline of the whole opening — DNS, TCP connect (shared among the
-    /// resolved addresses), TLS and HTTP upgrade (default 30 s). Each step is
-    /// bounded by what is left of it; a failure names the step.
+    /// resolved addresses), TLS and HTTP upgrade (default 10 s, as Python
+    /// `websockets`' `open_timeout`). Each step is bounded by what is left of it;
+    /// a failure names the step and is a timeout ([`Error::is_timeout`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.handshake = timeout;
         self
@@ -121,11 +122,19 @@ impl ClientBuilder {
     }
 
     /// Sends a ping after `interval` of silence from the peer, and fails the
-    /// connection (error, then close 1006) if the peer then stays silent for
-    /// `timeout`.
+    /// connection (a timeout error, then a close with 1011) if the peer then
+    /// stays silent for `timeout`. On by default, with 20 s and 20 s (Python
+    /// `websockets`' defaults), so a peer that vanished is noticed.
     pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
         self.timeouts.keepalive_interval = Some(interval);
         self.timeouts.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Turns keepalive off: no pings, and a peer that vanishes without a word
+    /// (a NAT timeout, a pulled cable) is never noticed.
+    pub fn no_keepalive(mut self) -> Self {
+        self.timeouts.keepalive_interval = None;
         self
     }
 
@@ -353,4 +362,29 @@ impl ClientCert {
 fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path)
         .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults protect the user: a silent server fails the opening in 10 s.
+    #[test]
+    fn the_opening_deadline_defaults_to_10_seconds() {
+        let builder = ClientBuilder::new("ws://127.0.0.1:1/");
+        assert_eq!(builder.timeouts.handshake, Duration::from_secs(10));
+    }
+
+    /// ... and a peer that vanishes is noticed: keepalive is on, 20 s + 20 s.
+    #[test]
+    fn keepalive_is_on_by_default_and_can_be_turned_off() {
+        let builder = ClientBuilder::new("ws://127.0.0.1:1/");
+        assert_eq!(
+            builder.timeouts.keepalive_interval,
+            Some(Duration::from_secs(20))
+        );
+        assert_eq!(builder.timeouts.keepalive_timeout, Duration::from_secs(20));
+        let off = builder.no_keepalive();
+        assert_eq!(off.timeouts.keepalive_interval, None);
+    }
 }

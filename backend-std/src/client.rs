@@ -197,7 +197,8 @@ impl Client {
         if self.handle.driver.is_done() {
             return Err(Error::Closed);
         }
-        let mut deadline = Some(Instant::now() + timeout);
+        // A timeout too long for an `Instant` to hold is no deadline at all.
+        let mut deadline = Instant::now().checked_add(timeout);
         let mut delivered = 0;
         while delivered < DISPATCH_BUDGET {
             let Some(event) = self.handle.driver.next_event(deadline) else {
@@ -219,7 +220,7 @@ impl Client {
         if self.handle.driver.is_done() {
             return Err(Error::Closed);
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         Ok(self.handle.driver.next_event(deadline))
     }
 
@@ -229,7 +230,7 @@ impl Client {
     /// `Err`; the close as `Err(Error::Closed)`, with the details in
     /// [`close_info`](Handle::close_info).
     pub fn recv_timeout(&mut self, timeout: Option<Duration>) -> Result<Option<Message>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if self.handle.driver.is_done() {
                 return Err(Error::Closed);

@@ -5,7 +5,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Every address of `host:port`, IPv6 and IPv4 interleaved, the family of the
 /// resolver's first answer first (RFC 8305 §4 ordering, attempted one by one).
@@ -38,10 +38,11 @@ fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 /// Connects to the first address that answers. Each attempt gets an equal share
 /// of the time left, so one silent address cannot eat the whole deadline. Stops
 /// early when `cancel` is set (the owner gave up). The error lists every address
-/// tried with its own failure.
+/// tried with its own failure. `deadline` `None`: no deadline of ours (the
+/// operating system's connect timeout still applies).
 pub(crate) fn connect_any(
     addrs: &[SocketAddr],
-    deadline: Instant,
+    deadline: Option<Instant>,
     cancel: &AtomicBool,
 ) -> io::Result<(TcpStream, SocketAddr)> {
     let mut failures = Vec::new();
@@ -50,7 +51,9 @@ pub(crate) fn connect_any(
         if cancel.load(Ordering::Acquire) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
         if left.is_zero() {
             failures.push(format!("{addr}: not tried, the deadline passed"));
             break;
@@ -88,7 +91,7 @@ mod tests {
         drop(dead);
         let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let live_addr = live.local_addr().unwrap();
-        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let deadline = Some(Instant::now() + Duration::from_secs(5));
         let cancel = AtomicBool::new(false);
         let (_, used) = connect_any(&[dead_addr, live_addr], deadline, &cancel).unwrap();
         assert_eq!(used, live_addr);

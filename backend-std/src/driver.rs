@@ -83,7 +83,7 @@ impl Driver {
         let reader = io::spawn_connector(ConnectJob {
             host: url.host().to_string(),
             port: url.port(),
-            deadline: now + options.connect_timeout,
+            deadline: now.checked_add(options.connect_timeout),
             cancel: cancel.clone(),
             to_owner: tx.clone(),
         })

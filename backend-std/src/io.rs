@@ -50,7 +50,8 @@ pub(crate) enum Input {
 pub(crate) struct ConnectJob {
     pub(crate) host: String,
     pub(crate) port: u16,
-    pub(crate) deadline: Instant,
+    /// `None`: a timeout too long to be represented, so no deadline.
+    pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) to_owner: SyncSender<Input>,
 }
@@ -62,8 +63,34 @@ pub(crate) fn spawn_connector(job: ConnectJob) -> io::Result<JoinHandle<()>> {
         .spawn(move || connect_then_read(job))
 }
 
+/// Reports a panic of a helper thread to the owner as a transport failure: the
+/// session then ends with an `Error` event and a close instead of waiting forever
+/// for input the dead thread will never send.
+struct ReportPanic<'a> {
+    tx: &'a SyncSender<Input>,
+    input: fn(io::Error) -> Input,
+    thread: &'static str,
+}
+
+impl Drop for ReportPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            let why = format!(
+                "sockette's {} thread panicked (a bug in sockette)",
+                self.thread
+            );
+            let _ = self.tx.send((self.input)(io::Error::other(why)));
+        }
+    }
+}
+
 fn connect_then_read(job: ConnectJob) {
     let tx = job.to_owner;
+    let _report = ReportPanic {
+        tx: &tx,
+        input: Input::ReadFailed,
+        thread: "reader",
+    };
     let addrs = match connect::resolve(&job.host, job.port) {
         Ok(addrs) => addrs,
         Err(e) => {
@@ -176,6 +203,11 @@ fn write_loop(
     in_flight: &AtomicUsize,
     tx: &SyncSender<Input>,
 ) {
+    let _report = ReportPanic {
+        tx,
+        input: Input::WriteFailed,
+        thread: "writer",
+    };
     while let Ok(chunk) = chunks.recv() {
         if let Err(e) = stream.write_all(&chunk) {
             let _ = tx.send(Input::WriteFailed(e));
@@ -186,4 +218,51 @@ fn write_loop(
         let _ = tx.try_send(Input::Wake);
     }
     let _ = tx.send(Input::WriterDone);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A helper thread that panics tells the owner, which then fails the
+    /// connection; without the report the owner would wait forever.
+    #[test]
+    fn a_panicking_helper_thread_reports_a_failure_to_the_owner() {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let helper = thread::spawn(move || {
+            let _report = ReportPanic {
+                tx: &tx,
+                input: Input::ReadFailed,
+                thread: "reader",
+            };
+            panic!("forced by the test");
+        });
+        assert!(helper.join().is_err());
+        match rx.recv() {
+            Ok(Input::ReadFailed(e)) => {
+                assert_eq!(e.kind(), io::ErrorKind::Other);
+                assert_eq!(
+                    e.to_string(),
+                    "sockette's reader thread panicked (a bug in sockette)"
+                );
+            }
+            _ => panic!("expected ReadFailed"),
+        }
+        // A thread that ends normally reports nothing.
+        let (tx, rx) = mpsc::sync_channel(1);
+        thread::spawn(move || {
+            let _report = ReportPanic {
+                tx: &tx,
+                input: Input::WriteFailed,
+                thread: "writer",
+            };
+        })
+        .join()
+        .unwrap();
+        assert!(
+            rx.recv().is_err(),
+            "no report from a thread that did not panic"
+        );
+    }
 }

@@ -39,7 +39,9 @@
 //! threads per connection only move bytes: one connects and then reads, one
 //! writes. They report over one bounded channel, which also carries the wake-ups
 //! of [`Sender`]s, so the owner sleeps on a single channel and wakes as soon as
-//! bytes arrive, a timer is due, or another thread queues a message.
+//! bytes arrive, a timer is due, or another thread queues a message. A helper
+//! thread that panics (a bug) reports it on that channel as it unwinds: the
+//! connection fails with an [`Event::Error`] and a 1006 close, never hangs.
 //!
 //! This crate only moves bytes between a socket and [`sockette_core::Connection`]
 //! and calls you back; see [`Client`] for its threads and backpressure.

@@ -26,7 +26,13 @@ MODES:
 OUTPUT:
   `* open` / `* close` lines are events, `<` marks a received message, `>` a sent one;
   errors go to stderr as `! error: ...`. Colors only when stdout is a terminal (and NO_COLOR is
-  unset). --json prints one JSON object per event instead, on stdout.
+  unset). On a terminal, control characters the server sent are shown escaped (`\x1b`), so it
+  cannot drive the terminal (--no-escape: print them raw). --json prints one JSON object per
+  event instead, on stdout.
+
+DURATIONS:
+  SECS values are seconds, fractions allowed (0.5): more than 0 and at most 31536000 (one
+  year); anything else is refused with exit code 2.
 
 EXIT CODES:
   0  the connection closed cleanly (close handshake done, code 1000, 1001 or none)
@@ -99,15 +105,21 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) no_deflate: bool,
 
-    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds
-    /// [default: 30].
+    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds;
+    /// when it passes, exit code 8 [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) connect_timeout: Option<Duration>,
 
     /// Sends a ping after SECS of silence from the server, and fails the connection
-    /// (exit code 8) if it then stays silent for SECS more (at least 2 s).
+    /// (exit code 8) if it then stays silent for SECS more (at least 2 s), so a
+    /// server that vanished is noticed [default: 20, then 20 s more].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) ping_interval: Option<Duration>,
+
+    /// Turns keepalive pings off: a server that vanishes without a word (a NAT
+    /// timeout, a pulled cable) is then never noticed.
+    #[arg(long, conflicts_with = "ping_interval")]
+    pub(crate) no_keepalive: bool,
 
     /// Prints received binary messages as a full hex dump (default: their size and
     /// the first 32 bytes in hex).
@@ -151,6 +163,13 @@ pub(crate) struct Args {
     #[arg(long, requires = "url")]
     pub(crate) slash: bool,
 
+    /// Prints the server's text as received even on a terminal. By default, when
+    /// stdout (or stderr) is a terminal, control characters in it (escape
+    /// sequences that could move the cursor, retitle the window or hide text) are
+    /// shown escaped, e.g. `\x1b`; pipes, files and --json are never changed.
+    #[arg(long)]
+    pub(crate) no_escape: bool,
+
     /// Prints only received messages (and errors, on stderr).
     #[arg(short, long, conflicts_with = "json")]
     pub(crate) quiet: bool,
@@ -172,12 +191,22 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
-/// A number of seconds, fractions allowed: "2", "0.5".
+/// The longest duration any option accepts: a year. Longer is surely a typo, and
+/// refusing it keeps every deadline the session computes representable.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A number of seconds, fractions allowed: "2", "0.5"; more than zero and at
+/// most [`MAX_SECONDS`].
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs > MAX_SECONDS {
+        return Err(format!(
+            "{s} seconds is too long: at most {MAX_SECONDS} seconds (one year)"
+        ));
+    }
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -206,5 +235,13 @@ mod tests {
         assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("soon").is_err());
+        assert_eq!(
+            parse_seconds("31536000").unwrap(),
+            Duration::from_secs(31_536_000)
+        );
+        assert!(parse_seconds("31536001").is_err());
+        assert!(parse_seconds("1e19").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("NaN").is_err());
     }
 }

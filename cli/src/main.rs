@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         (_, true) => BinaryDisplay::Raw,
         _ => BinaryDisplay::Preview,
     };
-    let mut out = Printer::new(form, binary);
+    let mut out = Printer::new(form, binary, args.no_escape);
     #[cfg(not(feature = "platform-verifier"))]
     if args.platform_verifier {
         out.exit_reason(
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         (None, Some(url)) => {
             let builder = session::builder(&args, url);
             if args.send.is_empty() {
-                let mut script = Interactive { slash: args.slash };
+                let mut script = Interactive::new(args.slash);
                 session::run(builder, url, &mut script, &mut out)
             } else {
                 let mut script = SendList::new(args.send.clone(), args.wait);

@@ -1,7 +1,14 @@
 //! How events are shown: human lines (colored only on a terminal), quiet (received
 //! messages only) or one JSON object per line. Every line of the session goes
 //! through [`Printer`], so the three forms stay in step.
+//!
+//! On a terminal, control characters in what the server chose (message text,
+//! error details) are shown escaped by [`escape_controls`], so a server cannot
+//! move the cursor, retitle the window or hide lines; `--no-escape` turns that
+//! off. Pipes, files and `--json` get the text unchanged.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::{json, Value};
@@ -65,19 +72,28 @@ pub(crate) struct Printer {
     binary: BinaryDisplay,
     color_out: bool,
     color_err: bool,
+    /// Show control characters escaped on stdout / stderr (they are terminals).
+    escape_out: bool,
+    escape_err: bool,
     /// The text of the last error shown, not repeated as a close reason.
     last_error: Option<String>,
 }
 
 impl Printer {
-    /// A printer; colors when the stream is a terminal and `NO_COLOR` is unset.
-    pub(crate) fn new(form: Form, binary: BinaryDisplay) -> Printer {
+    /// A printer; colors when the stream is a terminal and `NO_COLOR` is unset;
+    /// control characters escaped when the stream is a terminal, unless
+    /// `raw_text` (`--no-escape`) or the form is JSON. The one place that asks
+    /// whether the output is a terminal.
+    pub(crate) fn new(form: Form, binary: BinaryDisplay, raw_text: bool) -> Printer {
         let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let (out_tty, err_tty) = (io::stdout().is_terminal(), io::stderr().is_terminal());
         Printer {
             form,
             binary,
-            color_out: colors && form == Form::Human && io::stdout().is_terminal(),
-            color_err: colors && io::stderr().is_terminal(),
+            color_out: colors && form == Form::Human && out_tty,
+            color_err: colors && err_tty,
+            escape_out: !raw_text && form != Form::Json && out_tty,
+            escape_err: !raw_text && err_tty,
             last_error: None,
         }
     }
@@ -265,20 +281,39 @@ impl Printer {
     }
 
     fn line(&self, color: Color, text: &str) {
+        let text = self.for_stdout(text);
         if self.color_out {
-            self.plain(&format!("\x1b[{}m{text}\x1b[0m", color.code()));
+            self.write_line(&format!("\x1b[{}m{text}\x1b[0m", color.code()));
         } else {
-            self.plain(text);
+            self.write_line(&text);
         }
     }
 
+    /// A line of text, escaped on a terminal.
     fn plain(&self, text: &str) {
+        self.write_line(&self.for_stdout(text));
+    }
+
+    fn for_stdout<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.escape_out {
+            escape_controls(text)
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    fn write_line(&self, text: &str) {
         let mut out = io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
 
     fn stderr(&self, color: Color, text: &str) {
+        let text = if self.escape_err {
+            escape_controls(text)
+        } else {
+            Cow::Borrowed(text)
+        };
         let mut err = io::stderr().lock();
         let _ = if self.color_err {
             writeln!(err, "\x1b[{}m{text}\x1b[0m", color.code())
@@ -292,8 +327,31 @@ impl Printer {
         if let (Value::Object(target), Value::Object(extra)) = (&mut object, fields) {
             target.extend(extra);
         }
-        self.plain(&object.to_string());
+        self.write_line(&object.to_string());
     }
+}
+
+/// `text` with every control character a terminal would act on shown as an
+/// escape instead: C0 but tab and newline, DEL (`\x1b`, `\x7f`), and C1
+/// (`\u{9b}`). Everything else, other Unicode included, is unchanged.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    let acts = |c: char| c.is_control() && c != '\t' && c != '\n';
+    if !text.chars().any(acts) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !acts(c) => out.push(c),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Hex bytes separated by spaces, at most `limit` of them, then `…`.
@@ -334,5 +392,20 @@ mod tests {
         assert_eq!(hex(&[], 2), "");
         assert_eq!(shown(b"hi"), "\"hi\"");
         assert_eq!(shown(&[0, 255]), "00 ff");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_a_terminal() {
+        // Retitle the window, move the cursor, erase the line: all shown, none acted on.
+        assert_eq!(
+            escape_controls("\x1b]0;owned\x07\x1b[2J\r\x08x"),
+            "\\x1b]0;owned\\x07\\x1b[2J\\x0d\\x08x"
+        );
+        assert_eq!(escape_controls("a\x00b\x7fc"), "a\\x00b\\x7fc");
+        // C1 controls (U+0080..U+009F), e.g. the single-character CSI.
+        assert_eq!(escape_controls("\u{9b}31m\u{85}"), "\\u{9b}31m\\u{85}");
+        // Tab, newline and ordinary Unicode are left alone, without a copy.
+        let kept = "tab\tline\nété 日本 \\x1b";
+        assert!(matches!(escape_controls(kept), Cow::Borrowed(s) if s == kept));
     }
 }

@@ -3,12 +3,14 @@
 //! send, wait for the replies or `--wait`, close).
 
 use std::io::{self, BufRead, IsTerminal};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_std::sockette_core::{CapacityError, Error as CoreError};
 use sockette_std::{CloseCode, Error, Event, Handle, Message, Sender};
 
+use crate::exit::Status;
 use crate::output::Printer;
 use crate::session::{self, Script};
 
@@ -19,7 +21,35 @@ const BACKPRESSURE_WAIT: Duration = Duration::from_millis(10);
 /// Each stdin line is a text message; end of input closes with 1000.
 pub(crate) struct Interactive {
     /// Whether lines starting with `/` are commands.
-    pub(crate) slash: bool,
+    slash: bool,
+    /// Set by the stdin thread if it dies: why the session failed.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Interactive {
+    /// Reads stdin once open; `slash`: lines starting with `/` are commands.
+    pub(crate) fn new(slash: bool) -> Interactive {
+        Interactive {
+            slash,
+            failure: Arc::default(),
+        }
+    }
+}
+
+/// What the stdin thread says when it panics.
+const STDIN_PANIC: &str = "the stdin reader failed (a bug in sockette); closing";
+
+/// Ends the session if the stdin thread panics: without it the session would wait
+/// forever for the end-of-input close that thread was to send. `on_panic` runs
+/// only while the thread unwinds.
+struct OnPanic<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnPanic<F> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            (self.0)();
+        }
+    }
 }
 
 impl Script for Interactive {
@@ -32,15 +62,29 @@ impl Script for Interactive {
         let sender = ws.sender();
         let stdin_out = out.clone();
         let slash = self.slash;
+        let failure = self.failure.clone();
         // Never joined: it may stay blocked in a read of stdin after the close,
         // and ends with the process.
-        let spawned = thread::Builder::new()
-            .name("stdin".into())
-            .spawn(move || read_stdin(&sender, &stdin_out, slash));
+        let spawned = thread::Builder::new().name("stdin".into()).spawn(move || {
+            let (panic_sender, mut panic_out) = (sender.clone(), stdin_out.clone());
+            let _on_panic = OnPanic(move || {
+                *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(STDIN_PANIC.into());
+                panic_out.error(STDIN_PANIC, None, Status::Failed);
+                let _ = panic_sender.close(CloseCode::InternalError, "client input failed");
+            });
+            read_stdin(&sender, &stdin_out, slash);
+        });
         if let Err(e) = spawned {
             out.warn(&format!("cannot read stdin: {e}"));
             session::close(ws, out, CloseCode::Normal, "");
         }
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -155,19 +199,22 @@ impl Command {
     }
 }
 
-/// "de ad be ef" or "deadbeef" → bytes.
+/// "de ad be ef" or "deadbeef" → bytes. Works on characters, not bytes: the
+/// line may hold any UTF-8 ("aé0" is refused, not sliced inside the "é").
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_digit(16).map(|d| d as u8))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| format!("/binary: {text:?} is not hex"))?;
     if digits.len() % 2 != 0 {
         return Err(format!("/binary: odd number of hex digits in {text:?}"));
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .map_err(|_| format!("/binary: {text:?} is not hex"))
-        })
-        .collect()
+    Ok(digits
+        .chunks(2)
+        .map(|pair| (pair[0] << 4) | pair[1])
+        .collect())
 }
 
 /// `--send`: sends the messages once open, waits for as many replies (or the
@@ -204,7 +251,8 @@ impl Script for SendList {
     fn on_event(&mut self, ws: &mut Handle, event: &Event, out: &Printer) {
         match event {
             Event::Open(_) => {
-                self.deadline = Some(Instant::now() + self.wait);
+                // `None` (never) only for a wait too long to represent.
+                self.deadline = Instant::now().checked_add(self.wait);
                 for text in &self.messages {
                     session::send(ws, out, &Message::Text(text.as_str().into()));
                 }
@@ -242,6 +290,25 @@ impl Script for SendList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn on_panic_runs_only_when_the_thread_panics() {
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let quiet = thread::spawn(move || {
+            let _guard = OnPanic(|| flag.store(true, Ordering::SeqCst));
+        });
+        quiet.join().unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "ran without a panic");
+        let flag = ran.clone();
+        let panicking = thread::spawn(move || {
+            let _guard = OnPanic(|| flag.store(true, Ordering::SeqCst));
+            panic!("forced by the test");
+        });
+        assert!(panicking.join().is_err());
+        assert!(ran.load(Ordering::SeqCst), "did not run on a panic");
+    }
 
     #[test]
     fn slash_commands_parse() {
@@ -262,6 +329,13 @@ mod tests {
             Ok(Command::Binary(vec![0xde, 0xad, 0xbe, 0xef]))
         );
         assert!(Command::parse("/binary abc").is_err());
+        // Multi-byte characters: refused, never sliced through.
+        assert_eq!(
+            Command::parse("/binary aé0"),
+            Err("/binary: \"aé0\" is not hex".to_string())
+        );
+        assert!(Command::parse("/binary éé").is_err());
+        assert_eq!(Command::parse("/binary "), Ok(Command::Binary(vec![])));
         assert!(Command::parse("/close x").is_err());
         assert!(Command::parse("/nope").is_err());
     }

@@ -32,6 +32,12 @@ pub(crate) trait Script {
 
     /// The deadline passed.
     fn on_deadline(&mut self, _ws: &mut Handle, _out: &Printer) {}
+
+    /// Why the script itself failed (a helper thread died), already shown; the
+    /// session then exits with code 1 however the connection closed.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The builder for `url` with every connection option of `args`.
@@ -65,8 +71,12 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     if let Some(timeout) = args.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
+    // Keepalive is the library's default (20 s, then 20 s for an answer).
     if let Some(interval) = args.ping_interval {
         builder = builder.keepalive(interval, interval.max(MIN_PONG_WAIT));
+    }
+    if args.no_keepalive {
+        builder = builder.no_keepalive();
     }
     builder
 }
@@ -104,6 +114,14 @@ pub(crate) fn run(
         }
         if script.deadline().is_some_and(|d| d <= Instant::now()) {
             script.on_deadline(&mut client, out);
+        }
+    }
+    if verdict.error.is_none() {
+        if let Some(why) = script.failure() {
+            if out.form() == Form::Json {
+                out.exit_reason(&why);
+            }
+            return Status::Failed;
         }
     }
     verdict.finish(out)

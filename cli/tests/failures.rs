@@ -104,6 +104,26 @@ fn json_errors_are_objects_and_the_reason_is_on_stderr() {
     one_line_with(&run, &["refused"]);
 }
 
+/// Durations too long to represent used to panic the CLI ("overflow when adding
+/// duration to instant", exit 101); now each flag refuses them with a sentence.
+#[test]
+fn durations_out_of_range_fail_with_exit_2_and_say_the_limit() {
+    // A server that accepts and never answers: without the check, the session
+    // gets as far as computing its deadlines.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    for flag in ["--connect-timeout", "--ping-interval", "--wait"] {
+        let run = sockette(&[&url, "--send", "x", flag, "1e19"], 30);
+        assert_eq!(run.code(), 2, "{flag}: {run:?}");
+        let stderr = run.stderr_lines().join("\n");
+        assert!(
+            stderr.contains(flag)
+                && stderr.contains("1e19 seconds is too long: at most 31536000 seconds (one year)"),
+            "{flag}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn bad_arguments_fail_with_exit_2() {
     for args in [

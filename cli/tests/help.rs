@@ -28,6 +28,8 @@ fn help_documents_every_option_and_exit_code() {
         "--tls",
         "--cert-out",
         "--slash",
+        "--no-keepalive",
+        "--no-escape",
         "-q, --quiet",
         "--json",
         "--version",
@@ -38,6 +40,9 @@ fn help_documents_every_option_and_exit_code() {
         );
     }
     assert!(help.contains("DANGEROUS"), "{help}");
+    // The defaults that protect against silent peers are stated.
+    assert!(help.contains("exit code 8 [default: 10]"), "{help}");
+    assert!(help.contains("[default: 20, then 20 s more]"), "{help}");
     for code in 0..=9 {
         assert!(
             help.contains(&format!("\n  {code}  ")),

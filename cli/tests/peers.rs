@@ -48,6 +48,60 @@ fn ping_interval_sends_keepalive_pings() {
     assert!(pings >= 2, "{pings} pings");
 }
 
+/// A server that completes the opening and then goes silent (it neither reads
+/// nor answers pings) is noticed by keepalive: exit 8, a keepalive timeout,
+/// close 1011. (Short explicit intervals here; the 20 s default is on without
+/// any option, see `--help`.)
+#[test]
+fn a_silent_but_connected_server_is_detected_by_keepalive() {
+    let (url, _peer) = ws_peer(|_, event, _| {
+        // After the opening (the first message), alive at the TCP level only.
+        if matches!(event, Event::Message(_)) {
+            thread::sleep(Duration::from_secs(6));
+        }
+    });
+    let run = sockette(
+        &[
+            &url,
+            "--send",
+            "x",
+            "--wait",
+            "20",
+            "--ping-interval",
+            "0.2",
+        ],
+        30,
+    );
+    assert_eq!(run.code(), 8, "{run:?}");
+    assert!(run.stderr.contains("keepalive"), "{run:?}");
+    assert!(run.stdout.contains("* close: 1011"), "{run:?}");
+}
+
+/// `--no-keepalive` turns the default pings off; it cannot be combined with
+/// `--ping-interval`.
+#[test]
+fn no_keepalive_is_accepted_and_excludes_ping_interval() {
+    let (url, _peer) = ws_peer(|conn, event, _| {
+        if let Event::Message(m) = event {
+            conn.send(m).unwrap();
+        }
+    });
+    let run = sockette(&[&url, "--no-keepalive", "--send", "x"], 30);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let both = sockette(
+        &[
+            &url,
+            "--no-keepalive",
+            "--ping-interval",
+            "1",
+            "--send",
+            "x",
+        ],
+        30,
+    );
+    assert_eq!(both.code(), 2, "{both:?}");
+}
+
 #[test]
 fn a_server_closing_with_an_error_code_exits_9() {
     let (url, _peer) = ws_peer(|conn, event, _| {

@@ -131,3 +131,95 @@ fn binary_output_modes() {
         "{preview:?}"
     );
 }
+
+/// `/binary aé0` used to panic the stdin thread (a `String` sliced inside the
+/// "é"), and the session then hung: the end-of-input close was never sent. Now the
+/// line is refused with a message and the session goes on, then closes on EOF.
+#[test]
+fn bad_slash_input_is_refused_and_the_session_goes_on() {
+    let server = Server::start(&[]);
+    let input = "/binary aé0\nstill here\n";
+    let run = sockette_with_input(&["--slash", &server.url], Some(input), 30);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(
+        run.stderr_lines()
+            .contains(&"sockette: warning: /binary: \"aé0\" is not hex"),
+        "{run:?}"
+    );
+    let lines = run.stdout_lines();
+    // (Not "> close: 1000": the stdin thread prints it after queueing the close,
+    // and the process may exit first.)
+    for line in ["< still here", "* close: 1000 (clean)"] {
+        assert!(lines.contains(&line), "{line:?} missing in {lines:?}");
+    }
+}
+
+/// Runs `sockette ARGS` with stdout and stderr on a terminal (a pty made by
+/// util-linux `script`, part of every Debian system); returns what the terminal
+/// received. `NO_COLOR` keeps color codes out, so any ESC byte is the server's.
+#[cfg(target_os = "linux")]
+fn on_a_terminal(args: &[&str]) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    // Arguments travel as environment variables, so no shell quoting is needed.
+    let mut command_line = String::from("exec \"$SOCKETTE_BIN\"");
+    let mut cmd = Command::new("script");
+    for (i, arg) in args.iter().enumerate() {
+        command_line.push_str(&format!(" \"$ARG{i}\""));
+        cmd.env(format!("ARG{i}"), arg);
+    }
+    let mut child = cmd
+        .args(["-qec", &command_line, "/dev/null"])
+        .env("SOCKETTE_BIN", support::BIN)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the CLI on a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).unwrap();
+        bytes
+    });
+    let status = support::wait_bounded(&mut child, std::time::Duration::from_secs(30), args);
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap()
+}
+
+/// A server's text used to reach the terminal raw, so it could retitle the
+/// window, clear the screen or move the cursor. On a terminal, control
+/// characters are now shown escaped; `--no-escape` keeps them; a pipe is
+/// unchanged.
+#[cfg(target_os = "linux")]
+#[test]
+fn control_characters_from_the_server_are_escaped_on_a_terminal() {
+    let server = Server::start(&[]);
+    let hostile = "\x1b]0;owned\x07\x1b[2Jgone";
+    let escaped = r"< \x1b]0;owned\x07\x1b[2Jgone";
+
+    let tty = String::from_utf8(on_a_terminal(&[&server.url, "--send", hostile])).unwrap();
+    assert!(
+        !tty.contains('\x1b'),
+        "a raw ESC reached the terminal: {tty:?}"
+    );
+    assert!(tty.lines().any(|l| l.trim_end() == escaped), "{tty:?}");
+
+    let raw = String::from_utf8(on_a_terminal(&[
+        &server.url,
+        "--no-escape",
+        "--send",
+        hostile,
+    ]))
+    .unwrap();
+    assert!(raw.contains(&format!("< {hostile}")), "{raw:?}");
+
+    let piped = sockette(&[&server.url, "--send", hostile], 30);
+    assert_eq!(piped.code(), 0, "{piped:?}");
+    assert!(
+        piped
+            .stdout_lines()
+            .contains(&format!("< {hostile}").as_str()),
+        "{piped:?}"
+    );
+}

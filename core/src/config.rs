@@ -36,26 +36,36 @@ impl Default for Limits {
     }
 }
 
-/// Deadlines, measured from the `now` given to the connection.
+/// Deadlines, measured from the `now` given to the connection. A duration too
+/// long for an `Instant` to hold (`Duration::MAX`, say) means no deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// The opening handshake (TLS and HTTP) must complete within this (default 30 s).
+    /// The whole opening must complete within this, counted from the creation of
+    /// the connection (default 10 s, as Python `websockets`' `open_timeout`): the
+    /// backends start the TCP connect (and sockette-std the DNS lookup) at that
+    /// moment too, and TLS and the HTTP upgrade follow. Bytes arriving do not
+    /// extend it, so a server that dribbles its answer is cut off all the same.
     pub handshake: Duration,
     /// After sending a close frame, how long to wait for the peer's (default 5 s).
     pub close: Duration,
-    /// Send a ping after this much silence from the peer (default off).
+    /// Send a ping after this much silence from the peer (default 20 s, as
+    /// Python `websockets`' `ping_interval`; `None` turns keepalive off). Without
+    /// it a peer that vanished (a NAT timeout, a pulled cable) is never noticed.
     pub keepalive_interval: Option<Duration>,
-    /// After a keepalive ping, how long the peer may stay silent (default 10 s).
+    /// After a keepalive ping, how long the peer may stay silent (default 20 s, as
+    /// `websockets`' `ping_timeout`) before the connection fails with
+    /// [`TimeoutKind::Keepalive`](crate::TimeoutKind::Keepalive), a 1011 close
+    /// frame sent in case the peer still reads.
     pub keepalive_timeout: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            handshake: Duration::from_secs(30),
+            handshake: Duration::from_secs(10),
             close: Duration::from_secs(5),
-            keepalive_interval: None,
-            keepalive_timeout: Duration::from_secs(10),
+            keepalive_interval: Some(Duration::from_secs(20)),
+            keepalive_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -93,10 +103,18 @@ macro_rules! common_setters {
         }
 
         /// Sends a ping after `interval` of silence from the peer, and fails the
-        /// connection if the peer then stays silent for `timeout`.
+        /// connection if the peer then stays silent for `timeout` (default: on,
+        /// 20 s and 20 s; see [`Timeouts`]).
         pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
             self.common.timeouts.keepalive_interval = Some(interval);
             self.common.timeouts.keepalive_timeout = timeout;
+            self
+        }
+
+        /// Turns keepalive off: no pings, and a peer that vanishes without a
+        /// word is not noticed until the operating system gives up, if ever.
+        pub fn no_keepalive(mut self) -> Self {
+            self.common.timeouts.keepalive_interval = None;
             self
         }
 

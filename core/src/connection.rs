@@ -184,7 +184,7 @@ impl Connection {
             max_frame_size: common.limits.max_frame_size,
         };
         let mut timers = Timers::default();
-        timers.set(Timer::Handshake, now + common.timeouts.handshake);
+        timers.set_after(Timer::Handshake, now, common.timeouts.handshake);
         Connection {
             role,
             phase,
@@ -467,9 +467,9 @@ impl Connection {
             match timer {
                 Timer::Handshake => self.fail(Error::Timeout(TimeoutKind::Handshake), false),
                 Timer::Close => self.fail(Error::Timeout(TimeoutKind::CloseHandshake), false),
-                Timer::KeepaliveDeadline => {
-                    self.fail(Error::Timeout(TimeoutKind::Keepalive), false)
-                }
+                // 1011 on the wire, in case a peer that stopped answering
+                // still reads.
+                Timer::KeepaliveDeadline => self.fail(Error::Timeout(TimeoutKind::Keepalive), true),
                 Timer::KeepalivePing => {
                     // A peer that does not read gets no more pings; the deadline
                     // still runs, so a dead peer is detected all the same.
@@ -477,9 +477,10 @@ impl Connection {
                         if self.buffered_amount() < self.limits.max_buffered_output {
                             self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
                         }
-                        self.timers.set(
+                        self.timers.set_after(
                             Timer::KeepaliveDeadline,
-                            now + self.timeouts.keepalive_timeout,
+                            now,
+                            self.timeouts.keepalive_timeout,
                         );
                     }
                 }
@@ -563,7 +564,8 @@ impl Connection {
                 self.phase = Phase::Closing;
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
-                self.timers.set(Timer::Close, now + self.timeouts.close);
+                self.timers
+                    .set_after(Timer::Close, now, self.timeouts.close);
                 self.flush_tls();
                 Ok(())
             }
@@ -739,7 +741,7 @@ impl Connection {
     fn schedule_keepalive(&mut self, now: Instant) {
         self.timers.clear(Timer::KeepaliveDeadline);
         if let Some(interval) = self.timeouts.keepalive_interval {
-            self.timers.set(Timer::KeepalivePing, now + interval);
+            self.timers.set_after(Timer::KeepalivePing, now, interval);
         }
     }
 
@@ -784,7 +786,8 @@ impl Connection {
         self.timers.clear(Timer::Handshake);
         if self.close_after_open {
             self.phase = Phase::Closing;
-            self.timers.set(Timer::Close, now + self.timeouts.close);
+            self.timers
+                .set_after(Timer::Close, now, self.timeouts.close);
         } else {
             self.schedule_keepalive(now);
         }

@@ -50,6 +50,8 @@ impl Error {
         match self {
             Error::Protocol(p) => p.close_code(),
             Error::Capacity(c) => c.close_code(),
+            // A peer silent after a keepalive ping is told why, should it still read.
+            Error::Timeout(TimeoutKind::Keepalive) => CloseCode::InternalError,
             _ => CloseCode::Abnormal,
         }
     }

@@ -1,7 +1,7 @@
 //! The connection's deadlines. Time is only ever passed in; `next()` tells the
 //! caller when to call back, and expiry is checked against the `now` it gives.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The timers a connection runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +29,11 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadlines[timer as usize] = Some(at);
+    /// Arms `timer` to expire `after` from `now`. A deadline beyond what an
+    /// `Instant` can hold (a timeout of `Duration::MAX`, say) is never reached, so
+    /// the timer is simply left unarmed rather than overflowing.
+    pub(crate) fn set_after(&mut self, timer: Timer, now: Instant, after: Duration) {
+        self.deadlines[timer as usize] = now.checked_add(after);
     }
 
     pub(crate) fn clear(&mut self, timer: Timer) {

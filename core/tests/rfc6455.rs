@@ -613,8 +613,8 @@ fn close_before_open_sends_the_queued_messages_then_the_close() {
 fn handshake_timeout_fails_with_1006() {
     let mut raw = Raw::connecting_client(client_config(URL));
     let deadline = raw.conn.poll_timeout().expect("a handshake deadline");
-    assert_eq!(deadline, raw.now + Duration::from_secs(30));
-    assert!(raw.advance(Duration::from_secs(29)).is_empty());
+    assert_eq!(deadline, raw.now + Duration::from_secs(10));
+    assert!(raw.advance(Duration::from_secs(9)).is_empty());
     let events = raw.advance(Duration::from_secs(1));
     let err = assert_failed(&events, CloseCode::Abnormal);
     assert_eq!(err, &Error::Timeout(TimeoutKind::Handshake));
@@ -640,9 +640,43 @@ fn handshake_timeout_fails_with_1006() {
     );
 }
 
+/// The defaults protect a user from silent and dead peers: the whole opening in
+/// 10 s (a silent server used to hold the caller 30 s).
+#[test]
+fn the_default_opening_deadline_is_10_seconds() {
+    assert_eq!(Timeouts::default().handshake, Duration::from_secs(10));
+}
+
+/// A server that sends its 101 head one byte a second does not extend the
+/// opening deadline: it is counted from the start, not from the last byte.
+#[test]
+fn a_server_dribbling_its_answer_is_cut_off_at_the_opening_deadline() {
+    let mut raw = Raw::connecting_client(client_config(URL).timeouts(Timeouts {
+        handshake: Duration::from_secs(3),
+        ..Timeouts::default()
+    }));
+    let answer = response_101(&raw.request, "");
+    let mut events = Vec::new();
+    let mut seconds = 0;
+    for byte in answer.as_bytes() {
+        events.extend(raw.feed(std::slice::from_ref(byte)));
+        events.extend(raw.advance(Duration::from_secs(1)));
+        seconds += 1;
+        if raw.conn.is_closed() {
+            break;
+        }
+    }
+    assert_eq!(seconds, 3, "failed after {seconds} one-byte seconds");
+    assert!(answer.len() > 3);
+    assert_eq!(
+        assert_failed(&events, CloseCode::Abnormal),
+        &Error::Timeout(TimeoutKind::Handshake)
+    );
+}
+
 #[test]
 fn handshake_completion_cancels_its_timeout() {
-    let mut raw = Raw::client();
+    let mut raw = Raw::open_client(client_config(URL).no_keepalive());
     assert_eq!(raw.conn.poll_timeout(), None);
     assert!(raw.advance(Duration::from_secs(3600)).is_empty());
     assert_eq!(raw.conn.state(), State::Open);
@@ -668,9 +702,44 @@ fn keepalive_ping_is_sent_after_the_interval_and_the_connection_fails_if_the_pee
     );
     assert!(raw.advance(Duration::from_secs(4)).is_empty());
     let events = raw.advance(Duration::from_secs(1));
-    let err = assert_failed(&events, CloseCode::Abnormal);
+    let err = assert_failed(&events, CloseCode::InternalError);
     assert_eq!(err, &Error::Timeout(TimeoutKind::Keepalive));
     assert!(raw.conn.is_closed());
+    // The peer is told why, in case it still reads.
+    assert_close_frame_sent(&mut raw, 1011);
+}
+
+/// Keepalive is on by default (it was off, so a vanished peer was never
+/// noticed): a ping after 20 s of silence, failure 20 s later, as Python
+/// `websockets` does.
+#[test]
+fn keepalive_is_on_by_default_and_detects_a_silent_peer() {
+    let defaults = Timeouts::default();
+    assert_eq!(defaults.keepalive_interval, Some(Duration::from_secs(20)));
+    assert_eq!(defaults.keepalive_timeout, Duration::from_secs(20));
+
+    let mut raw = Raw::open_client(client_config(URL));
+    assert!(raw.advance(Duration::from_secs(19)).is_empty());
+    assert!(raw.sent_frames().is_empty(), "no ping before 20 s");
+    assert!(raw.advance(Duration::from_secs(1)).is_empty());
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+    assert!(raw.advance(Duration::from_secs(19)).is_empty());
+    let events = raw.advance(Duration::from_secs(1));
+    assert_eq!(
+        assert_failed(&events, CloseCode::InternalError),
+        &Error::Timeout(TimeoutKind::Keepalive)
+    );
+
+    // The server role has the same default.
+    let mut raw = Raw::open_server(server_config());
+    raw.advance(Duration::from_secs(20));
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+
+    // Opting out: no timer at all once open.
+    let mut raw = Raw::open_client(client_config(URL).no_keepalive());
+    assert_eq!(raw.conn.poll_timeout(), None);
+    assert!(raw.advance(Duration::from_secs(3600)).is_empty());
+    assert_eq!(raw.conn.state(), State::Open);
 }
 
 #[test]
@@ -696,7 +765,7 @@ fn keepalive_is_satisfied_by_any_peer_activity() {
     // In a pair whose server answers pings, the connection lives on.
     let mut pair = Pair::open(
         client_config(URL).keepalive(Duration::from_secs(20), Duration::from_secs(5)),
-        server_config(),
+        server_config().no_keepalive(),
         Chunking::Whole,
     );
     pair.advance(Duration::from_secs(600));
@@ -742,6 +811,35 @@ fn handle_timeout_early_or_repeated_is_harmless() {
     raw.conn.handle_timeout(raw.now + Duration::from_secs(1));
     assert!(raw.events().is_empty());
     assert_eq!(raw.conn.state(), State::Connecting);
+}
+
+/// A timeout too long for an `Instant` (`now + Duration::MAX` overflows) is no
+/// deadline at all; it used to panic ("overflow when adding duration to instant").
+#[test]
+fn timeouts_too_long_to_represent_never_expire() {
+    let huge = Timeouts {
+        handshake: Duration::MAX,
+        close: Duration::MAX,
+        keepalive_interval: Some(Duration::MAX),
+        keepalive_timeout: Duration::MAX,
+    };
+    let raw = Raw::connecting_client(client_config(URL).timeouts(huge));
+    assert_eq!(raw.conn.poll_timeout(), None, "no handshake deadline");
+    let mut raw = Raw::open_client(client_config(URL).timeouts(huge));
+    assert_eq!(raw.conn.poll_timeout(), None, "no keepalive ping");
+    raw.conn.close(raw.now, CloseCode::Normal, "").unwrap();
+    assert_eq!(raw.conn.poll_timeout(), None, "no close deadline");
+    assert_eq!(raw.conn.state(), State::Closing);
+
+    // A ping that is due, followed by a deadline that cannot be represented.
+    let mut raw = Raw::open_client(client_config(URL).timeouts(Timeouts {
+        keepalive_interval: Some(Duration::from_secs(1)),
+        ..huge
+    }));
+    assert!(raw.advance(Duration::from_secs(1)).is_empty());
+    assert_eq!(raw.sent_frames()[0].opcode, op::PING);
+    assert_eq!(raw.conn.poll_timeout(), None, "no keepalive deadline");
+    assert_eq!(raw.conn.state(), State::Open);
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn collect(mut stream: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     rx
 }
 
-fn wait_bounded(child: &mut Child, limit: Duration, args: &[&str]) -> ExitStatus {
+pub fn wait_bounded(child: &mut Child, limit: Duration, args: &[&str]) -> ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
