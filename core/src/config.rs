@@ -187,6 +187,13 @@ impl ClientConfig {
     /// Trusts the certificates of a PEM bundle (a private CA, a test certificate)
     /// in addition to the Mozilla roots. Ignored when [`tls_config`](Self::tls_config)
     /// is given.
+    ///
+    /// A server presenting one of these certificates itself (a self-signed one,
+    /// even with `CA:TRUE`) is accepted when the certificate names the host and
+    /// the handshake happens within its validity period; otherwise the error is
+    /// [`TlsErrorKind::HostnameMismatch`](crate::TlsErrorKind::HostnameMismatch),
+    /// [`Expired`](crate::TlsErrorKind::Expired) or
+    /// [`NotYetValid`](crate::TlsErrorKind::NotYetValid), as for a CA-issued one.
     pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
         self.tls.extra_roots.extend(parse_pem_certificates(pem)?);
         Ok(self)
