@@ -178,7 +178,10 @@ impl ClientConfig {
     }
 
     /// Offers permessage-deflate (RFC 7692) with these parameters; whatever the
-    /// server accepts is honoured, and an invalid answer fails the handshake.
+    /// server accepts is honoured, and an invalid answer fails the handshake. The
+    /// answer is read strictly (§7.1): a parameter that is unknown, repeated, or
+    /// has a malformed value (a sign, a leading zero, an unbalanced quote) is a
+    /// [`HandshakeError::BadHeader`](crate::HandshakeError::BadHeader) naming it.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
         self
@@ -288,7 +291,9 @@ impl ServerConfig {
     }
 
     /// Accepts permessage-deflate offers: `server_*` fields bound our side,
-    /// `client_*` fields are requested of the client when it allows.
+    /// `client_*` fields are requested of the client when it allows. An offer
+    /// with an unknown, repeated or malformed parameter is declined (RFC 7692 §5);
+    /// a later valid offer in the same request may still be accepted.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
         self
