@@ -171,7 +171,14 @@ impl ClientConfig {
     }
 
     /// Adds a header to the handshake request. Names and values are checked when
-    /// the connection is created.
+    /// the connection is created, and [`Error::Config`] refuses a header that
+    /// would make the request ambiguous: one the handshake writes itself (`Host`,
+    /// `Upgrade`, `Connection`, any `Sec-WebSocket-*`), `Origin` (use
+    /// [`origin`](Self::origin)), `Content-Length` / `Transfer-Encoding` (the
+    /// request has no body), a second `Authorization`, `Proxy-Authorization`,
+    /// `Cookie` or `User-Agent`, a name that is not an HTTP token, and a value
+    /// with CR, LF, NUL or another control character. Names compare
+    /// case-insensitively; other headers may repeat.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self

@@ -19,17 +19,54 @@ pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// Most headers an HTTP head may carry.
 const MAX_HEADERS: usize = 64;
 
-/// Headers the handshake manages itself; callers may not set them.
-const MANAGED_HEADERS: [&str; 8] = [
-    "host",
-    "upgrade",
-    "connection",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-accept",
-    "sec-websocket-protocol",
-    "sec-websocket-extensions",
+/// Headers the handshake writes itself; callers may not add them (a second copy
+/// would leave the server to pick one). Any `Sec-WebSocket-*` name is refused too.
+const MANAGED_HEADERS: [&str; 3] = ["host", "upgrade", "connection"];
+
+/// The prefix of the headers RFC 6455 defines (and of any later extension's).
+const WEBSOCKET_HEADER_PREFIX: &str = "sec-websocket-";
+
+/// Headers that describe a request body: a handshake GET has none, and a server
+/// or proxy reading one would disagree with another about where the request ends.
+const BODY_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
+
+/// Headers a request may carry at most once (RFC 7230 §3.2.2: they are not
+/// comma-separated lists; RFC 6265 §5.4 for `Cookie`), so two would be ambiguous.
+const SINGLE_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "user-agent",
 ];
+
+/// Why a caller-supplied header may not be sent, if it may not.
+fn refused_header(name: &str, earlier: &[(String, String)]) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    if !is_token(name) {
+        return Some(format!("header name {name:?} is not a valid HTTP token"));
+    }
+    if MANAGED_HEADERS.contains(&lower.as_str()) || lower.starts_with(WEBSOCKET_HEADER_PREFIX) {
+        return Some(format!("header {name:?} is set by the handshake itself"));
+    }
+    if lower == "origin" {
+        return Some(format!(
+            "header {name:?} has its own setting: use ClientConfig::origin() instead of header()"
+        ));
+    }
+    if BODY_HEADERS.contains(&lower.as_str()) {
+        return Some(format!(
+            "header {name:?} describes a request body, and the handshake request has none"
+        ));
+    }
+    if SINGLE_HEADERS.contains(&lower.as_str())
+        && earlier.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return Some(format!(
+            "header {name:?} is given twice; it may appear only once in a request"
+        ));
+    }
+    None
+}
 
 /// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).
 ///
@@ -221,16 +258,9 @@ impl ClientHandshake {
                 )));
             }
         }
-        for (name, value) in headers {
-            if !is_token(name) {
-                return Err(Error::Config(format!(
-                    "header name {name:?} is not a valid HTTP token"
-                )));
-            }
-            if MANAGED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(Error::Config(format!(
-                    "header {name:?} is set by the handshake itself"
-                )));
+        for (i, (name, value)) in headers.iter().enumerate() {
+            if let Some(why) = refused_header(name, &headers[..i]) {
+                return Err(Error::Config(why));
             }
             if !is_header_value(value) {
                 return Err(Error::Config(format!(
