@@ -93,7 +93,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Adds a header to the handshake request (checked when connecting).
+    /// Adds a header to the handshake request (checked when connecting, by the
+    /// core's rules: see `sockette_core::ClientConfig::header`; `Origin` has
+    /// [`origin`](Self::origin)).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self

@@ -189,14 +189,24 @@ impl ClientConfig {
     }
 
     /// Adds a header to the handshake request. Names and values are checked when
-    /// the connection is created.
+    /// the connection is created, and [`Error::Config`] refuses a header that
+    /// would make the request ambiguous: one the handshake writes itself (`Host`,
+    /// `Upgrade`, `Connection`, any `Sec-WebSocket-*`), `Origin` (use
+    /// [`origin`](Self::origin)), `Content-Length` / `Transfer-Encoding` (the
+    /// request has no body), a second `Authorization`, `Proxy-Authorization`,
+    /// `Cookie` or `User-Agent`, a name that is not an HTTP token, and a value
+    /// with CR, LF, NUL or another control character. Names compare
+    /// case-insensitively; other headers may repeat.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Offers permessage-deflate (RFC 7692) with these parameters; whatever the
-    /// server accepts is honoured, and an invalid answer fails the handshake.
+    /// server accepts is honoured, and an invalid answer fails the handshake. The
+    /// answer is read strictly (§7.1): a parameter that is unknown, repeated, or
+    /// has a malformed value (a sign, a leading zero, an unbalanced quote) is a
+    /// [`HandshakeError::BadHeader`](crate::HandshakeError::BadHeader) naming it.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
         self
@@ -205,6 +215,13 @@ impl ClientConfig {
     /// Trusts the certificates of a PEM bundle (a private CA, a test certificate)
     /// in addition to the Mozilla roots. Ignored when [`tls_config`](Self::tls_config)
     /// is given.
+    ///
+    /// A server presenting one of these certificates itself (a self-signed one,
+    /// even with `CA:TRUE`) is accepted when the certificate names the host and
+    /// the handshake happens within its validity period; otherwise the error is
+    /// [`TlsErrorKind::HostnameMismatch`](crate::TlsErrorKind::HostnameMismatch),
+    /// [`Expired`](crate::TlsErrorKind::Expired) or
+    /// [`NotYetValid`](crate::TlsErrorKind::NotYetValid), as for a CA-issued one.
     pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
         self.tls.extra_roots.extend(parse_pem_certificates(pem)?);
         Ok(self)
@@ -329,7 +346,9 @@ impl ServerConfig {
     }
 
     /// Accepts permessage-deflate offers: `server_*` fields bound our side,
-    /// `client_*` fields are requested of the client when it allows.
+    /// `client_*` fields are requested of the client when it allows. An offer
+    /// with an unknown, repeated or malformed parameter is declined (RFC 7692 §5);
+    /// a later valid offer in the same request may still be accepted.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
         self

@@ -16,7 +16,7 @@ use crate::deflate::{DeflateCodec, DeflateConfig};
 use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message, Text};
 use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
-use crate::handshake::{self, ClientHandshake, ServerHandshake, Upgraded};
+use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake, Upgraded};
 use crate::message::Assembler;
 use crate::rng::RandomSource;
 use crate::timer::{Timer, Timers};
@@ -157,6 +157,7 @@ impl Connection {
             protocols: config.protocols,
             deflate,
             max_size: config.common.limits.max_handshake_size,
+            scan: HeadScan::default(),
         };
         let tls = config.tls.map(TlsSession::server).transpose()?;
         let mut conn = Connection::new(
@@ -747,7 +748,7 @@ impl Connection {
 
     fn process_input(&mut self, now: Instant) {
         loop {
-            match &self.phase {
+            match &mut self.phase {
                 Phase::ClientHandshake(hs) => match hs.parse_response(&self.input) {
                     Ok(None) => return,
                     Ok(Some(upgraded)) => self.open(upgraded, now),

@@ -136,16 +136,17 @@ impl fmt::Display for Negotiated {
     }
 }
 
-/// One extension of a `Sec-WebSocket-Extensions` list: its name and parameters.
+/// One extension of a `Sec-WebSocket-Extensions` list: its name and parameters,
+/// each value as written (surrounding whitespace removed, quotes kept).
 #[derive(Debug)]
 struct Element<'a> {
     name: &'a str,
     params: Vec<(&'a str, Option<&'a str>)>,
 }
 
-/// Splits a header value into extension elements (RFC 6455 §9.1 grammar, with
-/// quoted values unquoted). Commas inside quotes are not supported: no
-/// permessage-deflate parameter needs them.
+/// Splits a header value into extension elements (RFC 6455 §9.1 grammar). Commas
+/// and semicolons inside quotes are not supported: no permessage-deflate
+/// parameter value may contain them.
 fn parse_elements(value: &str) -> Vec<Element<'_>> {
     value
         .split(',')
@@ -157,7 +158,7 @@ fn parse_elements(value: &str) -> Vec<Element<'_>> {
             let params = parts
                 .filter(|p| !p.is_empty())
                 .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (k.trim(), Some(v.trim().trim_matches('"'))),
+                    Some((k, v)) => (k.trim(), Some(v.trim())),
                     None => (p, None),
                 })
                 .collect();
@@ -166,11 +167,102 @@ fn parse_elements(value: &str) -> Vec<Element<'_>> {
         .collect()
 }
 
-fn bits_value(name: &str, value: Option<&str>) -> Result<u8, String> {
-    let text = value.ok_or_else(|| format!("{name} needs a value"))?;
+/// Which negotiation text is being read: what RFC 7692 §7.1 allows differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// A client's offer (read by the server role).
+    Offer,
+    /// A server's answer to our offer (read by the client role).
+    Answer,
+}
+
+/// The parameters of one permessage-deflate element, each checked against RFC 7692
+/// §7.1 but not yet against what the other side asked for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Params {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    /// `Some(None)`: present without a value, which only an offer may do.
+    client_max_window_bits: Option<Option<u8>>,
+}
+
+/// Reads an element's parameters strictly: only the four of RFC 7692, each at most
+/// once, the `*_no_context_takeover` ones without a value, window sizes as a
+/// decimal 8..=15 without sign or leading zero (plain or in quotes), and
+/// `client_max_window_bits` without a value only in an offer. Every error names
+/// the parameter.
+fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, String> {
+    let mut read = Params::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for &(name, value) in params {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            return Err(format!("parameter {name} appears twice"));
+        }
+        seen.push(name);
+        let flag = |flag: &mut bool| match value {
+            None => {
+                *flag = true;
+                Ok(())
+            }
+            Some(v) => Err(format!("{name} takes no value, got {name}={v}")),
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "server_no_context_takeover" => flag(&mut read.server_no_context_takeover)?,
+            "client_no_context_takeover" => flag(&mut read.client_no_context_takeover)?,
+            "server_max_window_bits" => {
+                let value = value.ok_or_else(|| format!("{name} needs a value"))?;
+                read.server_max_window_bits = Some(window_bits(name, value)?);
+            }
+            "client_max_window_bits" => {
+                read.client_max_window_bits = Some(match (value, side) {
+                    (Some(value), _) => Some(window_bits(name, value)?),
+                    (None, Side::Offer) => None,
+                    (None, Side::Answer) => {
+                        return Err(format!("{name} needs a value in an answer"))
+                    }
+                });
+            }
+            _ => {
+                return Err(match value {
+                    Some(v) => format!("unknown permessage-deflate parameter {name}={v}"),
+                    None => format!("unknown permessage-deflate parameter {name}"),
+                })
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// A window size value (RFC 7692 §7.1.2): `1*DIGIT` without leading zero, in
+/// 8..=15, as a token or a quoted-string whose content (after removing `\`
+/// escapes, RFC 7230 §3.2.6) is that token.
+fn window_bits(name: &str, raw: &str) -> Result<u8, String> {
+    let text = match raw.strip_prefix('"') {
+        None => raw.to_string(),
+        Some(quoted) => {
+            let unbalanced = || format!("{name}={raw} has an unbalanced quote");
+            let inner = quoted.strip_suffix('"').ok_or_else(unbalanced)?;
+            let mut text = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    // A backslash last escapes the closing quote itself.
+                    '\\' => text.push(chars.next().ok_or_else(unbalanced)?),
+                    '"' => return Err(unbalanced()),
+                    c => text.push(c),
+                }
+            }
+            text
+        }
+    };
+    let decimal = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<u8>() {
-        Ok(bits) if (8..=15).contains(&bits) && !text.starts_with('0') => Ok(bits),
-        _ => Err(format!("{name}={text} is not a window size in 8..=15")),
+        Ok(bits) if decimal && !text.starts_with('0') && (8..=15).contains(&bits) => Ok(bits),
+        _ => Err(format!(
+            "{name}={raw} is not a window size in 8..=15 \
+             (a decimal number without sign or leading zero)"
+        )),
     }
 }
 
@@ -183,6 +275,8 @@ fn extension_error(problem: String) -> HandshakeError {
 
 /// Validates the server's answer to our offer (RFC 7692 §7.1). `values` are the
 /// `Sec-WebSocket-Extensions` header values; none means deflate was declined.
+/// A parameter that is malformed, repeated or unknown fails the handshake with a
+/// message naming it (§5: the client must fail the connection).
 pub(crate) fn accept_response(
     values: &[&str],
     offer: &DeflateConfig,
@@ -200,52 +294,24 @@ pub(crate) fn accept_response(
                 "permessage-deflate accepted more than once".into(),
             ));
         }
+        let params = read_params(&element.params, Side::Answer).map_err(extension_error)?;
         let mut negotiated = Negotiated {
             client_max_window_bits: offer.client_max_window_bits,
             server_max_window_bits: 15,
-            client_no_context_takeover: offer.client_no_context_takeover,
-            server_no_context_takeover: false,
+            client_no_context_takeover: offer.client_no_context_takeover
+                || params.client_no_context_takeover,
+            server_no_context_takeover: params.server_no_context_takeover,
         };
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, value) in &element.params {
-            if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-                return Err(extension_error(format!("parameter {name} appears twice")));
+        if let Some(bits) = params.server_max_window_bits {
+            if let Some(asked) = offer.server_max_window_bits.filter(|&asked| bits > asked) {
+                return Err(extension_error(format!(
+                    "server_max_window_bits={bits} exceeds the {asked} requested"
+                )));
             }
-            seen.push(name);
-            match name.to_ascii_lowercase().as_str() {
-                "server_no_context_takeover" if value.is_none() => {
-                    negotiated.server_no_context_takeover = true
-                }
-                "client_no_context_takeover" if value.is_none() => {
-                    negotiated.client_no_context_takeover = true
-                }
-                "server_max_window_bits" => {
-                    let bits = bits_value(name, *value).map_err(extension_error)?;
-                    if offer
-                        .server_max_window_bits
-                        .is_some_and(|asked| bits > asked)
-                    {
-                        return Err(extension_error(format!(
-                            "server_max_window_bits={bits} exceeds the {} requested",
-                            offer.server_max_window_bits.unwrap_or(15)
-                        )));
-                    }
-                    negotiated.server_max_window_bits = bits;
-                }
-                "client_max_window_bits" => {
-                    let bits = bits_value(name, *value).map_err(extension_error)?;
-                    negotiated.client_max_window_bits = bits.min(offer.client_max_window_bits);
-                }
-                _ => {
-                    return Err(extension_error(format!(
-                        "unknown or malformed permessage-deflate parameter {:?}",
-                        match value {
-                            Some(v) => format!("{name}={v}"),
-                            None => name.to_string(),
-                        }
-                    )))
-                }
-            }
+            negotiated.server_max_window_bits = bits;
+        }
+        if let Some(Some(bits)) = params.client_max_window_bits {
+            negotiated.client_max_window_bits = bits.min(offer.client_max_window_bits);
         }
         if offer.server_no_context_takeover && !negotiated.server_no_context_takeover {
             // §7.1.1.1: a server accepting must honour the request.
@@ -265,49 +331,37 @@ pub(crate) fn accept_response(
     Ok(agreed)
 }
 
+/// For the server role: what we answer to one permessage-deflate offer, or why
+/// the offer is malformed (the reason names the parameter).
+fn answer_offer(offer: &Element<'_>, ours: &DeflateConfig) -> Result<Negotiated, String> {
+    let params = read_params(&offer.params, Side::Offer)?;
+    let server_max_window_bits = ours.server_max_window_bits.unwrap_or(15);
+    Ok(Negotiated {
+        // §7.1.2.2: we may bound the client's window only if it allowed us to.
+        client_max_window_bits: match params.client_max_window_bits {
+            Some(bits) => bits.unwrap_or(15).min(ours.client_max_window_bits),
+            None => 15,
+        },
+        server_max_window_bits: params
+            .server_max_window_bits
+            .map_or(server_max_window_bits, |b| b.min(server_max_window_bits)),
+        client_no_context_takeover: ours.client_no_context_takeover
+            || params.client_no_context_takeover,
+        server_no_context_takeover: ours.server_no_context_takeover
+            || params.server_no_context_takeover,
+    })
+}
+
 /// For the server role: picks the first acceptable offer among the client's
-/// `Sec-WebSocket-Extensions` values, or none (deflate declined).
+/// `Sec-WebSocket-Extensions` values, or none (deflate declined). A malformed
+/// offer is declined, not accepted leniently (RFC 7692 §5: the server must
+/// decline it; a later, valid offer may still be chosen).
 pub(crate) fn answer_offers(values: &[&str], ours: &DeflateConfig) -> Option<Negotiated> {
     values
         .iter()
         .flat_map(|v| parse_elements(v))
         .filter(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))
-        .find_map(|offer| {
-            let mut agreed = Negotiated {
-                client_max_window_bits: 15,
-                server_max_window_bits: ours.server_max_window_bits.unwrap_or(15),
-                client_no_context_takeover: ours.client_no_context_takeover,
-                server_no_context_takeover: ours.server_no_context_takeover,
-            };
-            let mut client_bits: Option<u8> = None;
-            let mut seen: Vec<&str> = Vec::new();
-            for (name, value) in &offer.params {
-                if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-                    return None;
-                }
-                seen.push(name);
-                match (name.to_ascii_lowercase().as_str(), value) {
-                    ("server_no_context_takeover", None) => {
-                        agreed.server_no_context_takeover = true
-                    }
-                    ("client_no_context_takeover", None) => {
-                        agreed.client_no_context_takeover = true
-                    }
-                    ("server_max_window_bits", v) => {
-                        let bits = bits_value(name, *v).ok()?;
-                        agreed.server_max_window_bits = agreed.server_max_window_bits.min(bits);
-                    }
-                    ("client_max_window_bits", None) => client_bits = Some(15),
-                    ("client_max_window_bits", v) => client_bits = Some(bits_value(name, *v).ok()?),
-                    _ => return None,
-                }
-            }
-            // §7.1.2.2: we may bound the client's window only if it allowed us to.
-            if let Some(bits) = client_bits {
-                agreed.client_max_window_bits = bits.min(ours.client_max_window_bits);
-            }
-            Some(agreed)
-        })
+        .find_map(|offer| answer_offer(&offer, ours).ok())
 }
 
 /// Compresses and inflates messages with the agreed parameters. zlib state is
@@ -473,5 +527,164 @@ impl DeflateCodec {
             self.decompressor = None;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Malformed parameters, each with the parameter its error must name. Every
+    /// one fails in an answer (client role) and is declined in an offer (server).
+    const MALFORMED: &[(&str, &str)] = &[
+        ("server_max_window_bits=+15", "server_max_window_bits"),
+        ("server_max_window_bits=+9", "server_max_window_bits"),
+        ("server_max_window_bits=-10", "server_max_window_bits"),
+        ("server_max_window_bits=010", "server_max_window_bits"),
+        ("server_max_window_bits=\"010\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"+10\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"10", "server_max_window_bits"),
+        ("server_max_window_bits=10\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"10\\\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"1\"0\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"\"", "server_max_window_bits"),
+        ("server_max_window_bits=\"", "server_max_window_bits"),
+        ("server_max_window_bits=", "server_max_window_bits"),
+        ("server_max_window_bits=1 0", "server_max_window_bits"),
+        ("server_max_window_bits=\" 10\"", "server_max_window_bits"),
+        ("server_max_window_bits=0xa", "server_max_window_bits"),
+        ("server_max_window_bits=16", "server_max_window_bits"),
+        ("server_max_window_bits=7", "server_max_window_bits"),
+        ("server_max_window_bits=265", "server_max_window_bits"),
+        ("server_max_window_bits", "server_max_window_bits"),
+        ("client_max_window_bits=+15", "client_max_window_bits"),
+        ("client_max_window_bits=\"9", "client_max_window_bits"),
+        ("client_max_window_bits=09", "client_max_window_bits"),
+        ("client_max_window_bits=", "client_max_window_bits"),
+        ("server_no_context_takeover=1", "server_no_context_takeover"),
+        (
+            "client_no_context_takeover=\"\"",
+            "client_no_context_takeover",
+        ),
+        (
+            "server_max_window_bits=10; server_max_window_bits=10",
+            "server_max_window_bits",
+        ),
+        (
+            "server_no_context_takeover; Server_No_Context_Takeover",
+            "Server_No_Context_Takeover",
+        ),
+        (
+            "client_max_window_bits; client_max_window_bits=10",
+            "client_max_window_bits",
+        ),
+        ("foo", "foo"),
+        ("x_max_window_bits=10", "x_max_window_bits"),
+    ];
+
+    /// An offer that any well-formed answer in the tables below satisfies.
+    fn lenient_offer() -> DeflateConfig {
+        DeflateConfig::default()
+    }
+
+    fn answer_problem(params: &str) -> Result<Option<Negotiated>, String> {
+        let answer = format!("{EXTENSION_NAME}; {params}");
+        accept_response(&[&answer], &lenient_offer()).map_err(|e| match e {
+            HandshakeError::BadHeader {
+                name: "Sec-WebSocket-Extensions",
+                problem,
+            } => problem,
+            other => panic!("{answer}: expected a Sec-WebSocket-Extensions error, got {other:?}"),
+        })
+    }
+
+    fn offer_problem(params: &str) -> Result<Negotiated, String> {
+        let offer = format!("{EXTENSION_NAME}; {params}");
+        let elements = parse_elements(&offer);
+        assert_eq!(elements.len(), 1, "{offer}");
+        answer_offer(&elements[0], &DeflateConfig::default())
+    }
+
+    #[test]
+    fn malformed_parameters_in_an_answer_fail_naming_the_parameter() {
+        for &(params, named) in MALFORMED {
+            match answer_problem(params) {
+                Err(problem) => assert!(problem.contains(named), "{params}: {problem}"),
+                Ok(agreed) => panic!("{params}: accepted as {agreed:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_parameters_in_an_offer_are_refused_naming_the_parameter() {
+        for &(params, named) in MALFORMED {
+            match offer_problem(params) {
+                Err(problem) => assert!(problem.contains(named), "{params}: {problem}"),
+                Ok(agreed) => panic!("{params}: accepted as {agreed:?}"),
+            }
+            // The server declines the malformed offer and takes the next valid one.
+            let offers = format!("{EXTENSION_NAME}; {params}, {EXTENSION_NAME}");
+            assert_eq!(
+                answer_offers(&[&offers], &DeflateConfig::default()),
+                Some(Negotiated {
+                    client_max_window_bits: 15,
+                    server_max_window_bits: 15,
+                    client_no_context_takeover: false,
+                    server_no_context_takeover: false,
+                }),
+                "{offers}"
+            );
+            let alone = format!("{EXTENSION_NAME}; {params}");
+            assert_eq!(
+                answer_offers(&[&alone], &DeflateConfig::default()),
+                None,
+                "{alone}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_max_window_bits_without_a_value_is_for_offers_only() {
+        let problem = answer_problem("client_max_window_bits").unwrap_err();
+        assert!(problem.contains("client_max_window_bits"), "{problem}");
+        assert_eq!(
+            offer_problem("client_max_window_bits")
+                .unwrap()
+                .client_max_window_bits,
+            15
+        );
+    }
+
+    #[test]
+    fn well_formed_window_sizes_are_read_plain_or_quoted() {
+        // (parameter text, server window, client window) in both roles.
+        let table = [
+            ("server_max_window_bits=10", 10, 15),
+            ("server_max_window_bits=\"10\"", 10, 15),
+            ("server_max_window_bits=\"1\\0\"", 10, 15),
+            ("server_max_window_bits = 8", 8, 15),
+            ("SERVER_MAX_WINDOW_BITS=15", 15, 15),
+            ("client_max_window_bits=9", 15, 9),
+            ("client_max_window_bits=\"12\"", 15, 12),
+            (
+                "server_max_window_bits=9; client_max_window_bits=\"11\"",
+                9,
+                11,
+            ),
+        ];
+        for (params, server, client) in table {
+            let answer = answer_problem(params).unwrap().unwrap();
+            assert_eq!(
+                (answer.server_max_window_bits, answer.client_max_window_bits),
+                (server, client),
+                "answer {params}"
+            );
+            let offer = offer_problem(params).unwrap();
+            assert_eq!(
+                (offer.server_max_window_bits, offer.client_max_window_bits),
+                (server, client),
+                "offer {params}"
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP/1.1 opening handshake (RFC 6455 §4): the client's request and the
 //! validation of the server's answer, and for the server role, the validation of a
 //! request and its 101 answer. Heads are parsed with httparse; a head that is not
-//! complete yet is not an error, one beyond the size limit is.
+//! complete yet is not an error, one beyond the size limit is. A head arriving in
+//! many small reads costs work linear in its size (see [`HeadScan`]).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -18,17 +19,54 @@ pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// Most headers an HTTP head may carry.
 const MAX_HEADERS: usize = 64;
 
-/// Headers the handshake manages itself; callers may not set them.
-const MANAGED_HEADERS: [&str; 8] = [
-    "host",
-    "upgrade",
-    "connection",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-accept",
-    "sec-websocket-protocol",
-    "sec-websocket-extensions",
+/// Headers the handshake writes itself; callers may not add them (a second copy
+/// would leave the server to pick one). Any `Sec-WebSocket-*` name is refused too.
+const MANAGED_HEADERS: [&str; 3] = ["host", "upgrade", "connection"];
+
+/// The prefix of the headers RFC 6455 defines (and of any later extension's).
+const WEBSOCKET_HEADER_PREFIX: &str = "sec-websocket-";
+
+/// Headers that describe a request body: a handshake GET has none, and a server
+/// or proxy reading one would disagree with another about where the request ends.
+const BODY_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];
+
+/// Headers a request may carry at most once (RFC 7230 §3.2.2: they are not
+/// comma-separated lists; RFC 6265 §5.4 for `Cookie`), so two would be ambiguous.
+const SINGLE_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "user-agent",
 ];
+
+/// Why a caller-supplied header may not be sent, if it may not.
+fn refused_header(name: &str, earlier: &[(String, String)]) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    if !is_token(name) {
+        return Some(format!("header name {name:?} is not a valid HTTP token"));
+    }
+    if MANAGED_HEADERS.contains(&lower.as_str()) || lower.starts_with(WEBSOCKET_HEADER_PREFIX) {
+        return Some(format!("header {name:?} is set by the handshake itself"));
+    }
+    if lower == "origin" {
+        return Some(format!(
+            "header {name:?} has its own setting: use ClientConfig::origin() instead of header()"
+        ));
+    }
+    if BODY_HEADERS.contains(&lower.as_str()) {
+        return Some(format!(
+            "header {name:?} describes a request body, and the handshake request has none"
+        ));
+    }
+    if SINGLE_HEADERS.contains(&lower.as_str())
+        && earlier.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return Some(format!(
+            "header {name:?} is given twice; it may appear only once in a request"
+        ));
+    }
+    None
+}
 
 /// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).
 ///
@@ -62,6 +100,121 @@ fn is_header_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
+/// httparse wanted more than the head the search delimited (not expected: both
+/// end a head at its first empty line).
+const INCOMPLETE: &str = "the head ends with an empty line httparse did not accept";
+
+/// Why a head could not be located.
+#[derive(Debug)]
+enum HeadProblem {
+    TooLarge,
+    Malformed(String),
+}
+
+/// Finds where an HTTP head ends in a buffer that grows between calls, in work
+/// linear in the head's size: the search for the empty line resumes where the
+/// previous call stopped, and httparse reads the head once it is complete. So
+/// that a peer that is not speaking HTTP is still reported at once rather than
+/// at the size limit or the timeout, a partial head is also given to httparse,
+/// but only each time the buffer has doubled, which keeps the total linear.
+#[derive(Debug, Default)]
+pub(crate) struct HeadScan {
+    /// The empty lines httparse skips before the first line are behind us.
+    in_head: bool,
+    /// No head end starts before this index (where the search resumes).
+    searched: usize,
+    /// The length given to httparse at the last partial parse.
+    probed_len: usize,
+    /// Bytes examined so far, by the search and by httparse.
+    #[cfg(test)]
+    work: usize,
+}
+
+impl HeadScan {
+    /// The length of the head at the start of `buf` once it is complete (checked
+    /// against `max_size`); `probe` runs httparse over a partial head.
+    fn locate(
+        &mut self,
+        buf: &[u8],
+        max_size: usize,
+        probe: impl FnOnce(&[u8]) -> Result<httparse::Status<usize>, httparse::Error>,
+    ) -> Result<Option<usize>, HeadProblem> {
+        // A head longer than the limit is refused, so the search need not look
+        // beyond it, however much arrived at once.
+        let window = &buf[..buf.len().min(max_size)];
+        let from = self.searched;
+        if !self.in_head {
+            // httparse skips empty lines before the first line: so does the search.
+            match window[from..]
+                .iter()
+                .position(|b| !matches!(b, b'\r' | b'\n'))
+            {
+                Some(offset) => {
+                    self.in_head = true;
+                    self.searched = from + offset;
+                }
+                None => self.searched = window.len(),
+            }
+        }
+        let mut at = self.searched;
+        let stop = if !self.in_head {
+            at
+        } else {
+            loop {
+                let Some(offset) = window[at..].iter().position(|&b| b == b'\n') else {
+                    break window.len();
+                };
+                let lf = at + offset;
+                // An empty line: LF LF or LF CR LF (httparse accepts bare LF line ends).
+                match (window.get(lf + 1), window.get(lf + 2)) {
+                    (Some(b'\n'), _) => return Ok(Some(self.found(from, lf + 2))),
+                    (Some(b'\r'), Some(b'\n')) => return Ok(Some(self.found(from, lf + 3))),
+                    // Cannot tell yet: look at this LF again when more has arrived.
+                    (None, _) | (Some(b'\r'), None) => break lf,
+                    _ => at = lf + 1,
+                }
+            }
+        };
+        self.count(stop.max(from) - from);
+        self.searched = stop;
+        if !window.is_empty() && (self.probed_len == 0 || window.len() >= 2 * self.probed_len) {
+            self.probed_len = window.len();
+            self.count(window.len());
+            match probe(window) {
+                Ok(httparse::Status::Complete(n)) => return Ok(Some(n)),
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => return Err(HeadProblem::Malformed(e.to_string())),
+            }
+        }
+        if buf.len() > max_size {
+            return Err(HeadProblem::TooLarge);
+        }
+        Ok(None)
+    }
+
+    /// The head ends at `end`: counts the search since `from` and the one full
+    /// parse of `buf[..end]` the caller does next.
+    fn found(&mut self, from: usize, end: usize) -> usize {
+        self.count(end - from + end);
+        self.searched = end;
+        end
+    }
+
+    /// Bytes examined so far (tests bound it: the work must stay linear).
+    #[cfg(test)]
+    fn work(&self) -> usize {
+        self.work
+    }
+
+    #[cfg_attr(not(test), allow(unused_variables))]
+    fn count(&mut self, bytes: usize) {
+        #[cfg(test)]
+        {
+            self.work += bytes;
+        }
+    }
+}
+
 /// What the client sends and what it will accept in return.
 #[derive(Debug)]
 pub(crate) struct ClientHandshake {
@@ -69,6 +222,7 @@ pub(crate) struct ClientHandshake {
     protocols: Vec<String>,
     deflate: Option<DeflateConfig>,
     max_size: usize,
+    scan: HeadScan,
 }
 
 /// A validated answer: what to report, where frames begin, what was negotiated.
@@ -104,16 +258,9 @@ impl ClientHandshake {
                 )));
             }
         }
-        for (name, value) in headers {
-            if !is_token(name) {
-                return Err(Error::Config(format!(
-                    "header name {name:?} is not a valid HTTP token"
-                )));
-            }
-            if MANAGED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(Error::Config(format!(
-                    "header {name:?} is set by the handshake itself"
-                )));
+        for (i, (name, value)) in headers.iter().enumerate() {
+            if let Some(why) = refused_header(name, &headers[..i]) {
+                return Err(Error::Config(why));
             }
             if !is_header_value(value) {
                 return Err(Error::Config(format!(
@@ -157,29 +304,36 @@ impl ClientHandshake {
             protocols: protocols.to_vec(),
             deflate,
             max_size,
+            scan: HeadScan::default(),
         };
         Ok((handshake, req.into_bytes()))
     }
 
-    /// Parses and validates the server's answer from the start of `buf`.
-    /// `Ok(None)`: incomplete. `Ok(Some((info, n)))`: the head is `n` bytes long;
-    /// what follows it is frame data.
-    pub(crate) fn parse_response(&self, buf: &[u8]) -> Result<Option<Upgraded>, HandshakeError> {
+    /// Parses and validates the server's answer from the start of `buf`, which
+    /// holds what earlier calls saw plus what arrived since (the search for the
+    /// head's end resumes where it stopped, see [`HeadScan`]).
+    /// `Ok(None)`: incomplete. `Ok(Some(upgraded))`: the head is
+    /// `upgraded.head_len` bytes long; what follows it is frame data.
+    pub(crate) fn parse_response(
+        &mut self,
+        buf: &[u8],
+    ) -> Result<Option<Upgraded>, HandshakeError> {
+        let limit = self.max_size;
+        let end = match self.scan.locate(buf, limit, |partial| {
+            httparse::Response::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
+        }) {
+            Ok(Some(end)) => end,
+            Ok(None) => return Ok(None),
+            Err(HeadProblem::TooLarge) => return Err(HandshakeError::TooLarge { limit }),
+            Err(HeadProblem::Malformed(why)) => return Err(HandshakeError::Malformed(why)),
+        };
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut headers);
-        let head_len = match response.parse(buf) {
-            Ok(httparse::Status::Complete(n)) if n > self.max_size => {
-                return Err(HandshakeError::TooLarge {
-                    limit: self.max_size,
-                })
-            }
+        let head_len = match response.parse(&buf[..end]) {
             Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if buf.len() > self.max_size => {
-                return Err(HandshakeError::TooLarge {
-                    limit: self.max_size,
-                })
+            Ok(httparse::Status::Partial) => {
+                return Err(HandshakeError::Malformed(INCOMPLETE.into()))
             }
-            Ok(httparse::Status::Partial) => return Ok(None),
             Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
         };
         let headers = collect_headers(response.headers);
@@ -251,6 +405,7 @@ pub(crate) struct ServerHandshake {
     pub(crate) protocols: Vec<String>,
     pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) max_size: usize,
+    pub(crate) scan: HeadScan,
 }
 
 /// A rejected request: the reason, and the HTTP answer to send back.
@@ -262,7 +417,8 @@ pub(crate) struct Rejection {
 
 impl ServerHandshake {
     /// Parses and validates a client's request; on success returns the 101 answer.
-    pub(crate) fn parse_request(&self, buf: &[u8]) -> Result<Option<Accepted>, Rejection> {
+    /// As for [`ClientHandshake::parse_response`], `buf` grows between calls.
+    pub(crate) fn parse_request(&mut self, buf: &[u8]) -> Result<Option<Accepted>, Rejection> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut headers);
         let reject = |status: &str, error: HandshakeError| Rejection {
@@ -274,15 +430,29 @@ impl ServerHandshake {
             .into_bytes(),
             error,
         };
-        let head_len = match request.parse(buf) {
-            Ok(httparse::Status::Complete(n)) if n <= self.max_size => n,
-            Ok(httparse::Status::Partial) if buf.len() <= self.max_size => return Ok(None),
-            Ok(_) => {
+        let end = match self.scan.locate(buf, self.max_size, |partial| {
+            httparse::Request::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
+        }) {
+            Ok(Some(end)) => end,
+            Ok(None) => return Ok(None),
+            Err(HeadProblem::TooLarge) => {
                 return Err(reject(
                     "431 Request Header Fields Too Large",
                     HandshakeError::TooLarge {
                         limit: self.max_size,
                     },
+                ))
+            }
+            Err(HeadProblem::Malformed(why)) => {
+                return Err(reject("400 Bad Request", HandshakeError::Malformed(why)))
+            }
+        };
+        let head_len = match request.parse(&buf[..end]) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => {
+                return Err(reject(
+                    "400 Bad Request",
+                    HandshakeError::Malformed(INCOMPLETE.into()),
                 ))
             }
             Err(e) => {
@@ -437,5 +607,169 @@ fn require_token(
                 None => "missing".into(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    const LIMIT: usize = 1 << 20;
+
+    fn client(max_size: usize) -> ClientHandshake {
+        let url = WsUrl::parse("ws://example.com/chat").unwrap();
+        ClientHandshake::new(&url, KEY, &[], None, &[], None, max_size)
+            .unwrap()
+            .0
+    }
+
+    fn server(max_size: usize) -> ServerHandshake {
+        ServerHandshake {
+            protocols: Vec::new(),
+            deflate: None,
+            max_size,
+            scan: HeadScan::default(),
+        }
+    }
+
+    /// A 101 answer carrying `padding` bytes of an extra header.
+    fn response(padding: usize) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\nX-Padding: {}\r\n\r\n",
+            accept_key(KEY),
+            "p".repeat(padding)
+        )
+        .into_bytes()
+    }
+
+    /// A client's request carrying `padding` bytes of an extra header.
+    fn request(padding: usize) -> Vec<u8> {
+        format!(
+            "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\
+             X-Padding: {}\r\n\r\n",
+            "p".repeat(padding)
+        )
+        .into_bytes()
+    }
+
+    /// Feeds `head` one more byte per call, as a byte-at-a-time peer makes the
+    /// connection do; returns the head length reported at the last byte.
+    fn byte_at_a_time<T>(
+        head: &[u8],
+        mut parse: impl FnMut(&[u8]) -> Option<T>,
+        head_len: impl Fn(&T) -> usize,
+    ) -> usize {
+        for end in 1..head.len() {
+            assert!(parse(&head[..end]).is_none(), "complete after {end} bytes");
+        }
+        head_len(&parse(head).expect("complete at the last byte"))
+    }
+
+    #[test]
+    fn a_response_head_fed_byte_by_byte_is_scanned_in_linear_work() {
+        let head = response(64 << 10);
+        let mut hs = client(LIMIT);
+        let len = byte_at_a_time(&head, |buf| hs.parse_response(buf).unwrap(), |u| u.head_len);
+        assert_eq!(len, head.len());
+        // The search once (n), httparse on doubling prefixes (< 2n), the final parse
+        // (n): under 5n. Re-parsing from the first byte on every call was n²/2.
+        let work = hs.scan.work();
+        assert!(
+            work <= 5 * head.len(),
+            "{work} bytes examined for a {}-byte head",
+            head.len()
+        );
+        assert!(work >= head.len(), "the counter counts: {work}");
+    }
+
+    #[test]
+    fn a_request_head_fed_byte_by_byte_is_scanned_in_linear_work() {
+        let head = request(64 << 10);
+        let mut hs = server(LIMIT);
+        let len = byte_at_a_time(
+            &head,
+            |buf| hs.parse_request(buf).map_err(|r| r.error).unwrap(),
+            |a| a.upgraded.head_len,
+        );
+        assert_eq!(len, head.len());
+        let work = hs.scan.work();
+        assert!(
+            work <= 5 * head.len(),
+            "{work} bytes examined for a {}-byte head",
+            head.len()
+        );
+        assert!(work >= head.len(), "the counter counts: {work}");
+    }
+
+    #[test]
+    fn every_way_of_splitting_a_head_finds_the_same_end() {
+        let accept = accept_key(KEY);
+        // Bare LF line ends and leading empty lines are accepted by httparse.
+        let heads = [
+            String::from_utf8(response(3)).unwrap(),
+            format!(
+                "HTTP/1.1 101 OK\nUpgrade: websocket\nConnection: Upgrade\n\
+                 Sec-WebSocket-Accept: {accept}\n\n"
+            ),
+            format!(
+                "\r\n\n\r\nHTTP/1.1 101 OK\r\nUpgrade: websocket\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {accept}\n\r\n"
+            ),
+        ];
+        for head in &heads {
+            let mut with_frames = head.clone().into_bytes();
+            with_frames.extend_from_slice(b"\x81\x02hi\n\n\r\n");
+            for first in 0..=with_frames.len() {
+                for second in first..=with_frames.len() {
+                    let mut hs = client(LIMIT);
+                    let found = [first, second, with_frames.len()]
+                        .into_iter()
+                        .find_map(|end| hs.parse_response(&with_frames[..end]).unwrap());
+                    assert_eq!(
+                        found.map(|u| u.head_len),
+                        Some(head.len()),
+                        "{head:?} in pieces ending at {first}, {second}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_peer_not_speaking_http_is_reported_before_any_empty_line() {
+        let mut hs = client(LIMIT);
+        assert!(matches!(
+            hs.parse_response(b"SSH-2.0-OpenSSH_9.6\r\n"),
+            Err(HandshakeError::Malformed(_))
+        ));
+        // Garbage trickling in is caught by a partial parse at a doubled length.
+        let mut hs = client(LIMIT);
+        let garbage = b"SSH-2.0-OpenSSH_9.6\r\n";
+        let verdicts: Vec<_> = (1..=garbage.len())
+            .map(|end| hs.parse_response(&garbage[..end]))
+            .collect();
+        assert!(
+            verdicts
+                .iter()
+                .any(|v| matches!(v, Err(HandshakeError::Malformed(_)))),
+            "{verdicts:?}"
+        );
+    }
+
+    #[test]
+    fn the_size_limit_still_applies_to_a_head_without_an_end() {
+        let head = response(600);
+        let mut hs = client(512);
+        let err = (1..=head.len())
+            .find_map(|end| hs.parse_response(&head[..end]).err())
+            .unwrap();
+        assert_eq!(err, HandshakeError::TooLarge { limit: 512 });
+        let mut hs = server(512);
+        let rejection = hs.parse_request(&request(600)).err().unwrap();
+        assert_eq!(rejection.error, HandshakeError::TooLarge { limit: 512 });
+        assert!(rejection.response.starts_with(b"HTTP/1.1 431 "));
     }
 }

@@ -514,7 +514,8 @@ impl std::error::Error for TlsError {}
 
 /// Full webpki verification, plus one exception: a server certificate that is
 /// byte for byte one the caller explicitly trusted is accepted as itself (when it
-/// names the host), even if it could not serve as a chain's end (a self-signed
+/// names the host and `now`, the time rustls passes in, lies within its validity
+/// period), even if it could not serve as a chain's end (a self-signed
 /// certificate with `CA:TRUE`, as `openssl req -x509` makes by default).
 #[derive(Debug)]
 struct TrustedOrWebPki {
@@ -550,6 +551,9 @@ impl ServerCertVerifier for TrustedOrWebPki {
         }
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_name(&parsed, server_name)?;
+        // Trusting the bytes says who the server is, not until when: the period the
+        // certificate itself states still applies, as for a CA-issued one.
+        check_validity_period(end_entity, now)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -649,6 +653,136 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
     }
 }
 
+/// Fails with rustls' own `Expired` / `NotValidYet` errors (so they classify as
+/// [`TlsErrorKind::Expired`] / [`TlsErrorKind::NotYetValid`]) when `now` is outside
+/// the certificate's `notBefore..=notAfter`.
+fn check_validity_period(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+    let (not_before, not_after) = validity_period(cert.as_ref()).ok_or_else(bad)?;
+    if now.as_secs() < not_before.as_secs() {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYetContext {
+                time: now,
+                not_before,
+            },
+        ));
+    }
+    if now.as_secs() > not_after.as_secs() {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::ExpiredContext {
+                time: now,
+                not_after,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// The `validity` field of an X.509 certificate (RFC 5280 §4.1.2.5), read from its
+/// DER: `Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+/// serialNumber, signature, issuer, validity, ... } ... }`. webpki checks this
+/// field only while building a chain, which a pinned certificate skips.
+fn validity_period(der: &[u8]) -> Option<(UnixTime, UnixTime)> {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const VERSION: u8 = 0xA0;
+    let (certificate, _) = der_element(der, SEQUENCE)?;
+    let (mut tbs, _) = der_element(certificate, SEQUENCE)?;
+    if tbs.first() == Some(&VERSION) {
+        tbs = der_element(tbs, VERSION)?.1;
+    }
+    let (_, rest) = der_element(tbs, INTEGER)?;
+    let (_, rest) = der_element(rest, SEQUENCE)?; // signature algorithm
+    let (_, rest) = der_element(rest, SEQUENCE)?; // issuer
+    let (validity, _) = der_element(rest, SEQUENCE)?;
+    let (not_before, rest) = der_time(validity)?;
+    let (not_after, _) = der_time(rest)?;
+    Some((not_before, not_after))
+}
+
+/// Splits one DER element with tag `tag` off `input`: (its contents, what follows).
+fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7F);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let len = rest[..count]
+            .iter()
+            .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+        (len, &rest[count..])
+    };
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// Reads a `Time` (UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`,
+/// the only forms RFC 5280 §4.1.2.5 allows) as seconds since the Unix epoch.
+fn der_time(input: &[u8]) -> Option<(UnixTime, &[u8])> {
+    const UTC_TIME: u8 = 0x17;
+    const GENERALIZED_TIME: u8 = 0x18;
+    let tag = *input.first()?;
+    let (text, rest) = der_element(input, tag)?;
+    let (year, text) = match (tag, text.len()) {
+        (UTC_TIME, 13) => {
+            let yy = decimal(&text[..2])?;
+            // RFC 5280: YY >= 50 is 19YY, otherwise 20YY.
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
+        }
+        (GENERALIZED_TIME, 15) => (decimal(&text[..4])?, &text[4..]),
+        _ => return None,
+    };
+    if text[10] != b'Z' {
+        return None;
+    }
+    let month = decimal(&text[0..2])?;
+    let day = decimal(&text[2..4])?;
+    let hour = decimal(&text[4..6])?;
+    let minute = decimal(&text[6..8])?;
+    let second = decimal(&text[8..10])?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    // UnixTime cannot go below the epoch; any earlier date compares the same way
+    // against a present-day `now`.
+    let secs = if year < 1970 {
+        0
+    } else {
+        days_since_epoch(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
+    };
+    Some((
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs)),
+        rest,
+    ))
+}
+
+/// ASCII digits as a number; `None` for anything else.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
+}
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (year >= 1970).
+fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
+    let is_leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let whole_years: u64 = (1970..year)
+        .map(|y| if is_leap(y) { 366 } else { 365 })
+        .sum();
+    const BEFORE_MONTH: [u64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let leap_day = u64::from(month > 2 && is_leap(year));
+    whole_years + BEFORE_MONTH[(month - 1) as usize] + leap_day + day - 1
+}
+
 /// Accepts any certificate: for `dangerous_disable_certificate_verification` only.
 /// Signatures are still checked, so the handshake itself stays sound.
 #[derive(Debug)]
@@ -696,5 +830,93 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use std::time::Duration;
+
+    /// A self-signed certificate for `localhost` valid from `from` to `to` (years).
+    fn self_signed(from: i32, to: i32, ca: bool) -> CertificateDer<'static> {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.not_before = date_time_ymd(from, 1, 1);
+        params.not_after = date_time_ymd(to, 1, 1);
+        if ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        params
+            .self_signed(&KeyPair::generate().unwrap())
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    fn pinning(cert: &CertificateDer<'static>) -> TrustedOrWebPki {
+        let mut roots = RootCertStore::empty();
+        roots.add(cert.clone()).unwrap();
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            default_provider(),
+        )
+        .build()
+        .unwrap();
+        TrustedOrWebPki {
+            webpki,
+            trusted: vec![cert.clone()],
+        }
+    }
+
+    /// 1 January of `year`, midnight UTC.
+    fn new_year(year: u64) -> UnixTime {
+        UnixTime::since_unix_epoch(Duration::from_secs(days_since_epoch(year, 1, 1) * 86_400))
+    }
+
+    fn verdict(cert: &CertificateDer<'static>, now: UnixTime) -> Result<(), TlsErrorKind> {
+        let name = ServerName::try_from("localhost").unwrap();
+        pinning(cert)
+            .verify_server_cert(cert, &[], &name, &[], now)
+            .map(|_| ())
+            .map_err(|e| TlsError::from_rustls(e).kind())
+    }
+
+    #[test]
+    fn a_pinned_certificate_is_checked_against_the_time_rustls_passes_in() {
+        // (valid from, valid to, CA:TRUE, now) -> expected verdict
+        let table = [
+            (2000, 2001, false, 2026, Err(TlsErrorKind::Expired)),
+            (2000, 2001, true, 2026, Err(TlsErrorKind::Expired)),
+            (2090, 2091, false, 2026, Err(TlsErrorKind::NotYetValid)),
+            (2090, 2091, true, 2026, Err(TlsErrorKind::NotYetValid)),
+            (2020, 2040, false, 2026, Ok(())),
+            (2020, 2040, true, 2026, Ok(())),
+            // The same certificate, judged at another `now`: the verdict follows it.
+            (2000, 2001, true, 2000, Ok(())),
+            (2090, 2091, true, 2090, Ok(())),
+            (2090, 2091, true, 2092, Err(TlsErrorKind::Expired)),
+        ];
+        for (from, to, ca, now, expected) in table {
+            let cert = self_signed(from, to, ca);
+            assert_eq!(
+                verdict(&cert, new_year(now)),
+                expected,
+                "valid {from}..{to}, CA {ca}, now {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn validity_periods_are_read_from_the_der() {
+        let cert = self_signed(1999, 2051, false);
+        let (not_before, not_after) = validity_period(cert.as_ref()).unwrap();
+        assert_eq!(not_before.as_secs(), 915_148_800); // 1999-01-01: UTCTime, 19YY
+        assert_eq!(not_after.as_secs(), 2_556_144_000); // 2051-01-01: GeneralizedTime
+        let leap =
+            UnixTime::since_unix_epoch(Duration::from_secs(days_since_epoch(2024, 3, 1) * 86_400));
+        assert_eq!(leap.as_secs(), 1_709_251_200);
+        assert_eq!(validity_period(b"\x30\x03\x02\x01\x00"), None);
+        assert_eq!(validity_period(&cert.as_ref()[..40]), None);
     }
 }

@@ -132,7 +132,7 @@ fn invalid_answers_fail_the_handshake_with_the_reason() {
         ),
         (
             "permessage-deflate; server_no_context_takeover=1",
-            "unknown",
+            "takes no value",
         ),
         (
             "permessage-deflate; server_max_window_bits=10",

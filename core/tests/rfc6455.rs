@@ -1281,9 +1281,19 @@ fn forbidden_extra_headers_are_config_errors() {
         ("Sec-WebSocket-Accept", "x"),
         ("Sec-WebSocket-Protocol", "chat"),
         ("Sec-WebSocket-Extensions", "permessage-deflate"),
+        ("sec-websocket-anything", "x"),
+        ("Origin", "http://evil.example"),
+        ("Content-Length", "0"),
+        ("content-length", "5"),
+        ("Transfer-Encoding", "chunked"),
+        ("TRANSFER-ENCODING", "identity"),
         ("Bad Name", "x"),
         ("", "x"),
+        ("X-Name\r", "x"),
+        ("X-Name:", "x"),
         ("X-Split", "a\r\nInjected: yes"),
+        ("X-Cr", "a\rb"),
+        ("X-Lf", "a\nb"),
         ("X-Nul", "a\0b"),
     ];
     for (name, value) in bad {
@@ -1294,6 +1304,42 @@ fn forbidden_extra_headers_are_config_errors() {
             "{name:?}: {value:?} accepted"
         );
     }
+    // Origin set through header(), even alongside origin(): refused, pointing to
+    // the setting that exists for it (the message is what a person reads).
+    for config in [
+        client_config(URL).header("origin", "http://a.example"),
+        client_config(URL)
+            .origin("http://a.example")
+            .header("Origin", "http://b.example"),
+    ] {
+        match sockette_core::Connection::client(config, now) {
+            Err(Error::Config(why)) => assert!(why.contains("origin()"), "{why}"),
+            other => panic!("Origin via header() accepted: {:?}", other.is_ok()),
+        }
+    }
+    // A header that may appear once, given twice (names compared case-insensitively).
+    for (first, second) in [
+        ("Authorization", "authorization"),
+        ("Cookie", "COOKIE"),
+        ("User-Agent", "User-Agent"),
+        ("Proxy-Authorization", "proxy-authorization"),
+    ] {
+        let config = client_config(URL).header(first, "a").header(second, "b");
+        assert!(
+            matches!(
+                sockette_core::Connection::client(config, now),
+                Err(Error::Config(_))
+            ),
+            "{first} then {second} accepted"
+        );
+    }
+    // List-valued headers may repeat, and one of each single header is fine.
+    let config = client_config(URL)
+        .header("Accept-Language", "fr")
+        .header("accept-language", "en")
+        .header("Authorization", "Bearer 1")
+        .header("Cookie", "a=1");
+    assert!(sockette_core::Connection::client(config, now).is_ok());
     for (protocol, origin) in [("bad protocol", "o"), ("ok", "line\r\nbreak")] {
         let result = sockette_core::Connection::client(
             client_config(URL).protocol(protocol).origin(origin),

@@ -632,6 +632,36 @@ fn an_explicitly_trusted_self_signed_ca_certificate_serves_as_its_own_leaf() {
 }
 
 #[test]
+fn an_explicitly_trusted_self_signed_certificate_is_refused_outside_its_validity() {
+    for ((from, to), expected) in [
+        ((2000, 2001), TlsErrorKind::Expired),
+        ((2090, 2091), TlsErrorKind::NotYetValid),
+    ] {
+        for ca in [false, true] {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            params.not_before = date_time_ymd(from, 1, 1);
+            params.not_after = date_time_ymd(to, 1, 1);
+            if ca {
+                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            }
+            let cert = params.self_signed(&key).unwrap();
+            let config = ClientConfig::new("wss://localhost/")
+                .unwrap()
+                .add_root_certificates_pem(cert.pem().as_bytes())
+                .unwrap();
+            let mut c = Connection::client(config, Instant::now()).unwrap();
+            let mut s = server(server_tls(Leaf {
+                chain: vec![cert.der().clone()],
+                key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            }));
+            let (ce, _) = drive(&mut c, &mut s, usize::MAX);
+            assert_eq!(tls_error(&ce).0, expected, "valid {from}..{to}, CA {ca}");
+        }
+    }
+}
+
+#[test]
 fn the_client_ends_its_tls_session_with_close_notify_after_the_close_handshake() {
     use std::io::{Read, Write};
     // The server end is a bare rustls session, so what the client puts on the wire
