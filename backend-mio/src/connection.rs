@@ -17,7 +17,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token, Waker};
 use sockette_core::{
     ClientConfig, CloseCode, Connection as Core, Error as CoreError, Event as CoreEvent, Message,
-    State, WsUrl,
+    State, Stats, WsUrl,
 };
 
 use crate::error::Error;
@@ -138,10 +138,17 @@ impl Handle<'_> {
         command_result(self.core, result)
     }
 
-    /// Sends a ping (at most 125 bytes of payload).
+    /// Sends a ping (at most 125 bytes of payload); its pong's round-trip time
+    /// becomes [`Stats::latest_rtt`].
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let result = self.core.ping(payload);
+        let result = self.core.ping_at(Instant::now(), payload);
         command_result(self.core, result)
+    }
+
+    /// Messages and bytes both ways, the compression ratio and the latest ping's
+    /// round-trip time; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
     }
 
     /// Starts the close handshake; [`Event::Close`] follows when the peer answers.
@@ -289,6 +296,13 @@ impl Connection {
     /// The URL connected to.
     pub fn url(&self) -> Option<&WsUrl> {
         self.core.url()
+    }
+
+    /// Messages and bytes both ways (the wire counts are bytes written to and
+    /// read from the socket: TLS records for `wss://`), the compression ratio and
+    /// the round-trip time of the latest answered ping; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
     }
 
     /// The address connected to (or being tried).
@@ -444,7 +458,7 @@ impl Connection {
             let result = match command {
                 Command::Text(text) => self.core.send_text(&text),
                 Command::Binary(data) => self.core.send_binary(&data),
-                Command::Ping(payload) => self.core.ping(&payload),
+                Command::Ping(payload) => self.core.ping_at(now, &payload),
                 Command::Close(code, reason) => match self.core.close(now, code, &reason) {
                     // Already closing: what was asked is under way.
                     Err(CoreError::InvalidState(_)) => Ok(()),
@@ -484,7 +498,7 @@ impl Connection {
 
     /// Sends a ping from outside a callback (at most 125 bytes of payload).
     pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), Error> {
-        let result = self.core.ping(payload);
+        let result = self.core.ping_at(Instant::now(), payload);
         self.after_command(registry, result)
     }
 
