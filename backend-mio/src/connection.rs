@@ -109,6 +109,9 @@ pub struct Connection {
     /// The reason given to the `Close` that follows a socket error.
     close_reason: Option<String>,
     sender: Option<Arc<Shared>>,
+    /// When the connection was created: the TCP connect's timing in the log.
+    #[cfg(feature = "log")]
+    started_at: Instant,
 }
 
 /// What a callback uses to answer: commands on the connection that delivered the
@@ -208,10 +211,18 @@ impl Connection {
     /// every resolved address is tried in turn if the previous one refuses.
     pub fn with_config(config: ClientConfig) -> Result<Connection, Error> {
         let url = config.url();
+        #[cfg(feature = "log")]
+        let started = Instant::now();
         let addrs: Vec<SocketAddr> = (url.host(), url.port())
             .to_socket_addrs()
             .map_err(Error::Resolve)?
             .collect();
+        #[cfg(feature = "log")]
+        log::debug!(
+            "resolved {} in {:?}: {addrs:?}",
+            url.host(),
+            started.elapsed()
+        );
         if addrs.is_empty() {
             return Err(Error::Resolve(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -251,6 +262,8 @@ impl Connection {
             socket_error: None,
             close_reason: None,
             sender: None,
+            #[cfg(feature = "log")]
+            started_at: now,
         };
         conn.start_connect(None, now);
         Ok(conn)
@@ -553,6 +566,12 @@ impl Connection {
         match error {
             None => {
                 self.connected = true;
+                #[cfg(feature = "log")]
+                log::debug!(
+                    "TCP connected to {} in {:?}",
+                    self.target,
+                    now.saturating_duration_since(self.started_at)
+                );
                 // Small frames go out at once; WebSocket does its own batching.
                 let _ = socket.set_nodelay(true);
             }
@@ -567,7 +586,11 @@ impl Connection {
                     self.writable = false;
                     self.start_connect(Some(registry), now);
                 }
-                None => self.fail(Error::Connect(e), now),
+                None => {
+                    #[cfg(feature = "log")]
+                    log::warn!("cannot connect to {}: {e}", self.target);
+                    self.fail(Error::Connect(e), now)
+                }
             },
         }
     }

@@ -17,6 +17,7 @@ use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message, Text};
 use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
 use crate::handshake::{self, ClientHandshake, ServerHandshake, Upgraded};
+use crate::logging;
 use crate::message::Assembler;
 use crate::rng::RandomSource;
 use crate::stats::{Stats, StatsRecorder};
@@ -116,6 +117,9 @@ pub struct Connection {
     stats: StatsRecorder,
     /// The `now` of the latest input: when a pong decoded from it arrived.
     input_at: Instant,
+    /// When the connection was created: the log's timings count from here.
+    #[cfg(feature = "log")]
+    created_at: Instant,
 }
 
 impl Connection {
@@ -222,6 +226,8 @@ impl Connection {
             compress_scratch: Vec::new(),
             stats: StatsRecorder::default(),
             input_at: now,
+            #[cfg(feature = "log")]
+            created_at: now,
         }
     }
 
@@ -423,8 +429,17 @@ impl Connection {
         };
         let mut plaintext = std::mem::take(&mut self.tls_scratch);
         plaintext.clear();
+        let was_handshaking = tls.is_handshaking();
         let result = tls.read(data, &mut plaintext);
         let handshaking = tls.is_handshaking();
+        if was_handshaking && !handshaking && result.is_ok() {
+            logging::debug!(
+                "TLS established ({:?}) after {:?}: {}",
+                self.role,
+                now.saturating_duration_since(self.created_at),
+                tls.describe()
+            );
+        }
         if !plaintext.is_empty() {
             self.handle_plaintext(now, &plaintext);
         }
@@ -594,6 +609,7 @@ impl Connection {
             Phase::Open => {
                 let payload = close::encode_close_payload(code, reason);
                 self.write_frame(true, OpCode::Close, &payload);
+                logging::debug!("close frame sent: code {code}, reason {reason:?}");
                 self.phase = Phase::Closing;
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
@@ -828,6 +844,13 @@ impl Connection {
         }
         let early = std::mem::take(&mut self.early);
         self.ws_out().extend_from_slice(&early);
+        logging::debug!(
+            "WebSocket open ({:?}) after {:?}: 101 Switching Protocols, subprotocol {:?}, extensions {:?}",
+            self.role,
+            now.saturating_duration_since(self.created_at),
+            info.protocol,
+            info.extensions
+        );
         self.events.push_back(Event::Open(info));
     }
 
@@ -925,6 +948,7 @@ impl Connection {
             OpCode::Close => match close::parse_close_payload(&chunk.data) {
                 Err(e) => self.fail(e.into(), true),
                 Ok((code, reason)) => {
+                    logging::debug!("close frame received: code {code}, reason {reason:?}");
                     if matches!(self.phase, Phase::Open) {
                         // §5.5.1: echo the status code received.
                         let payload = close::encode_close_payload(code, "");
@@ -951,6 +975,7 @@ impl Connection {
             let payload = close::encode_close_payload(code, &reason);
             self.write_frame(true, OpCode::Close, &payload);
         }
+        logging::warning!("connection failed (close code {code}): {error}");
         self.events.push_back(Event::Error(error));
         self.finish(CloseInfo {
             code: if sent { code } else { CloseCode::Abnormal },
@@ -973,6 +998,12 @@ impl Connection {
     /// Enters the terminal state and queues the last event; a TLS session ends
     /// with close_notify after the last WebSocket bytes.
     fn finish(&mut self, info: CloseInfo) {
+        logging::debug!(
+            "closed: code {}, reason {:?}, clean {}",
+            info.code,
+            info.reason,
+            info.was_clean
+        );
         self.phase = Phase::Closed;
         self.timers.clear_all();
         self.input = BytesMut::new();

@@ -65,6 +65,7 @@ mod error;
 mod event;
 pub mod frame;
 mod handshake;
+mod logging;
 pub mod mask;
 mod message;
 mod rng;
