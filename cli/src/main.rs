@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         _ => BinaryDisplay::Preview,
     };
     let mut out = Printer::new(form, binary);
+    out.set_verbose(args.verbose);
     if args.insecure {
         out.warn("--insecure: server certificates are NOT verified; anyone on the path can read and change this traffic");
     }

@@ -99,6 +99,7 @@ pub(crate) fn run(
             script.on_deadline(&mut client, out);
         }
     }
+    out.stats(&client.stats());
     verdict.finish(out)
 }
 
