@@ -554,8 +554,10 @@ impl Connection {
         self.send_control(OpCode::Ping, payload)
     }
 
-    /// Sends a ping sent at `now`; the pong with the same payload sets
-    /// [`Stats::latest_rtt`] (see [`stats`](Self::stats)).
+    /// Sends a ping at `now`; the pong with the same payload sets
+    /// [`Stats::latest_rtt`] (see [`stats`](Self::stats)). A ping queued before
+    /// the opening completes is timed from `now` all the same, so its round trip
+    /// includes the rest of the opening.
     pub fn ping_at(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)?;
         self.stats.ping_sent(payload, now);
