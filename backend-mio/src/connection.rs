@@ -17,7 +17,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token, Waker};
 use sockette_core::{
     ClientConfig, CloseCode, Connection as Core, Error as CoreError, Event as CoreEvent, Message,
-    State, WsUrl,
+    State, Stats, WsUrl,
 };
 
 use crate::error::Error;
@@ -109,6 +109,9 @@ pub struct Connection {
     /// The reason given to the `Close` that follows a socket error.
     close_reason: Option<String>,
     sender: Option<Arc<Shared>>,
+    /// When the connection was created: the TCP connect's timing in the log.
+    #[cfg(feature = "log")]
+    started_at: Instant,
 }
 
 /// What a callback uses to answer: commands on the connection that delivered the
@@ -138,10 +141,17 @@ impl Handle<'_> {
         command_result(self.core, result)
     }
 
-    /// Sends a ping (at most 125 bytes of payload).
+    /// Sends a ping (at most 125 bytes of payload); its pong's round-trip time
+    /// becomes [`Stats::latest_rtt`].
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let result = self.core.ping(payload);
+        let result = self.core.ping_at(Instant::now(), payload);
         command_result(self.core, result)
+    }
+
+    /// Messages and bytes both ways, the compression ratio and the latest ping's
+    /// round-trip time; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
     }
 
     /// Starts the close handshake; [`Event::Close`] follows when the peer answers.
@@ -201,10 +211,18 @@ impl Connection {
     /// every resolved address is tried in turn if the previous one refuses.
     pub fn with_config(config: ClientConfig) -> Result<Connection, Error> {
         let url = config.url();
+        #[cfg(feature = "log")]
+        let started = Instant::now();
         let addrs: Vec<SocketAddr> = (url.host(), url.port())
             .to_socket_addrs()
             .map_err(Error::Resolve)?
             .collect();
+        #[cfg(feature = "log")]
+        log::debug!(
+            "resolved {} in {:?}: {addrs:?}",
+            url.host(),
+            started.elapsed()
+        );
         if addrs.is_empty() {
             return Err(Error::Resolve(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -244,6 +262,8 @@ impl Connection {
             socket_error: None,
             close_reason: None,
             sender: None,
+            #[cfg(feature = "log")]
+            started_at: now,
         };
         conn.start_connect(None, now);
         Ok(conn)
@@ -289,6 +309,13 @@ impl Connection {
     /// The URL connected to.
     pub fn url(&self) -> Option<&WsUrl> {
         self.core.url()
+    }
+
+    /// Messages and bytes both ways (the wire counts are bytes written to and
+    /// read from the socket: TLS records for `wss://`), the compression ratio and
+    /// the round-trip time of the latest answered ping; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
     }
 
     /// The address connected to (or being tried).
@@ -444,7 +471,7 @@ impl Connection {
             let result = match command {
                 Command::Text(text) => self.core.send_text(&text),
                 Command::Binary(data) => self.core.send_binary(&data),
-                Command::Ping(payload) => self.core.ping(&payload),
+                Command::Ping(payload) => self.core.ping_at(now, &payload),
                 Command::Close(code, reason) => match self.core.close(now, code, &reason) {
                     // Already closing: what was asked is under way.
                     Err(CoreError::InvalidState(_)) => Ok(()),
@@ -484,7 +511,7 @@ impl Connection {
 
     /// Sends a ping from outside a callback (at most 125 bytes of payload).
     pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), Error> {
-        let result = self.core.ping(payload);
+        let result = self.core.ping_at(Instant::now(), payload);
         self.after_command(registry, result)
     }
 
@@ -539,6 +566,12 @@ impl Connection {
         match error {
             None => {
                 self.connected = true;
+                #[cfg(feature = "log")]
+                log::debug!(
+                    "TCP connected to {} in {:?}",
+                    self.target,
+                    now.saturating_duration_since(self.started_at)
+                );
                 // Small frames go out at once; WebSocket does its own batching.
                 let _ = socket.set_nodelay(true);
             }
@@ -553,7 +586,11 @@ impl Connection {
                     self.writable = false;
                     self.start_connect(Some(registry), now);
                 }
-                None => self.fail(Error::Connect(e), now),
+                None => {
+                    #[cfg(feature = "log")]
+                    log::warn!("cannot connect to {}: {e}", self.target);
+                    self.fail(Error::Connect(e), now)
+                }
             },
         }
     }

@@ -65,7 +65,7 @@ pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
     Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State,
-    Text, Timeouts,
+    Stats, Text, Timeouts,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

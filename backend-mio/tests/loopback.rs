@@ -288,18 +288,29 @@ fn a_sender_on_another_thread_delivers_in_order_and_is_refused_after_the_close()
     };
     let mut received = Vec::new();
     let mut closed = None;
+    let mut stats = None;
     run_bounded(
         &mut event_loop,
         Duration::from_secs(10),
-        |_, event| match event {
+        |ws, event| match event {
             Event::Message(Message::Text(t)) => received.push(t.as_str().parse::<usize>().unwrap()),
-            Event::Close(info) => closed = Some(info),
+            Event::Close(info) => {
+                closed = Some(info);
+                stats = Some(ws.stats());
+            }
             Event::Error(e) => panic!("{e}"),
             _ => {}
         },
     );
     producer.join().unwrap();
     assert_eq!(received, (0..500).collect::<Vec<_>>());
+    // The handle's stats count what the sender queued and the echoes.
+    let stats = stats.unwrap();
+    let digits: u64 = (0..500).map(|i: u64| i.to_string().len() as u64).sum();
+    assert_eq!(stats.messages_sent, 500);
+    assert_eq!(stats.messages_received, 500);
+    assert_eq!(stats.payload_bytes_sent, digits);
+    assert_eq!(stats.payload_bytes_received, digits);
     assert!(closed.unwrap().was_clean);
     assert!(sender.is_closed());
     assert!(matches!(sender.send_text("late"), Err(Error::Closed)));

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use sockette_core::{CloseCode, CloseInfo, Message, State, WsUrl};
+use sockette_core::{CloseCode, CloseInfo, Message, State, Stats, WsUrl};
 
 use crate::builder::ClientBuilder;
 use crate::driver::Driver;
@@ -43,9 +43,10 @@ impl Handle {
         self.driver.command(|c, _| c.send(message))
     }
 
-    /// Sends a ping (at most 125 bytes); the pong arrives as [`Event::Pong`].
+    /// Sends a ping (at most 125 bytes); the pong arrives as [`Event::Pong`],
+    /// and its round-trip time becomes [`Stats::latest_rtt`] in [`stats`](Self::stats).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.driver.command(|c, _| c.ping(payload))
+        self.driver.command(|c, now| c.ping_at(now, payload))
     }
 
     /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
@@ -79,6 +80,14 @@ impl Handle {
     /// The address of the server, once TCP is connected and until the close.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.driver.peer_addr()
+    }
+
+    /// Messages and bytes both ways, the compression ratio and the round-trip time
+    /// of the latest answered ping (a keepalive or [`ping`](Self::ping)). The wire
+    /// counts are bytes handed to the writer thread and read from the socket (TLS
+    /// records for `wss://`); see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.driver.stats()
     }
 
     /// How the connection ended, once the `Close` event has been produced.

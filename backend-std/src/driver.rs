@@ -134,6 +134,10 @@ impl Driver {
             + self.shared.queued_bytes()
     }
 
+    pub(crate) fn stats(&self) -> sockette_core::Stats {
+        self.core.stats()
+    }
+
     pub(crate) fn close_info(&self) -> Option<&CloseInfo> {
         self.close_info.as_ref()
     }
@@ -313,7 +317,7 @@ impl Driver {
             let result = match &cmd {
                 Command::Text(t) => self.core.send_text(t),
                 Command::Binary(b) => self.core.send_binary(b),
-                Command::Ping(p) => self.core.ping(p),
+                Command::Ping(p) => self.core.ping_at(now, p),
                 Command::Close(code, reason) => self.core.close(now, *code, reason),
             };
             match result {

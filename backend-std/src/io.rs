@@ -91,13 +91,25 @@ fn connect_then_read(job: ConnectJob) {
         input: Input::ReadFailed,
         thread: "reader",
     };
+    #[cfg(feature = "log")]
+    let started = Instant::now();
     let addrs = match connect::resolve(&job.host, job.port) {
         Ok(addrs) => addrs,
         Err(e) => {
+            #[cfg(feature = "log")]
+            log::warn!("cannot resolve {}: {e}", job.host);
             let _ = tx.send(Input::ConnectFailed(ConnectStep::Resolve, e));
             return;
         }
     };
+    #[cfg(feature = "log")]
+    log::debug!(
+        "resolved {} in {:?}: {addrs:?}",
+        job.host,
+        started.elapsed()
+    );
+    #[cfg(feature = "log")]
+    let started = Instant::now();
     if tx.send(Input::Resolved).is_err() {
         return;
     }
@@ -105,10 +117,14 @@ fn connect_then_read(job: ConnectJob) {
         match connect::connect_any(&addrs, job.deadline, &job.cancel) {
             Ok(ok) => ok,
             Err(e) => {
+                #[cfg(feature = "log")]
+                log::warn!("cannot connect to {}:{}: {e}", job.host, job.port);
                 let _ = tx.send(Input::ConnectFailed(ConnectStep::Tcp, e));
                 return;
             }
         };
+    #[cfg(feature = "log")]
+    log::debug!("TCP connected to {_addr} in {:?}", started.elapsed());
     let _ = stream.set_nodelay(true);
     let owner_copy = match stream.try_clone() {
         Ok(s) => s,

@@ -66,7 +66,7 @@ pub use sender::Sender;
 
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Text,
+    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Stats, Text,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

@@ -131,6 +131,8 @@ fn ping_is_answered_with_a_pong() {
             }
         };
         assert_eq!(&pong[..], b"are you there");
+        // The pong answered our ping: its round trip is measured.
+        assert!(client.stats().latest_rtt.is_some());
         client.close(CloseCode::Normal, "").unwrap();
         client.run(|_, _| {}).unwrap();
         assert!(events
@@ -441,5 +443,35 @@ fn connects_over_ipv6_loopback() {
         client.close(CloseCode::Normal, "").unwrap();
         assert!(client.run(|_, _| {}).unwrap().was_clean);
         drop(rx);
+    });
+}
+
+#[test]
+fn stats_count_the_messages_and_bytes_of_a_session() {
+    bounded(20, || {
+        let (server, _events) = echo_server();
+        let mut client = Client::connect(&server.url("/")).unwrap();
+        for text in ["one", "two", "three"] {
+            client.send_text(text).unwrap();
+        }
+        let mut echoed = 0;
+        while echoed < 3 {
+            match client.next_event(Some(Duration::from_secs(5))).unwrap() {
+                Some(Event::Message(_)) => echoed += 1,
+                Some(Event::Open(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let stats = client.stats();
+        assert_eq!(stats.messages_sent, 3);
+        assert_eq!(stats.messages_received, 3);
+        assert_eq!(stats.payload_bytes_sent, 11);
+        assert_eq!(stats.payload_bytes_received, 11);
+        // The handshake and the frame headers are on the wire too.
+        assert!(stats.wire_bytes_sent > 11 && stats.wire_bytes_received > 11);
+        assert_eq!(stats.compression_ratio, None);
+        assert_eq!(stats.latest_rtt, None);
+        client.close(CloseCode::Normal, "").unwrap();
+        client.run(|_, _| {}).unwrap();
     });
 }

@@ -177,6 +177,12 @@ pub(crate) struct Args {
     /// Prints one JSON object per event on stdout, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Prints the opening handshake (the HTTP request and response heads) and, at
+    /// the end, the connection's statistics (messages, bytes, compression, ping
+    /// round trip), on stderr; with --json, as `handshake` and `stats` objects.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
 }
 
 /// "Name: value" → (name, value), both trimmed.

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         );
         return exit::Status::Usage.code();
     }
+    out.set_verbose(args.verbose);
     if args.insecure {
         out.warn("--insecure: server certificates are NOT verified; anyone on the path can read and change this traffic");
     }

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::{json, Value};
-use sockette_std::{CloseInfo, Message, OpenInfo};
+use sockette_std::{CloseInfo, Message, OpenInfo, Stats};
 
 use crate::exit::Status;
 
@@ -77,6 +77,8 @@ pub(crate) struct Printer {
     escape_err: bool,
     /// The text of the last error shown, not repeated as a close reason.
     last_error: Option<String>,
+    /// `-v`: the handshake heads and the final statistics too.
+    verbose: bool,
 }
 
 impl Printer {
@@ -95,7 +97,13 @@ impl Printer {
             escape_out: !raw_text && form != Form::Json && out_tty,
             escape_err: !raw_text && err_tty,
             last_error: None,
+            verbose: false,
         }
+    }
+
+    /// `-v`: also print the handshake heads and, at the end, the statistics.
+    pub(crate) fn set_verbose(&mut self, verbose: bool) {
+        self.verbose = verbose;
     }
 
     /// The output form.
@@ -122,6 +130,9 @@ impl Printer {
 
     /// The connection is open.
     pub(crate) fn open(&self, url: &str, info: &OpenInfo) {
+        if self.verbose {
+            self.handshake(info);
+        }
         match self.form {
             Form::Human => {
                 let mut text = format!("* open: {url}");
@@ -139,6 +150,62 @@ impl Printer {
                 json!({ "url": url, "protocol": info.protocol, "extensions": info.extensions }),
             ),
         }
+    }
+
+    /// `-v`: the request and response heads, as curl shows them (`>` sent, `<`
+    /// received), on stderr; with --json, one `handshake` object on stdout.
+    fn handshake(&self, info: &OpenInfo) {
+        if self.form == Form::Json {
+            return self.json(
+                "handshake",
+                json!({ "request": info.request_head, "response": info.response_head }),
+            );
+        }
+        for (marker, head) in [(">", &info.request_head), ("<", &info.response_head)] {
+            for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+                self.stderr(Color::Dim, &format!("{marker} {line}"));
+            }
+        }
+    }
+
+    /// `-v`: the connection's statistics at the end (stderr; a `stats` object on
+    /// stdout with --json).
+    pub(crate) fn stats(&self, stats: &Stats) {
+        if !self.verbose {
+            return;
+        }
+        let rtt_ms = stats.latest_rtt.map(|d| d.as_secs_f64() * 1000.0);
+        if self.form == Form::Json {
+            return self.json(
+                "stats",
+                json!({
+                    "messages_sent": stats.messages_sent,
+                    "messages_received": stats.messages_received,
+                    "payload_bytes_sent": stats.payload_bytes_sent,
+                    "payload_bytes_received": stats.payload_bytes_received,
+                    "wire_bytes_sent": stats.wire_bytes_sent,
+                    "wire_bytes_received": stats.wire_bytes_received,
+                    "compression_ratio": stats.compression_ratio,
+                    "latest_rtt_ms": rtt_ms,
+                }),
+            );
+        }
+        let mut text = format!(
+            "- stats: sent {} messages ({} bytes), received {} ({} bytes); on the wire {} bytes sent, {} received",
+            stats.messages_sent,
+            stats.payload_bytes_sent,
+            stats.messages_received,
+            stats.payload_bytes_received,
+            stats.wire_bytes_sent,
+            stats.wire_bytes_received
+        );
+        if let Some(ratio) = stats.compression_ratio {
+            text.push_str(&format!("; compression {ratio:.2}x"));
+        }
+        if let Some(ms) = rtt_ms {
+            text.push_str(&format!("; ping round trip {ms:.3} ms"));
+        }
+        self.stderr(Color::Dim, &text);
     }
 
     /// A message arrived.

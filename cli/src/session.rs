@@ -116,6 +116,7 @@ pub(crate) fn run(
             script.on_deadline(&mut client, out);
         }
     }
+    out.stats(&client.stats());
     if verdict.error.is_none() {
         if let Some(why) = script.failure() {
             if out.form() == Form::Json {

@@ -17,8 +17,10 @@ use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message, Text};
 use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
 use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake, Upgraded};
+use crate::logging;
 use crate::message::Assembler;
 use crate::rng::RandomSource;
+use crate::stats::{Stats, StatsRecorder};
 use crate::timer::{Timer, Timers};
 use crate::tls::{TlsError, TlsSession};
 use crate::url::WsUrl;
@@ -60,6 +62,9 @@ const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
 /// Bytes of mask keys drawn from the random source at once (64 keys: four
 /// ChaCha blocks, what `rand_chacha` computes per refill).
 const MASK_KEY_BATCH: usize = 256;
+
+/// The payload of keepalive pings (their pongs are timed like any other ping's).
+const KEEPALIVE_PAYLOAD: &[u8] = b"sockette-keepalive";
 
 /// A WebSocket connection with no I/O: bytes in, events and bytes out.
 ///
@@ -108,6 +113,13 @@ pub struct Connection {
     deflate_config: Option<DeflateConfig>,
     /// Compressed output of the message being sent, reused between sends.
     compress_scratch: Vec<u8>,
+    /// Counters behind `stats()`.
+    stats: StatsRecorder,
+    /// The `now` of the latest input: when a pong decoded from it arrived.
+    input_at: Instant,
+    /// When the connection was created: the log's timings count from here.
+    #[cfg(feature = "log")]
+    created_at: Instant,
 }
 
 impl Connection {
@@ -213,6 +225,10 @@ impl Connection {
             close_after_open: false,
             deflate_config: None,
             compress_scratch: Vec::new(),
+            stats: StatsRecorder::default(),
+            input_at: now,
+            #[cfg(feature = "log")]
+            created_at: now,
         }
     }
 
@@ -262,6 +278,12 @@ impl Connection {
         self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
     }
 
+    /// Messages and bytes both ways, the compression ratio and the latest ping's
+    /// round-trip time, so far.
+    pub fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
     /// True once the peer ended its TLS session with close_notify.
     pub fn tls_close_notify_received(&self) -> bool {
         self.tls.as_ref().is_some_and(TlsSession::peer_closed)
@@ -286,6 +308,8 @@ impl Connection {
             if !text || simdutf8::basic::from_utf8(payload).is_ok() {
                 self.input.advance(header_len);
                 let data = self.input.split_to(len).freeze();
+                self.stats.data_frame_received(len);
+                self.stats.message_received(len);
                 return Some(Event::Message(if text {
                     Message::Text(Text::from_validated(data))
                 } else {
@@ -334,6 +358,8 @@ impl Connection {
         };
         let start = from + header_len;
         self.lent = start + len;
+        self.stats.data_frame_received(len);
+        self.stats.message_received(len);
         let payload = &self.input[start..start + len];
         Some(match opcode {
             // Checked above; without `unsafe` a `&str` costs a second pass (the
@@ -353,7 +379,9 @@ impl Connection {
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn advance_transmit(&mut self, n: usize) {
+        let before = self.out_start;
         self.out_start = self.out_start.saturating_add(n).min(self.out.len());
+        self.stats.wire_sent(self.out_start - before);
         if self.out_start == self.out.len() {
             // Memory is given back once a drain used less than half the buffer:
             // a steady stream of large messages keeps its buffer (no allocation
@@ -394,14 +422,25 @@ impl Connection {
         if data.is_empty() || self.tls_failed || self.is_closed() {
             return;
         }
+        self.stats.wire_received(data.len());
+        self.input_at = now;
         let Some(tls) = self.tls.as_mut() else {
             self.handle_plaintext(now, data);
             return;
         };
         let mut plaintext = std::mem::take(&mut self.tls_scratch);
         plaintext.clear();
+        let was_handshaking = tls.is_handshaking();
         let result = tls.read(data, &mut plaintext);
         let handshaking = tls.is_handshaking();
+        if was_handshaking && !handshaking && result.is_ok() {
+            logging::debug!(
+                "TLS established ({:?}) after {:?}: {}",
+                self.role,
+                now.saturating_duration_since(self.created_at),
+                tls.describe()
+            );
+        }
         if !plaintext.is_empty() {
             self.handle_plaintext(now, &plaintext);
         }
@@ -476,7 +515,8 @@ impl Connection {
                     // still runs, so a dead peer is detected all the same.
                     if matches!(self.phase, Phase::Open) {
                         if self.buffered_amount() < self.limits.max_buffered_output {
-                            self.write_frame(true, OpCode::Ping, b"sockette-keepalive");
+                            self.write_frame(true, OpCode::Ping, KEEPALIVE_PAYLOAD);
+                            self.stats.ping_sent(KEEPALIVE_PAYLOAD, now);
                         }
                         self.timers.set_after(
                             Timer::KeepaliveDeadline,
@@ -510,9 +550,20 @@ impl Connection {
         }
     }
 
-    /// Sends a ping (at most 125 bytes of payload).
+    /// Sends a ping (at most 125 bytes of payload). Its pong is not timed: use
+    /// [`ping_at`](Self::ping_at) for that.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends a ping at `now`; the pong with the same payload sets
+    /// [`Stats::latest_rtt`] (see [`stats`](Self::stats)). A ping queued before
+    /// the opening completes is timed from `now` all the same, so its round trip
+    /// includes the rest of the opening.
+    pub fn ping_at(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)?;
+        self.stats.ping_sent(payload, now);
+        Ok(())
     }
 
     /// Sends an unsolicited pong (at most 125 bytes of payload).
@@ -562,6 +613,7 @@ impl Connection {
             Phase::Open => {
                 let payload = close::encode_close_payload(code, reason);
                 self.write_frame(true, OpCode::Close, &payload);
+                logging::debug!("close frame sent: code {code}, reason {reason:?}");
                 self.phase = Phase::Closing;
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
@@ -621,6 +673,7 @@ impl Connection {
         if frames == 1 && self.assembler.deflate_mut().is_none() {
             // One frame, no compression: what the general path below ends up doing.
             self.write_frame_with_rsv(true, 0, opcode, payload);
+            self.stats.message_sent(payload.len(), payload.len());
             self.flush_tls();
             return Ok(());
         }
@@ -630,6 +683,7 @@ impl Connection {
             .assembler
             .deflate_mut()
             .is_some_and(|codec| codec.compress(payload, &mut compressed));
+        let original_len = payload.len();
         let (payload, mut rsv) = if was_compressed {
             (&compressed[..], frame::RSV1)
         } else {
@@ -646,6 +700,7 @@ impl Connection {
             op = OpCode::Continuation;
             rsv = 0;
         }
+        self.stats.message_sent(original_len, payload.len());
         self.compress_scratch = compressed;
         if self.compress_scratch.capacity() > IDLE_BUFFER_CAPACITY {
             self.compress_scratch = Vec::new();
@@ -782,6 +837,7 @@ impl Connection {
             self.decoder.set_allowed_rsv(frame::RSV1);
             let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
             self.assembler.set_deflate(codec);
+            self.stats.set_deflate();
         }
         self.phase = Phase::Open;
         self.timers.clear(Timer::Handshake);
@@ -794,6 +850,13 @@ impl Connection {
         }
         let early = std::mem::take(&mut self.early);
         self.ws_out().extend_from_slice(&early);
+        logging::debug!(
+            "WebSocket open ({:?}) after {:?}: 101 Switching Protocols, subprotocol {:?}, extensions {:?}",
+            self.role,
+            now.saturating_duration_since(self.created_at),
+            info.protocol,
+            info.extensions
+        );
         self.events.push_back(Event::Open(info));
     }
 
@@ -818,8 +881,12 @@ impl Connection {
             if chunk.header.opcode.is_control() {
                 self.on_control(chunk);
             } else {
+                self.stats.data_frame_received(chunk.data.len());
                 match self.assembler.push(chunk) {
-                    Ok(Some(message)) => self.events.push_back(Event::Message(message)),
+                    Ok(Some(message)) => {
+                        self.stats.message_received(message.len());
+                        self.events.push_back(Event::Message(message))
+                    }
                     Ok(None) => {}
                     Err(e) => return self.fail(e, true),
                 }
@@ -880,10 +947,14 @@ impl Connection {
                 }
                 self.events.push_back(Event::Ping(chunk.data));
             }
-            OpCode::Pong => self.events.push_back(Event::Pong(chunk.data)),
+            OpCode::Pong => {
+                self.stats.pong_received(&chunk.data, self.input_at);
+                self.events.push_back(Event::Pong(chunk.data))
+            }
             OpCode::Close => match close::parse_close_payload(&chunk.data) {
                 Err(e) => self.fail(e.into(), true),
                 Ok((code, reason)) => {
+                    logging::debug!("close frame received: code {code}, reason {reason:?}");
                     if matches!(self.phase, Phase::Open) {
                         // §5.5.1: echo the status code received.
                         let payload = close::encode_close_payload(code, "");
@@ -910,6 +981,7 @@ impl Connection {
             let payload = close::encode_close_payload(code, &reason);
             self.write_frame(true, OpCode::Close, &payload);
         }
+        logging::warning!("connection failed (close code {code}): {error}");
         self.events.push_back(Event::Error(error));
         self.finish(CloseInfo {
             code: if sent { code } else { CloseCode::Abnormal },
@@ -932,6 +1004,12 @@ impl Connection {
     /// Enters the terminal state and queues the last event; a TLS session ends
     /// with close_notify after the last WebSocket bytes.
     fn finish(&mut self, info: CloseInfo) {
+        logging::debug!(
+            "closed: code {}, reason {:?}, clean {}",
+            info.code,
+            info.reason,
+            info.was_clean
+        );
         self.phase = Phase::Closed;
         self.timers.clear_all();
         self.input = BytesMut::new();

@@ -52,6 +52,13 @@ pub struct OpenInfo {
     pub headers: Vec<(String, String)>,
     /// The requested resource (path and query); set for the server role.
     pub resource: String,
+    /// The opening handshake's HTTP request head, blank line included: the one a
+    /// client sent, or a server received. Bounded by
+    /// [`Limits::max_handshake_size`](crate::Limits); kept only in this event.
+    pub request_head: String,
+    /// The `101 Switching Protocols` response head, blank line included: the one
+    /// a client received, or a server sent.
+    pub response_head: String,
 }
 
 impl OpenInfo {

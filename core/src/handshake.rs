@@ -223,6 +223,8 @@ pub(crate) struct ClientHandshake {
     deflate: Option<DeflateConfig>,
     max_size: usize,
     scan: HeadScan,
+    /// The request sent, for [`OpenInfo::request_head`] (dropped once open).
+    request_head: String,
 }
 
 /// A validated answer: what to report, where frames begin, what was negotiated.
@@ -305,6 +307,7 @@ impl ClientHandshake {
             deflate,
             max_size,
             scan: HeadScan::default(),
+            request_head: req.clone(),
         };
         Ok((handshake, req.into_bytes()))
     }
@@ -390,6 +393,8 @@ impl ClientHandshake {
             extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
             resource: String::new(),
+            request_head: self.request_head.clone(),
+            response_head: String::from_utf8_lossy(&buf[..head_len]).into_owned(),
         };
         Ok(Some(Upgraded {
             info,
@@ -532,6 +537,8 @@ impl ServerHandshake {
             extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
             resource: request.path.unwrap_or("/").to_string(),
+            request_head: String::from_utf8_lossy(&buf[..head_len]).into_owned(),
+            response_head: response.clone(),
         };
         Ok(Some(Accepted {
             upgraded: Upgraded {

@@ -65,9 +65,11 @@ mod error;
 mod event;
 pub mod frame;
 mod handshake;
+mod logging;
 pub mod mask;
 mod message;
 mod rng;
+mod stats;
 mod timer;
 mod tls;
 mod url;
@@ -81,6 +83,7 @@ pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind
 pub use event::{CloseInfo, Event, EventRef, Message, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
+pub use stats::Stats;
 pub use tls::{TlsError, TlsErrorKind};
 pub use url::{UrlError, WsUrl};
 

@@ -356,6 +356,14 @@ impl TlsSession {
     pub(crate) fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
     }
+
+    /// The TLS version and cipher suite agreed, for the log.
+    #[cfg(feature = "log")]
+    pub(crate) fn describe(&self) -> String {
+        let version = self.conn.protocol_version();
+        let suite = self.conn.negotiated_cipher_suite().map(|s| s.suite());
+        format!("version {version:?}, cipher suite {suite:?}")
+    }
 }
 
 /// A TLS record starts with a content type byte of 20-24; an HTTP answer with "HTTP/".
