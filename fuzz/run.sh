@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 20) on the stable toolchain.
-# Fails on the first crash, after copying the crashing input to
-# core/tests/fuzz_regressions/<target>/ so that it becomes a regression test.
+# Replays the saved inputs first (tests/regressions.rs). Fails on the first
+# crash, after copying the crashing input to core/tests/fuzz_regressions/<target>/
+# so that tests/regressions.rs replays it from then on.
 # Usage: fuzz/run.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +16,11 @@ fi
 # stable compiler accept them. `-s none` skips AddressSanitizer: the core forbids
 # unsafe code (but masking's), and without ASan the fuzzers run about twice as fast.
 export RUSTC_BOOTSTRAP=1
+
+# Every saved crash and seed through its target's check first (a dev build, so
+# debug assertions are on as in the fuzzers): a fixed bug that came back fails here.
+echo "=== replay core/tests/fuzz_regressions and corpus through each target's check"
+nice -n 19 cargo test --test regressions
 fuzz=(nice -n 19 cargo fuzz)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("${fuzz[@]}" list)

@@ -173,7 +173,16 @@ fn keepalive_detects_a_silent_server() {
             })
             .unwrap();
         let error = error.expect("an Error event before Close");
-        assert!(error.is_timeout(), "{error}");
+        assert!(
+            matches!(
+                error,
+                Error::WebSocket(sockette_core::Error::Timeout(
+                    sockette_core::TimeoutKind::Keepalive
+                ))
+            ),
+            "{error:?}"
+        );
+        // The message a person reads names the cause.
         assert!(error.to_string().contains("keepalive"), "{error}");
         // 1011 is sent, in case the server still reads.
         assert_eq!(info.code, CloseCode::InternalError);

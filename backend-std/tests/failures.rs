@@ -132,6 +132,16 @@ fn server_refusing_the_upgrade_reports_its_status() {
         });
         let err = connect_error(Client::connect(&server.url("/")).unwrap_err());
         assert_eq!(err.step, ConnectStep::Upgrade);
+        assert!(
+            matches!(
+                &err.cause,
+                ConnectCause::WebSocket(CoreError::Handshake(
+                    sockette_core::HandshakeError::Status { code: 403, .. }
+                ))
+            ),
+            "{err:?}"
+        );
+        // The message a person reads names the status.
         assert!(err.to_string().contains("403"), "{err}");
     });
 }

@@ -1,80 +1,16 @@
 //! Interop with a peer nobody here wrote: the Python `websockets` server
-//! (`ws_echo_server.py` beside this file), started on a free loopback port, over
-//! ws:// and wss://. `.ci/run` installs the package; without it these tests fail
-//! and say so, they never pass silently.
+//! (`sockette_test_peers::PythonEchoServer`), started on a free loopback port,
+//! over ws:// and wss://. The first test to need it makes the virtual
+//! environment with the pinned `websockets` under `target/`; if that fails these
+//! tests fail and say why, they never pass silently. The server is started
+//! before each test's time bound, so a first setup does not count against it.
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use sockette_std::{Client, CloseCode, DeflateConfig, Event, Message};
+use sockette_test_peers::PythonEchoServer;
 use support::bounded;
 use support::pki::Pki;
-
-/// The Python server process; killed and reaped on drop.
-struct PythonServer {
-    child: Child,
-    port: u16,
-}
-
-impl PythonServer {
-    fn start(tls: Option<&Path>) -> PythonServer {
-        let check = Command::new("python3")
-            .args(["-c", "import websockets"])
-            .output()
-            .expect("python3 is needed for the interop tests");
-        assert!(
-            check.status.success(),
-            "the Python `websockets` package is missing: `python3 -m pip install websockets` \
-             is needed for the interop tests ({})",
-            String::from_utf8_lossy(&check.stderr).trim()
-        );
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ws_echo_server.py");
-        let mut command = Command::new("python3");
-        command.arg(script);
-        if let Some(dir) = tls {
-            command
-                .arg("--cert")
-                .arg(dir.join("cert.pem"))
-                .arg("--key")
-                .arg(dir.join("key.pem"));
-        }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        let port = match line.trim().parse() {
-            Ok(port) => port,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the Python websockets server did not start: {line:?} (is `python3 -m pip install websockets` done?)");
-            }
-        };
-        PythonServer { child, port }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn exchange(client: &mut Client) {
     exchange_expecting(client, None);
@@ -127,9 +63,9 @@ fn exchange_expecting(client: &mut Client, extension: Option<&str>) {
 
 #[test]
 fn python_websockets_echo_with_permessage_deflate_over_ws() {
-    bounded(60, || {
-        let server = PythonServer::start(None);
-        let mut client = Client::builder(&format!("ws://127.0.0.1:{}/", server.port))
+    let server = PythonEchoServer::start();
+    bounded(60, move || {
+        let mut client = Client::builder(&format!("ws://127.0.0.1:{}/", server.port()))
             .deflate(DeflateConfig::default())
             .connect()
             .unwrap();
@@ -139,11 +75,11 @@ fn python_websockets_echo_with_permessage_deflate_over_ws() {
 
 #[test]
 fn python_websockets_echo_with_permessage_deflate_over_wss() {
-    bounded(60, || {
-        let pki = Pki::new("sockette-std test CA (python deflate)");
-        let dir = pki.write_files("python-wss-deflate");
-        let server = PythonServer::start(Some(&dir));
-        let mut client = Client::builder(&format!("wss://localhost:{}/", server.port))
+    let pki = Pki::new("sockette-std test CA (python deflate)");
+    let dir = pki.write_files("python-wss-deflate");
+    let server = PythonEchoServer::start_tls(&dir.join("cert.pem"), &dir.join("key.pem"));
+    bounded(60, move || {
+        let mut client = Client::builder(&format!("wss://localhost:{}/", server.port()))
             .ca_file(dir.join("ca.pem"))
             .deflate(DeflateConfig {
                 client_no_context_takeover: true,
@@ -160,18 +96,18 @@ fn python_websockets_echo_with_permessage_deflate_over_wss() {
 
 #[test]
 fn python_websockets_echo_over_ws() {
-    bounded(60, || {
-        let server = PythonServer::start(None);
-        let mut client = Client::connect(&format!("ws://127.0.0.1:{}/", server.port)).unwrap();
+    let server = PythonEchoServer::start();
+    bounded(60, move || {
+        let mut client = Client::connect(&format!("ws://127.0.0.1:{}/", server.port())).unwrap();
         exchange(&mut client);
     });
 }
 
 #[test]
 fn python_websockets_server_initiated_close() {
-    bounded(60, || {
-        let server = PythonServer::start(None);
-        let mut client = Client::connect(&format!("ws://127.0.0.1:{}/", server.port)).unwrap();
+    let server = PythonEchoServer::start();
+    bounded(60, move || {
+        let mut client = Client::connect(&format!("ws://127.0.0.1:{}/", server.port())).unwrap();
         client.send_text("close:4321:au revoir").unwrap();
         let info = client.run(|_, _| {}).unwrap();
         assert!(info.was_clean, "{info:?}");
@@ -182,11 +118,11 @@ fn python_websockets_server_initiated_close() {
 
 #[test]
 fn python_websockets_echo_over_wss_with_the_test_ca() {
-    bounded(60, || {
-        let pki = Pki::new("sockette-std test CA (python)");
-        let dir = pki.write_files("python-wss");
-        let server = PythonServer::start(Some(&dir));
-        let mut client = Client::builder(&format!("wss://localhost:{}/", server.port))
+    let pki = Pki::new("sockette-std test CA (python)");
+    let dir = pki.write_files("python-wss");
+    let server = PythonEchoServer::start_tls(&dir.join("cert.pem"), &dir.join("key.pem"));
+    bounded(60, move || {
+        let mut client = Client::builder(&format!("wss://localhost:{}/", server.port()))
             .ca_file(dir.join("ca.pem"))
             .connect()
             .unwrap();

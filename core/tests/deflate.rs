@@ -431,6 +431,14 @@ fn a_final_deflate_block_ends_the_message_and_nothing_may_follow_it() {
         let mut raw = open_deflate_client(Limits::default());
         let events = raw.feed(&input);
         let error = assert_failed(&events, CloseCode::InvalidData);
+        assert!(
+            matches!(
+                error,
+                Error::Protocol(ProtocolError::InvalidCompressedData(_))
+            ),
+            "{error:?}"
+        );
+        // The message a person reads says what was wrong.
         assert!(error.to_string().contains("final deflate block"), "{error}");
     }
 }

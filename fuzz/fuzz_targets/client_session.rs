@@ -1,61 +1,7 @@
-//! Invariant: after a handshake (valid, or failed by a fuzzed permessage-deflate
-//! answer), a client fed arbitrary server bytes, frames and compressed messages
-//! interleaved with user sends, closes, pings, timer ticks and partial writes never
-//! panics; emits `Close` at most once and last; keeps `buffered_amount()` within
-//! `max_buffered_output` plus one pong, one close and one keepalive ping (keepalive
-//! on or off); emits no message over `max_message_size`, inflated or not; writes
-//! only valid, masked frames, RSV1 only when deflate was agreed, compressed
-//! messages that inflate to what was sent, and no data after its close frame.
-//! (See `sockette_fuzz::run_session`.)
+//! The `client_session` fuzz target; its invariant and body are
+//! `sockette_fuzz::targets::client_session::check`, which the regression tests replay too.
 #![no_main]
 
-use std::time::{Duration, Instant};
-
-use libfuzzer_sys::fuzz_target;
-use sockette_core::{ChaChaSource, ClientConfig, Connection, Event, Role};
-use sockette_fuzz::{handshake_client_with, run_session, Clock, EventCheck, Session, WireCheck};
-
-fuzz_target!(|session: Session<'_>| {
-    let c = session.config;
-    let mut config = ClientConfig::new("ws://example.org/chat")
-        .unwrap()
-        .limits(c.limits())
-        .random_source(ChaChaSource::from_seed(c.seed.into()));
-    if c.fragment > 0 {
-        config = config.fragment_size(c.fragment.into());
-    }
-    if c.keepalive_ms > 0 {
-        let ms = Duration::from_millis(c.keepalive_ms.into());
-        config = config.keepalive(ms, ms);
-    }
-    let deflate = c.deflate.map(|d| d.config());
-    if let Some(deflate) = deflate {
-        config = config.deflate(deflate);
-    }
-    let mut clock = Clock(Instant::now());
-    let Ok(mut conn) = Connection::client(config, clock.0) else {
-        let bits_ok = |b: u8| (8..=15).contains(&b);
-        let d = deflate.expect("a valid configuration refused");
-        assert!(
-            !bits_ok(d.client_max_window_bits) || !d.server_max_window_bits.is_none_or(bits_ok)
-        );
-        return;
-    };
-    let (mut events, mut wire) = (EventCheck::default(), WireCheck::new(Role::Client));
-    let answer = session
-        .extensions
-        .as_ref()
-        .map(|e| e.line())
-        .unwrap_or_default();
-    handshake_client_with(&mut conn, &mut wire, clock.0, &answer);
-    events.drain(&mut conn, &c.limits());
-    // Without extensions in the answer, the handshake succeeds.
-    assert!(events.opened || !answer.is_empty(), "{:?}", events.events);
-    if events.opened && deflate.is_none() {
-        let Some(Event::Open(info)) = events.events.first() else {
-            unreachable!()
-        };
-        assert!(info.extensions.is_empty(), "{:?}", info.extensions);
-    }
-    run_session(&mut conn, &mut clock, &session, &mut events, &mut wire);
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sockette_fuzz::targets::client_session::check(data);
 });

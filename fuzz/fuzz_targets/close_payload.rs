@@ -1,46 +1,7 @@
-//! Invariant: `parse_close_payload` accepts exactly the payloads RFC 6455 §5.5.1
-//! allows: empty (1005, no reason), or a code allowed on the wire (§7.4) followed
-//! by valid UTF-8, which it returns unchanged; it rejects the rest. (It does not
-//! bound the reason: the frame layer caps control payloads at 125 bytes, so a
-//! received reason is at most 123.) The same payload in a close frame sent to an
-//! open client ends it cleanly with that code and reason, or fails it.
+//! The `close_payload` fuzz target; its invariant and body are
+//! `sockette_fuzz::targets::close_payload::check`, which the regression tests replay too.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use sockette_core::{parse_close_payload, ClientConfig, CloseCode, Event, Limits};
-use sockette_fuzz::open_client;
-
-fuzz_target!(|data: &[u8]| {
-    let parsed = parse_close_payload(data);
-    match (data, &parsed) {
-        ([], Ok((code, reason))) => assert!(*code == CloseCode::NoStatus && reason.is_empty()),
-        ([hi, lo, rest @ ..], Ok((code, reason))) => {
-            assert_eq!(code.as_u16(), u16::from_be_bytes([*hi, *lo]));
-            assert!(code.is_allowed_on_wire());
-            assert_eq!(reason.as_bytes(), rest);
-        }
-        ([hi, lo, rest @ ..], Err(_)) => assert!(
-            !CloseCode::from(u16::from_be_bytes([*hi, *lo])).is_allowed_on_wire()
-                || std::str::from_utf8(rest).is_err()
-        ),
-        ([_], Err(_)) => {}
-        _ => panic!("{data:?} gave {parsed:?}"),
-    }
-    if data.len() > 125 {
-        return;
-    }
-    let (mut client, mut check, now) = open_client(ClientConfig::new("ws://a/").unwrap());
-    let mut frame = vec![0x88, data.len() as u8];
-    frame.extend_from_slice(data);
-    client.handle_input(now, &frame);
-    check.drain(&mut client, &Limits::default());
-    match (parsed, &check.events[1..]) {
-        (Ok((code, reason)), [Event::Close(c)]) => {
-            assert!(c.was_clean && c.code == code && c.reason == reason)
-        }
-        (Err(e), [Event::Error(_), Event::Close(c)]) => {
-            assert!(!c.was_clean && c.code == e.close_code())
-        }
-        (parsed, events) => panic!("{parsed:?} but {events:?}"),
-    }
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sockette_fuzz::targets::close_payload::check(data);
 });

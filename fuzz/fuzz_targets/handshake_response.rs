@@ -1,59 +1,7 @@
-//! Invariant: a client fed any bytes as the server's answer (whole or byte by
-//! byte: the same events either way) emits at most one `Close`, last, and `Open`
-//! only for a 101 answer carrying the right `Sec-WebSocket-Accept`; EOF always
-//! ends it. Input: [flags, answer...]; `{accept}` in the answer becomes the key
-//! the client expects, so that the fuzzer reaches the paths after validation.
+//! The `handshake_response` fuzz target; its invariant and body are
+//! `sockette_fuzz::targets::handshake_response::check`, which the regression tests replay too.
 #![no_main]
 
-use std::time::Instant;
-
-use libfuzzer_sys::fuzz_target;
-use sockette_core::{accept_key, ChaChaSource, ClientConfig, Connection, Event, Limits};
-use sockette_fuzz::EventCheck;
-
-fn client(flags: u8, now: Instant) -> (Connection, String) {
-    let mut config = ClientConfig::new("ws://example.org/chat").unwrap();
-    if flags & 1 != 0 {
-        config = config.protocol("chat").protocol("superchat");
-    }
-    let config = config.random_source(ChaChaSource::from_seed(flags.into()));
-    let conn = Connection::client(config, now).unwrap();
-    let request = String::from_utf8(conn.poll_transmit().unwrap().to_vec()).unwrap();
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    (conn, accept_key(key))
-}
-
-fn run(flags: u8, answer: &[u8], piece: usize) -> (EventCheck, String) {
-    let now = Instant::now();
-    let (mut conn, accept) = client(flags, now);
-    let answer = String::from_utf8_lossy(answer).replace("{accept}", &accept);
-    let mut check = EventCheck::default();
-    for bytes in answer.as_bytes().chunks(piece) {
-        conn.handle_input(now, bytes);
-        check.drain(&mut conn, &Limits::default());
-    }
-    conn.handle_eof(now);
-    check.drain(&mut conn, &Limits::default());
-    assert!(check.closed);
-    if let Some(Event::Open(info)) = check.events.first() {
-        assert!(
-            answer.trim_start().starts_with("HTTP/1.1 101"),
-            "{answer:?}"
-        );
-        assert_eq!(
-            info.header("sec-websocket-accept").map(str::trim),
-            Some(&accept[..])
-        );
-    }
-    (check, answer)
-}
-
-fuzz_target!(|input: &[u8]| {
-    let [flags, answer @ ..] = input else { return };
-    let (whole, _) = run(*flags, answer, usize::MAX);
-    let (bytewise, _) = run(*flags, answer, 1);
-    assert_eq!(whole.events, bytewise.events);
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sockette_fuzz::targets::handshake_response::check(data);
 });

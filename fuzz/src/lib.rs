@@ -1,6 +1,9 @@
 //! Helpers shared by the fuzz targets: the invariant checks on a connection's
 //! events and wire output, and the operation list that drives whole sessions.
-//! Everything here goes through `sockette-core`'s public API only.
+//! Everything here goes through `sockette-core`'s public API only. Each target's
+//! check is in [`targets`].
+
+pub mod targets;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

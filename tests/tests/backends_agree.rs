@@ -1,15 +1,14 @@
 //! The same exchange through sockette-std and sockette-mio, with and without
-//! permessage-deflate, against the Python `websockets` echo server (the script in
-//! backend-std/tests; `.ci/run` installs the package): both backends must see the
-//! same messages, in the same order, and the same clean close.
+//! permessage-deflate, against the Python `websockets` echo server
+//! (`sockette_test_peers::PythonEchoServer`, which sets up its own Python
+//! environment under `target/` on first use): both backends must see the same
+//! messages, in the same order, and the same clean close.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use sockette_core::{CloseCode, DeflateConfig, Message};
+use sockette_test_peers::PythonEchoServer;
 
 /// What a backend saw: the extensions agreed, the messages, the close.
 #[derive(Debug, PartialEq)]
@@ -28,51 +27,6 @@ fn script() -> Vec<Message> {
         Message::Binary(vec![7; 300_000].into()),
         Message::Text("close:4000:fini".into()),
     ]
-}
-
-struct PythonServer {
-    child: Child,
-    port: u16,
-}
-
-impl PythonServer {
-    fn start() -> PythonServer {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../backend-std/tests/ws_echo_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 is needed for the interop tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-        match line.trim().parse() {
-            Ok(port) => PythonServer { child, port },
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the Python websockets server did not start ({line:?}): \
-                     `python3 -m pip install websockets` is needed"
-                );
-            }
-        }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn through_std(url: &str, deflate: Option<DeflateConfig>) -> Outcome {
@@ -137,10 +91,11 @@ fn through_mio(url: &str, deflate: Option<DeflateConfig>) -> Outcome {
 }
 
 fn check(deflate: Option<DeflateConfig>) {
+    // Started before the time bound: a first run sets up Python here.
+    let server = PythonEchoServer::start();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let server = PythonServer::start();
-        let url = format!("ws://127.0.0.1:{}/", server.port);
+        let url = format!("ws://127.0.0.1:{}/", server.port());
         let _ = tx.send((through_std(&url, deflate), through_mio(&url, deflate)));
     });
     let (std_outcome, mio_outcome) = rx

@@ -2,10 +2,14 @@
 
     python3 ws_echo_server.py [--cert CERT.pem --key KEY.pem]
 
+The tests start it through `sockette_test_peers::PythonEchoServer`, with the
+interpreter of the virtual environment they make under `target/python-venv`
+(which has the pinned `websockets`).
+
 Listens on a free loopback port, prints it on the first line of stdout, and
 serves until stdin is closed. Echoes every message; a text message
 "close:CODE:REASON" makes it start the close handshake with that code and reason.
-Exits with status 3 and a message if `websockets` is not installed.
+Exits with status 3 and a message if `websockets` cannot be imported.
 """
 
 import asyncio
@@ -15,13 +19,10 @@ import sys
 try:
     import websockets
 except ImportError as error:  # reported by the Rust test
-    print(f"IMPORT-ERROR {error}: run `python3 -m pip install websockets`", flush=True)
+    print(f"IMPORT-ERROR {error}", flush=True)
     sys.exit(3)
 
-try:
-    from websockets.asyncio.server import serve
-except ImportError:  # websockets < 13
-    from websockets import serve
+from websockets.asyncio.server import serve
 
 
 async def echo(ws):
