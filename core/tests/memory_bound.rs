@@ -129,6 +129,19 @@ fn take_output(conn: &mut Connection) -> Vec<u8> {
 /// An opened client (measured) and server (the peer), deflate agreed or not,
 /// over TLS or not.
 fn open_pair(deflate: bool, tls: bool) -> (Connection, Connection) {
+    open_pair_limits(deflate, tls, limits())
+}
+
+/// A plain pair whose client accepts messages of up to `max_message_size`.
+fn open_pair_with(deflate: bool, max_message_size: usize) -> (Connection, Connection) {
+    let limits = Limits {
+        max_message_size,
+        ..limits()
+    };
+    open_pair_limits(deflate, false, limits)
+}
+
+fn open_pair_limits(deflate: bool, tls: bool, limits: Limits) -> (Connection, Connection) {
     let url = if tls {
         "wss://localhost/"
     } else {
@@ -136,7 +149,7 @@ fn open_pair(deflate: bool, tls: bool) -> (Connection, Connection) {
     };
     let mut client = ClientConfig::new(url)
         .unwrap()
-        .limits(limits())
+        .limits(limits)
         .random_source(ChaChaSource::from_seed(1));
     let mut server = ServerConfig::new().random_source(ChaChaSource::from_seed(2));
     if deflate {
@@ -448,4 +461,55 @@ fn cve_2018_1000518_a_burst_of_deflate_bombs_stays_within_one_message() {
         outcome.peak,
         outcome.bound
     );
+}
+
+/// A message buffer grows by doubling but not past `max_message_size`: with a
+/// limit that is not a power of two, a message over half of it must not take a
+/// buffer of the next power of two.
+#[test]
+fn a_message_buffer_never_outgrows_the_limit() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let limit = 3 << 19; // 1.5 MiB
+    let size = limit - 1000;
+    for compressed in [true, false] {
+        let (mut client, _server) = open_pair_with(compressed, limit);
+        let payload = vec![b'z'; size];
+        let wire = if compressed {
+            unmasked_frame(0xc2, &deflate_raw(&payload))
+        } else {
+            // In pieces, so that they are assembled (a single frame is not copied).
+            let mut wire = Vec::new();
+            let mut pieces = payload.chunks(64 << 10).peekable();
+            let mut first = true;
+            while let Some(piece) = pieces.next() {
+                let fin = if pieces.peek().is_none() { 0x80 } else { 0 };
+                let op = if first { 0x02 } else { 0 };
+                wire.extend_from_slice(&unmasked_frame(fin | op, piece));
+                first = false;
+            }
+            wire
+        };
+        let now = Instant::now();
+        let baseline = LIVE.load(Ordering::Relaxed);
+        PEAK.store(baseline, Ordering::Relaxed);
+        client.handle_input(now, &wire);
+        let input = wire.len();
+        let mut got = 0;
+        while let Some(event) = client.poll_event() {
+            if let Event::Message(m) = event {
+                got = m.len();
+            }
+        }
+        let peak = PEAK.load(Ordering::Relaxed) - baseline;
+        println!(
+            "one message of {size} bytes, limit {limit}, compressed: {compressed}: peak {peak}"
+        );
+        assert_eq!(got, size);
+        // Compressed, the input is tiny and the inflater's state is the slack.
+        let slack = if compressed { 64 << 10 } else { FIXED_SLACK };
+        assert!(
+            peak <= limit + input + slack,
+            "{peak} > {limit} + {input} + {slack}"
+        );
+    }
 }
