@@ -513,3 +513,34 @@ fn a_message_buffer_never_outgrows_the_limit() {
         );
     }
 }
+
+/// After EOF with frames still buffered, the connection is not closed yet: no
+/// timer runs, no more input is read, what the caller answers to a message is
+/// still sent, and it closes once the buffered frames have been polled.
+#[test]
+fn after_eof_the_buffered_frames_are_polled_then_the_connection_closes() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut client, mut server) = open_pair(false, false);
+    let mut wire = burst(&mut server, false, 100, 2);
+    wire.extend_from_slice(&unmasked_frame(0x89, b"ping"));
+    let now = Instant::now();
+    client.handle_input(now, &wire);
+    client.handle_eof(now);
+    assert!(!client.is_closed(), "closed before its frames were polled");
+    assert_eq!(client.poll_timeout(), None, "a timer after the end");
+    // Input after the end is ignored.
+    client.handle_input(now, &unmasked_frame(0x82, b"late"));
+    let Some(Event::Message(first)) = client.poll_event() else {
+        panic!("the first message first")
+    };
+    // An answer to a message is still sent (the peer may still read).
+    client.send(&first).unwrap();
+    assert!(!take_output(&mut client).is_empty());
+    let rest: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        matches!(&rest[..], [Event::Message(_), Event::Ping(p), Event::Error(Error::ConnectionLost(_)), Event::Close(c)]
+            if &p[..] == b"ping" && c.code == CloseCode::Abnormal),
+        "{rest:?}"
+    );
+    assert!(client.is_closed());
+}
