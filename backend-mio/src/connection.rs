@@ -743,7 +743,9 @@ impl Connection {
     fn fail(&mut self, error: Error, now: Instant) {
         self.dead = true;
         self.resume_now = true;
-        if !self.core.is_closed() {
+        // After EOF the core reports the end itself, once the frames buffered
+        // before it are delivered; a later failure is its consequence.
+        if !self.core.is_closed() && !self.read_closed {
             self.socket_error = Some(error);
             self.core.handle_eof(now);
         }

@@ -299,7 +299,9 @@ impl Driver {
     /// The transport failed: the core ends the connection (1006) and this error,
     /// more precise than the core's, is reported in place of its own.
     fn fail_transport(&mut self, e: std::io::Error) {
-        if self.core.is_closed() {
+        // After the peer's EOF the core reports the end itself, once the frames
+        // buffered before it are polled; a later failure is its consequence.
+        if self.core.is_closed() || self.eof_seen {
             return;
         }
         self.pending_error = Some(if self.core.state() == State::Connecting {

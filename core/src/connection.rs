@@ -55,6 +55,18 @@ enum Phase {
     Closed,
 }
 
+/// How the transport ended while frames were still buffered undecoded. The end
+/// is reported (as a failure, unless a close frame comes first) once
+/// `poll_event` has decoded what arrived before it, one event at a time: the
+/// memory a burst followed by an end takes stays that of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputEnd {
+    /// `handle_eof`: the transport reached its end.
+    Eof,
+    /// The peer ended its TLS session with close_notify.
+    CloseNotify,
+}
+
 /// Above this capacity, an emptied buffer (input, output) is given back to the
 /// allocator, so a large message does not pin its memory for the connection's life.
 const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
@@ -96,6 +108,10 @@ pub struct Connection {
     /// forbids sending them earlier).
     early: Vec<u8>,
     pending_pong: Option<Bytes>,
+    /// The transport ended with frames still in `input`: no more input is read,
+    /// no timer runs (the buffered bytes alone decide the outcome), and the end
+    /// is reported when `poll_event` has decoded them.
+    input_end: Option<InputEnd>,
     events: VecDeque<Event>,
     rng: Box<dyn RandomSource>,
     /// Mask keys drawn from `rng` 64 at a time (the same byte stream as one
@@ -214,6 +230,7 @@ impl Connection {
             out_start: 0,
             early: Vec::new(),
             pending_pong: None,
+            input_end: None,
             events: VecDeque::new(),
             rng,
             mask_keys: [0; MASK_KEY_BATCH],
@@ -257,6 +274,11 @@ impl Connection {
 
     /// True once the last event has been queued: flush `poll_transmit`, then shut
     /// the transport down.
+    ///
+    /// After [`handle_eof`](Self::handle_eof) or a TLS close_notify, frames still
+    /// buffered are decoded as [`poll_event`](Self::poll_event) asks for them, so
+    /// the connection is closed once its events have been polled: poll until
+    /// `poll_event` returns `None`, and it is then closed.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
     }
@@ -322,11 +344,15 @@ impl Connection {
         // being copied piece by piece into the assembler: the same events (a
         // binary payload has nothing to check before its end), one copy fewer.
         // Text still goes piece by piece, to fail invalid UTF-8 early (§8.1).
-        if let Some((OpCode::Binary, _, _)) = self.single_frame_message_ahead(0) {
+        // After the end of the transport nothing more arrives: the partial frame
+        // goes to the decoder, which then reports the end.
+        if let (Some((OpCode::Binary, _, _)), None) =
+            (self.single_frame_message_ahead(0), self.input_end)
+        {
             return None;
         }
-        if self.events.is_empty() && !self.input.is_empty() {
-            self.process_frames(true);
+        if self.events.is_empty() && (!self.input.is_empty() || self.input_end.is_some()) {
+            self.process_frames();
             self.flush_tls();
         }
         self.events.pop_front()
@@ -402,8 +428,12 @@ impl Connection {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    /// None once the transport has ended: what is buffered decides the outcome.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.input_end.is_some() {
+            return None;
+        }
         self.timers.next()
     }
 
@@ -419,7 +449,8 @@ impl Connection {
         self.settle_lent();
         // After the last event nothing more is read: for TLS this also keeps rustls
         // from being fed records after it sent close_notify or a fatal alert.
-        if data.is_empty() || self.tls_failed || self.is_closed() {
+        // Nor after the end of the transport (EOF or close_notify).
+        if data.is_empty() || self.tls_failed || self.is_closed() || self.input_end.is_some() {
             return;
         }
         self.stats.wire_received(data.len());
@@ -451,21 +482,12 @@ impl Connection {
                 self.tls_failed = true;
                 self.fail_tls(error, handshaking);
             }
-            Ok(read) if read.peer_closed && !self.input_ends_closed() => self.fail(
-                Error::ConnectionLost(
-                    "the peer ended the TLS session (close_notify) without a close frame".into(),
-                ),
-                false,
-            ),
+            Ok(read) if read.peer_closed && !self.is_closed() => {
+                self.end_transport(InputEnd::CloseNotify)
+            }
             Ok(_) => {}
         }
         self.flush_tls();
-    }
-
-    /// Decodes everything buffered and tells whether the connection is then closed.
-    fn input_ends_closed(&mut self) -> bool {
-        self.process_frames(false);
-        self.is_closed()
     }
 
     fn handle_plaintext(&mut self, now: Instant, data: &[u8]) {
@@ -478,17 +500,47 @@ impl Connection {
     }
 
     /// The transport reached its end (the peer closed it, or it broke).
+    ///
+    /// Frames that arrived before the end (a close frame, typically) still count:
+    /// they are decoded as [`poll_event`](Self::poll_event) asks for them, and the
+    /// end is reported after them. Poll events until the connection
+    /// [`is_closed`](Self::is_closed).
     pub fn handle_eof(&mut self, _now: Instant) {
-        // Frames that arrived just before the end (a close frame, typically) count.
-        self.process_frames(false);
+        self.end_transport(InputEnd::Eof);
+        self.flush_tls();
+    }
+
+    /// The transport ended (`end`): reported now if nothing is left to decode,
+    /// else once `poll_event` has decoded the buffered frames. Only the first end
+    /// counts.
+    fn end_transport(&mut self, end: InputEnd) {
+        self.settle_lent();
+        if self.is_closed() || self.input_end.is_some() {
+            return;
+        }
+        if matches!(self.phase, Phase::Open | Phase::Closing) && !self.input.is_empty() {
+            self.input_end = Some(end);
+            self.timers.clear_all();
+            return;
+        }
+        self.report_end(end);
+    }
+
+    /// Fails the connection for the end of its transport, everything before it
+    /// having been decoded.
+    fn report_end(&mut self, end: InputEnd) {
+        self.input_end = None;
         let handshaking_tls = self.tls.as_ref().is_some_and(TlsSession::is_handshaking);
-        let error = match self.phase {
-            Phase::Closed => return,
+        let error = match (end, &self.phase) {
+            (_, Phase::Closed) => return,
+            (InputEnd::CloseNotify, _) => Error::ConnectionLost(
+                "the peer ended the TLS session (close_notify) without a close frame".into(),
+            ),
             _ if handshaking_tls => Error::Handshake(HandshakeError::Incomplete),
-            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
+            (_, Phase::ClientHandshake(_) | Phase::ServerHandshake(_)) => {
                 Error::Handshake(HandshakeError::Incomplete)
             }
-            Phase::Open | Phase::Closing => Error::ConnectionLost(
+            (_, Phase::Open | Phase::Closing) => Error::ConnectionLost(
                 if self.assembler.is_mid_message() || !self.input.is_empty() {
                     "the peer closed the connection in the middle of a message"
                 } else {
@@ -498,11 +550,13 @@ impl Connection {
             ),
         };
         self.fail(error, false);
-        self.flush_tls();
     }
 
     /// Runs the timers due at `now`. Harmless when early or repeated.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.input_end.is_some() {
+            return;
+        }
         while let Some(timer) = self.timers.expired(now) {
             match timer {
                 Timer::Handshake => self.fail(Error::Timeout(TimeoutKind::Handshake), false),
@@ -860,15 +914,20 @@ impl Connection {
         self.events.push_back(Event::Open(info));
     }
 
-    /// Decodes buffered frames: all of them, or only until one event is queued.
-    fn process_frames(&mut self, stop_at_event: bool) {
+    /// Decodes buffered frames until one event is queued; after the end of the
+    /// transport, reports that end once nothing is left to decode.
+    fn process_frames(&mut self) {
         self.settle_lent();
         if !matches!(self.phase, Phase::Open | Phase::Closing) {
             return;
         }
-        while !self.is_closed() && (!stop_at_event || self.events.is_empty()) {
+        while !self.is_closed() && self.events.is_empty() {
             let chunk = match self.decoder.decode(&mut self.input) {
                 Ok(Some(chunk)) => chunk,
+                Ok(None) if self.input_end.is_some() => {
+                    let end = self.input_end.unwrap_or(InputEnd::Eof);
+                    return self.report_end(end);
+                }
                 Ok(None) => {
                     // A large frame grew the buffer; give the memory back once idle.
                     if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER_CAPACITY {
@@ -1011,6 +1070,7 @@ impl Connection {
             info.was_clean
         );
         self.phase = Phase::Closed;
+        self.input_end = None;
         self.timers.clear_all();
         self.input = BytesMut::new();
         self.lent = 0;

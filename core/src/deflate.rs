@@ -506,7 +506,7 @@ impl DeflateCodec {
                     }
                     .into());
                 }
-                out.extend_from_slice(&step[..produced]);
+                crate::message::extend_within(out, &step[..produced], limit);
                 stream_ended = status == Status::StreamEnd;
                 // The tail (index 1) may follow a final block; message bytes may not.
                 if stream_ended && pos < piece.len() && index == 0 {

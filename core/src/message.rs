@@ -2,7 +2,7 @@
 //! the message size limit (checked on each frame header, before its payload is
 //! held) and UTF-8 validation of text as it arrives.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::deflate::DeflateCodec;
 use crate::error::{CapacityError, Error, ProtocolError};
@@ -22,7 +22,7 @@ pub(crate) struct Assembler {
     in_progress: Option<Kind>,
     /// The message in progress is compressed (RSV1 on its first frame).
     compressed: bool,
-    buf: BytesMut,
+    buf: Vec<u8>,
     /// Inflated output of a compressed message in progress.
     inflated: Vec<u8>,
     size: u64,
@@ -36,7 +36,7 @@ impl Assembler {
         Assembler {
             in_progress: None,
             compressed: false,
-            buf: BytesMut::new(),
+            buf: Vec::new(),
             inflated: Vec::new(),
             size: 0,
             utf8: Utf8Validator::new(),
@@ -117,7 +117,7 @@ impl Assembler {
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             self.size += chunk.data.len() as u64;
-            self.buf.extend_from_slice(&chunk.data);
+            extend_within(&mut self.buf, &chunk.data, self.max_message_size);
         }
         if !end {
             return Ok(None);
@@ -128,7 +128,7 @@ impl Assembler {
             Bytes::from(std::mem::take(&mut self.inflated))
         } else {
             // Taking the whole buffer leaves nothing behind for the next message.
-            std::mem::take(&mut self.buf).freeze()
+            Bytes::from(std::mem::take(&mut self.buf))
         };
         match kind {
             Kind::Binary => Ok(Some(Message::Binary(payload))),
@@ -155,4 +155,16 @@ impl Assembler {
         }
         Ok(())
     }
+}
+
+/// Appends `data` to a message buffer, growing it by doubling but never past
+/// `limit` (which the caller checked the message stays within): a message held
+/// never takes more than `max_message_size`, whatever its length.
+pub(crate) fn extend_within(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
+    let needed = buf.len() + data.len();
+    if needed > buf.capacity() {
+        let target = buf.capacity().saturating_mul(2).min(limit).max(needed);
+        buf.reserve_exact(target - buf.len());
+    }
+    buf.extend_from_slice(data);
 }

@@ -5,8 +5,10 @@
 
 pub mod targets;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
@@ -14,7 +16,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use sockette_core::frame::{self, DecoderRules, FrameDecoder, FrameHeader, OpCode};
 use sockette_core::{
     accept_key, parse_close_payload, ChaChaSource, ClientConfig, CloseCode, Connection,
-    DeflateConfig, Event, Limits, Role,
+    DeflateConfig, Event, Limits, Message, Role,
 };
 
 /// What a connection may queue beyond `max_buffered_output` without a send being
@@ -29,6 +31,125 @@ const SYNC_FLUSH_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// The largest message the fuzzed peer compresses (a little over the largest
 /// `max_message_size` a session can set, so that inflation can exceed it).
 const MAX_DEFLATED_MESSAGE: usize = 80_000;
+
+// ----- the heap a connection holds -----
+//
+// Every allocation made while the harness is inside a call on the connection
+// (`in_conn`) is tagged as the connection's, and counted until it is freed,
+// wherever that happens: an event handed out stays the connection's until the
+// harness drops it. The tag lives in a header in front of each allocation.
+
+/// The system allocator, tagging and counting the connection's allocations.
+pub struct Tagging;
+
+static IN_CONN: AtomicBool = AtomicBool::new(false);
+static CONN_LIVE: AtomicUsize = AtomicUsize::new(0);
+static CONN_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Header in front of each allocation: its tag, padded to the alignment.
+fn header_len(layout: Layout) -> usize {
+    layout.align().max(16)
+}
+
+fn with_header(layout: Layout) -> Option<Layout> {
+    let size = layout.size().checked_add(header_len(layout))?;
+    Layout::from_size_align(size, header_len(layout)).ok()
+}
+
+fn conn_grew(by: usize) {
+    let live = CONN_LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    CONN_PEAK.fetch_max(live, Ordering::Relaxed);
+}
+
+// SAFETY: each block is the system allocator's, `header_len` bytes longer and at
+// least 16-aligned; the pointer handed out is `header_len` past its start (still
+// aligned as asked, since `header_len` is a multiple of the alignment), and the
+// tag byte is written and read at the block's start, inside the block.
+unsafe impl GlobalAlloc for Tagging {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let Some(outer) = with_header(layout) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: `outer` has a non-zero size (the header).
+        let base = unsafe { System.alloc(outer) };
+        if base.is_null() {
+            return base;
+        }
+        let tagged = IN_CONN.load(Ordering::Relaxed);
+        // SAFETY: `base` points to at least `header_len` writable bytes.
+        unsafe { base.write(u8::from(tagged)) };
+        if tagged {
+            conn_grew(layout.size());
+        }
+        // SAFETY: within the block (its size is `header_len` + `layout.size()`).
+        unsafe { base.add(header_len(layout)) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc`/`realloc` with this layout: its block
+        // starts `header_len` bytes before it.
+        let base = unsafe { ptr.sub(header_len(layout)) };
+        // SAFETY: the tag byte written by `alloc`.
+        if unsafe { base.read() } == 1 {
+            CONN_LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        if let Some(outer) = with_header(layout) {
+            // SAFETY: the block was allocated with `outer`.
+            unsafe { System.dealloc(base, outer) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let header = header_len(layout);
+        let (Some(outer), Some(new_outer)) = (with_header(layout), new_size.checked_add(header))
+        else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: as in `dealloc`.
+        let base = unsafe { ptr.sub(header) };
+        // SAFETY: the tag byte written by `alloc`; `realloc` keeps the block's
+        // alignment and its first bytes, so the tag stays where it is.
+        let tagged = unsafe { base.read() } == 1;
+        // SAFETY: the block was allocated with `outer`; `new_outer` is non-zero.
+        let new_base = unsafe { System.realloc(base, outer, new_outer) };
+        if new_base.is_null() {
+            return new_base;
+        }
+        if tagged {
+            CONN_LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            conn_grew(new_size);
+        }
+        // SAFETY: within the new block.
+        unsafe { new_base.add(header) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Tagging = Tagging;
+
+/// Runs `f` (a call on the connection) with its allocations counted as the
+/// connection's. Compute the arguments before, so that theirs are not.
+pub fn in_conn<T>(f: impl FnOnce() -> T) -> T {
+    let outer = IN_CONN.swap(true, Ordering::Relaxed);
+    let value = f();
+    IN_CONN.store(outer, Ordering::Relaxed);
+    value
+}
+
+/// The most heap the connection held at once since the last `reset_conn_peak`.
+pub fn conn_peak() -> usize {
+    CONN_PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts measuring the connection's peak from the heap it holds now.
+pub fn reset_conn_peak() {
+    CONN_PEAK.store(CONN_LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+/// The heap the connection holds now.
+pub fn conn_live() -> usize {
+    CONN_LIVE.load(Ordering::Relaxed)
+}
 
 /// Checks the events a connection emits over its whole life.
 #[derive(Debug, Default)]
@@ -46,7 +167,7 @@ impl EventCheck {
     /// `Open` at most once and before any message, every `Error` directly followed by
     /// `Close`, no message over `max_message_size`, no control payload over 125.
     pub fn drain(&mut self, conn: &mut Connection, limits: &Limits) {
-        while let Some(event) = conn.poll_event() {
+        while let Some(event) = in_conn(|| conn.poll_event()) {
             assert!(!self.closed, "event after Close: {event:?}");
             if let Some(Event::Error(_)) = self.events.last() {
                 assert!(
@@ -73,7 +194,15 @@ impl EventCheck {
                 }
                 _ => {}
             }
-            self.events.push(event);
+            // Kept without its payload: the harness holds no message beyond the
+            // one being checked, so the connection's heap is what is measured.
+            self.events.push(match event {
+                Event::Message(Message::Text(_)) => Event::Message(Message::Text("".into())),
+                Event::Message(Message::Binary(_)) => {
+                    Event::Message(Message::Binary(bytes::Bytes::new()))
+                }
+                other => other,
+            });
         }
         assert_eq!(
             self.closed,
@@ -184,7 +313,7 @@ impl WireCheck {
         };
         let n = n.min(out.len());
         let written = out[..n].to_vec();
-        conn.advance_transmit(n);
+        in_conn(|| conn.advance_transmit(n));
         self.feed(&written);
     }
 
@@ -680,8 +809,25 @@ pub struct Session<'a> {
     pub wire: &'a [u8],
 }
 
+/// The heap a connection may hold at once (README's memory promise): one message
+/// of `max_message_size`, its input buffer (at most twice the bytes fed; one more
+/// such buffer may stay pinned by a ping payload waiting to be answered), its
+/// output (`max_buffered_output` and what may go over it, held twice while a
+/// message is compressed into it), and a fixed amount: bookkeeping, plus the
+/// zlib state when permessage-deflate may be agreed.
+pub fn held_bound(limits: &Limits, fed: usize, handshake_output: usize, deflate: bool) -> usize {
+    const FIXED: usize = 16 << 10;
+    const ZLIB_STATE: usize = 512 << 10;
+    limits.max_message_size
+        + 4 * fed
+        + 2 * (limits.max_buffered_output + BUFFER_SLACK + handshake_output)
+        + FIXED
+        + if deflate { ZLIB_STATE } else { 0 }
+}
+
 /// Runs `ops` against `conn`, checking every invariant after each step; ends with
-/// EOF so that the terminal event is always reached.
+/// EOF so that the terminal event is always reached. The heap the connection
+/// holds at once stays within [`held_bound`].
 pub fn run_session(
     conn: &mut Connection,
     clock: &mut Clock,
@@ -705,6 +851,14 @@ pub fn run_session(
     // The server's HTTP answer is queued whatever the limit (a rejection's body
     // echoes the request): output queued while the handshake runs is allowed.
     let mut handshake_output = 0;
+    // Sessions with an odd seed play a caller whose reader runs ahead of its
+    // polling: input is fed without draining the events, which the next other
+    // step (EOF at the latest) drains.
+    let read_ahead = session.config.seed % 2 == 1;
+    // Bytes fed in this session: a bound on the input the connection buffers.
+    let mut fed = 0;
+    reset_conn_peak();
+    let held_before = conn_live();
     for op in session.ops.iter().chain(&last) {
         let now = clock.0;
         let handshaking = !events.opened && !events.closed;
@@ -713,40 +867,61 @@ pub fn run_session(
             Op::Input(n) => {
                 let (now_in, rest) = input.split_at((*n as usize).min(input.len()));
                 input = rest;
-                conn.handle_input(now, now_in);
+                fed += now_in.len();
+                in_conn(|| conn.handle_input(now, now_in));
             }
-            Op::Upgrade => conn.handle_input(now, &upgrade),
-            Op::Frame(f) => conn.handle_input(now, &encode(f)),
-            Op::Deflated(d) => conn.handle_input(now, &peer_deflate.frames(d)),
+            Op::Upgrade => {
+                fed += upgrade.len();
+                in_conn(|| conn.handle_input(now, &upgrade));
+            }
+            Op::Frame(f) => {
+                let bytes = encode(f);
+                fed += bytes.len();
+                in_conn(|| conn.handle_input(now, &bytes));
+            }
+            Op::Deflated(d) => {
+                let bytes = peer_deflate.frames(d);
+                fed += bytes.len();
+                in_conn(|| conn.handle_input(now, &bytes));
+            }
             Op::SendText(t) => {
                 let text = String::from_utf8_lossy(t);
-                if conn.send_text(&text).is_ok() {
+                if in_conn(|| conn.send_text(&text)).is_ok() {
                     wire.sent(text.as_bytes());
                 }
             }
             Op::SendBinary(b) => {
-                if conn.send_binary(b).is_ok() {
+                if in_conn(|| conn.send_binary(b)).is_ok() {
                     wire.sent(b);
                 }
             }
-            Op::Ping(p) => drop(conn.ping(p)),
-            Op::Pong(p) => drop(conn.pong(p)),
+            Op::Ping(p) => drop(in_conn(|| conn.ping(p))),
+            Op::Pong(p) => drop(in_conn(|| conn.pong(p))),
             Op::Close(code, reason) => {
                 let reason = String::from_utf8_lossy(reason);
-                drop(conn.close(now, CloseCode::from(*code), &reason))
+                drop(in_conn(|| conn.close(now, CloseCode::from(*code), &reason)))
             }
-            Op::Tick(ms) => conn.handle_timeout(clock.advance((*ms).into())),
+            Op::Tick(ms) => {
+                let at = clock.advance((*ms).into());
+                in_conn(|| conn.handle_timeout(at));
+            }
             Op::TickToDeadline => {
                 if let Some(at) = conn.poll_timeout() {
                     clock.0 = clock.0.max(at);
-                    conn.handle_timeout(clock.0);
+                    in_conn(|| conn.handle_timeout(clock.0));
                 }
             }
             Op::Transmit(n) => wire.transmit(conn, (*n).into()),
             Op::TransmitAll => wire.transmit(conn, usize::MAX),
-            Op::Eof => conn.handle_eof(now),
+            Op::Eof => in_conn(|| conn.handle_eof(now)),
         }
-        events.drain(conn, &limits);
+        let feeds_input = matches!(
+            op,
+            Op::Input(_) | Op::Upgrade | Op::Frame(_) | Op::Deflated(_)
+        );
+        if !(read_ahead && feeds_input) {
+            events.drain(conn, &limits);
+        }
         wire.note_open(events, role);
         if handshaking {
             handshake_output = conn.buffered_amount();
@@ -756,6 +931,20 @@ pub fn run_session(
             conn.buffered_amount() <= limits.max_buffered_output + BUFFER_SLACK + handshake_output,
             "buffered_amount {} over the limit {} (+{BUFFER_SLACK} +{handshake_output})",
             conn.buffered_amount(),
+            limits.max_buffered_output
+        );
+        let held = conn_peak().saturating_sub(held_before);
+        let bound = held_bound(
+            &limits,
+            fed,
+            handshake_output,
+            session.config.deflate.is_some(),
+        );
+        assert!(
+            held <= bound,
+            "the connection held {held} bytes of heap at once, over {bound} \
+             (max_message_size {}, {fed} bytes fed, max_buffered_output {})",
+            limits.max_message_size,
             limits.max_buffered_output
         );
         if let Some(at) = conn.poll_timeout() {

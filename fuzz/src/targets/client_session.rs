@@ -6,6 +6,10 @@
 //! on or off); emits no message over `max_message_size`, inflated or not; writes
 //! only valid, masked frames, RSV1 only when deflate was agreed, compressed
 //! messages that inflate to what was sent, and no data after its close frame.
+//! Holds at most `max_message_size` + the input
+//! fed + the output allowance + a fixed amount of heap at once, also when input
+//! is fed ahead of polling (odd seeds) and the transport then ends
+//! (`sockette_fuzz::held_bound`).
 //! (See `sockette_fuzz::run_session`.)
 
 use arbitrary::{Arbitrary, Unstructured};

@@ -7,7 +7,10 @@
 //! on or off); emits no message over `max_message_size`, inflated or not; writes an
 //! HTTP answer then only valid, unmasked frames, RSV1 only when deflate was
 //! agreed, compressed messages that inflate to what was sent, and no data after
-//! its close frame.
+//! its close frame. Holds at most `max_message_size` + the input
+//! fed + the output allowance + a fixed amount of heap at once, also when input
+//! is fed ahead of polling (odd seeds) and the transport then ends
+//! (`sockette_fuzz::held_bound`).
 
 use arbitrary::{Arbitrary, Unstructured};
 use std::time::{Duration, Instant};
