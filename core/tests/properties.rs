@@ -19,15 +19,21 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sockette_core::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use sockette_core::{CloseCode, Connection, Event, Limits, Message, Role};
+use sockette_core::{CloseCode, Connection, Error, Event, Limits, Message, ProtocolError, Role};
 use support::{
     check_event_order, client_config, close_payload, cut, op, parse_frames, raw_frame,
     server_config, take_output, Chunking, Pair, Raw, Side, XorShift, URL,
 };
 
-/// `cases` cases; a failing case is saved beside this file
-/// (`properties.proptest-regressions`) and replayed first on the next run.
+/// `cases` cases, or `PROPTEST_CASES` when set (a longer search than `cargo test`
+/// affords: the explicit count would otherwise override it); a failing case is
+/// saved beside this file (`properties.proptest-regressions`) and replayed first
+/// on the next run.
 fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
@@ -269,16 +275,31 @@ fn peer_bytes(step: &Step, masked: bool, rng: &mut XorShift) -> Vec<u8> {
     }
 }
 
-/// Runs `steps` against `raw`, checking the invariants after each one, and returns
-/// every byte the connection wrote.
-fn run_steps(raw: &mut Raw, steps: &[Step], chunking: Chunking) -> Result<Vec<u8>, TestCaseError> {
-    let mut rng = XorShift::new(match chunking {
+/// The seed of a chunking's piece sizes (1 for the chunkings that draw none).
+fn seed_of(chunking: Chunking) -> u64 {
+    match chunking {
         Chunking::Random { seed, .. } => seed,
         _ => 1,
-    });
+    }
+}
+
+/// Runs `steps` against `raw`, checking the invariants after each one, and returns
+/// every byte the connection wrote. The peer's masking keys come from `key_seed`
+/// and the piece sizes from the chunking's own seed, on separate generators: the
+/// bytes the peer sends depend on `steps` and `key_seed` only, never on how they
+/// are cut (junk can make key bytes part of the framing, so different keys would
+/// be a different input).
+fn run_steps(
+    raw: &mut Raw,
+    steps: &[Step],
+    chunking: Chunking,
+    key_seed: u64,
+) -> Result<Vec<u8>, TestCaseError> {
+    let mut keys = XorShift::new(key_seed);
+    let mut rng = XorShift::new(seed_of(chunking));
     let mut wire = Vec::new();
     for step in steps {
-        let input = peer_bytes(step, raw.conn.role() == Role::Server, &mut rng);
+        let input = peer_bytes(step, raw.conn.role() == Role::Server, &mut keys);
         match step {
             Step::Drain(n) => {
                 if let Some(out) = raw.conn.poll_transmit() {
@@ -411,7 +432,7 @@ proptest! {
             .limits(LIMITS)
             .keepalive(Duration::from_secs(30), Duration::from_secs(10));
         let mut raw = Raw::open_client(config);
-        let wire = run_steps(&mut raw, &steps, chunking)?;
+        let wire = run_steps(&mut raw, &steps, chunking, seed_of(chunking))?;
         check_wire(&wire, Role::Client)?;
     }
 
@@ -425,7 +446,7 @@ proptest! {
             steps.push(Step::Eof);
         }
         let mut raw = Raw::open_server(server_config().limits(LIMITS));
-        let wire = run_steps(&mut raw, &steps, chunking)?;
+        let wire = run_steps(&mut raw, &steps, chunking, seed_of(chunking))?;
         check_wire(&wire, Role::Server)?;
     }
 
@@ -488,10 +509,106 @@ proptest! {
             Raw::open_server(server_config().limits(LIMITS))
         };
         let (mut whole, mut cut) = (open(), open());
-        let wire_whole = run_steps(&mut whole, &steps, Chunking::Whole)?;
-        let wire_cut = run_steps(&mut cut, &steps, chunking)?;
+        // The same peer bytes (same keys) for both; only the cutting differs.
+        let key_seed = seed_of(chunking);
+        let wire_whole = run_steps(&mut whole, &steps, Chunking::Whole, key_seed)?;
+        let wire_cut = run_steps(&mut cut, &steps, chunking, key_seed)?;
         prop_assert_eq!(&whole.history, &cut.history);
         // Masking keys are drawn in the same order, so even the bytes match.
         prop_assert_eq!(wire_whole, wire_cut);
     }
+}
+
+/// The case `events_do_not_depend_on_how_the_input_is_cut` once failed on: a
+/// masked zero-length header as junk, whose masking key is taken from the next
+/// frame's first four bytes, so that frame's own key bytes are read as the next
+/// header. The harness drew the peer's keys from the chunking's generator, so
+/// the whole and the cut runs sent different keys, and so different frames
+/// (reserved opcode 0xc in one, 0xb in the other): the two runs must feed the
+/// same bytes for the comparison to mean anything.
+#[test]
+fn junk_that_swallows_a_masking_key_gives_the_same_events_whatever_the_cutting() {
+    let payload = "éééiaéérféliéébpéééuétfpfncbtntbgyojsdsééééééuvéeaéééxlékéjwmétfuvsféhkb";
+    let steps = [
+        Step::Junk(vec![0x02, 0x80]),
+        Step::Message {
+            text: true,
+            payload: payload.as_bytes().to_vec(),
+            cuts: vec![
+                13_270_207_948_124_268_153,
+                3_841_660_053_760_153_080,
+                16_862_665_487_415_753_328,
+            ],
+            interleave: None,
+        },
+    ];
+    let chunking = Chunking::Random {
+        max: 1650,
+        seed: 5_602_152_750_142_817_829,
+    };
+    // As the property does: the same keys for both runs.
+    let key_seed = seed_of(chunking);
+    let run = |chunking| {
+        let mut raw = Raw::open_server(server_config().limits(LIMITS));
+        let wire = run_steps(&mut raw, &steps, chunking, key_seed).unwrap();
+        (raw.history, wire)
+    };
+    let (whole, cut) = (run(Chunking::Whole), run(chunking));
+    assert!(
+        matches!(
+            whole.0[1..],
+            [
+                Event::Error(Error::Protocol(ProtocolError::ReservedOpcode(_))),
+                Event::Close(_)
+            ]
+        ),
+        "{:?}",
+        whole.0
+    );
+    assert_eq!(whole, cut);
+}
+
+/// Feeds `input` to a fresh server whole, then cut in two at every point, and
+/// returns the events, which must be the same for every cutting.
+fn server_events_at_every_cut(input: &[u8]) -> Vec<Event> {
+    let whole = Raw::server().feed(input);
+    for at in 1..input.len() {
+        let mut raw = Raw::server();
+        let mut events = raw.feed(&input[..at]);
+        events.extend(raw.feed(&input[at..]));
+        assert_eq!(events, whole, "cut at {at}");
+    }
+    whole
+}
+
+/// The same shape with fixed bytes, the zero-length masked fragment's header
+/// split anywhere.
+#[test]
+fn a_zero_length_masked_fragment_decodes_the_same_at_every_cut() {
+    // A zero-length masked binary fragment, then a continuation ending the
+    // message: one binary message.
+    let mut input = vec![0x02, 0x80, 9, 8, 7, 6];
+    input.extend(raw_frame(0x80, "é".as_bytes(), Some([1, 2, 3, 4])));
+    assert_eq!(
+        server_events_at_every_cut(&input),
+        [Event::Message(Message::Binary(
+            "é".as_bytes().to_vec().into()
+        ))]
+    );
+    // The fragment's header with no key of its own takes the next frame's first
+    // four bytes [0x01, 0x82, 0x1d, 0xdd] as its key; the next header then
+    // starts at 0x6c, reserved opcode 0xc.
+    let mut input = vec![0x02, 0x80];
+    input.extend(raw_frame(0x01, b"ab", Some([0x1d, 0xdd, 0x6c, 0x89])));
+    let events = server_events_at_every_cut(&input);
+    assert!(
+        matches!(
+            events[..],
+            [
+                Event::Error(Error::Protocol(ProtocolError::ReservedOpcode(0xc))),
+                Event::Close(_)
+            ]
+        ),
+        "{events:?}"
+    );
 }
