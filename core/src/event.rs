@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::close::CloseCode;
 use crate::error::Error;
+use crate::utf8;
 
 /// One thing that happened on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,15 +126,18 @@ impl Text {
         }
     }
 
-    /// Bytes the caller has just validated as UTF-8.
+    /// Bytes the caller has just validated as UTF-8 (its callers:
+    /// `Connection::poll_event`'s fast path, and the assembler once its
+    /// incremental validator has seen the whole message). `as_str` relies on it: see
+    /// [`utf8::validated_str`].
     pub(crate) fn from_validated(bytes: Bytes) -> Text {
+        debug_assert!(simdutf8::basic::from_utf8(&bytes).is_ok());
         Text(bytes)
     }
 
-    /// The text. (The bytes were validated on arrival; this re-check runs at SIMD
-    /// speed and keeps the crate free of `unsafe`.)
+    /// The text, in O(1): the bytes were validated once, when the `Text` was built.
     pub fn as_str(&self) -> &str {
-        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
+        utf8::validated_str(&self.0)
     }
 
     /// The UTF-8 bytes.
@@ -187,5 +191,31 @@ impl PartialEq<str> for Text {
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
         self.as_bytes() == other.as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_without_a_copy() {
+        let bytes = Bytes::from_static("κόσμε, 𝄞 and ascii".as_bytes());
+        let text = Text::from_utf8(bytes.clone()).expect("valid UTF-8");
+        assert_eq!(text.as_str(), "κόσμε, 𝄞 and ascii");
+        assert_eq!(&*text, "κόσμε, 𝄞 and ascii");
+        assert_eq!(text.as_str().as_ptr(), bytes.as_ptr(), "shares the buffer");
+        assert_eq!(text.into_bytes(), bytes);
+        assert_eq!(Text::from(String::from("é")).as_str(), "é");
+        assert_eq!(Text::from("é").as_str(), "é");
+        assert_eq!(Text::default().as_str(), "");
+    }
+
+    #[test]
+    fn text_refuses_bytes_that_are_not_utf8() {
+        for invalid in [&[0xff][..], &[0xce], &[0xed, 0xa0, 0x80], b"ok\xc0\xaf"] {
+            let bytes = Bytes::copy_from_slice(invalid);
+            assert_eq!(Text::from_utf8(bytes.clone()), Err(bytes));
+        }
     }
 }
