@@ -80,7 +80,7 @@ pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
 pub use connection::{Connection, Role, State};
 pub use deflate::DeflateConfig;
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};
-pub use event::{CloseInfo, Event, EventRef, Message, OpenInfo, Text};
+pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;
