@@ -11,8 +11,38 @@ use crate::rng::{ChaChaSource, RandomSource};
 use crate::tls::{parse_client_cert, parse_pem_certificates, ClientTls};
 use crate::url::WsUrl;
 
+/// `with` setters for a settings struct: each returns the value with one field
+/// replaced, so `Type::default().field(v)` builds it outside this crate, where
+/// `#[non_exhaustive]` refuses struct literals.
+macro_rules! field_setters {
+    ($ty:ident { $($field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("These settings with `", stringify!($field), "` set to `value` (see the field).")]
+                #[must_use]
+                pub const fn $field(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use field_setters;
+
 /// Bounds on memory the peer (or the caller) can make the connection use.
+///
+/// Start from the defaults and change what you need (new fields may come, so
+/// struct literals are refused outside this crate):
+///
+/// ```
+/// use sockette_core::Limits;
+///
+/// let limits = Limits::default().max_message_size(1 << 20).max_frame_size(1 << 20);
+/// assert_eq!(limits.max_message_size, 1 << 20);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest frame payload accepted (default 16 MiB); larger fails with 1009.
     pub max_frame_size: usize,
@@ -27,6 +57,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        Limits::new()
+    }
+}
+
+impl Limits {
+    /// The defaults, usable in a `const` (`Limits::default()` elsewhere).
+    pub const fn new() -> Self {
         Limits {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
@@ -38,7 +75,16 @@ impl Default for Limits {
 
 /// Deadlines, measured from the `now` given to the connection. A duration too
 /// long for an `Instant` to hold (`Duration::MAX`, say) means no deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use sockette_core::Timeouts;
+///
+/// let timeouts = Timeouts::default().handshake(Duration::from_secs(3)).keepalive_interval(None);
+/// assert_eq!(timeouts.handshake, Duration::from_secs(3));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// The whole opening must complete within this, counted from the creation of
     /// the connection (default 10 s, as Python `websockets`' `open_timeout`): the
@@ -59,8 +105,29 @@ pub struct Timeouts {
     pub keepalive_timeout: Duration,
 }
 
+field_setters!(Limits {
+    max_frame_size: usize,
+    max_message_size: usize,
+    max_buffered_output: usize,
+    max_handshake_size: usize,
+});
+
+field_setters!(Timeouts {
+    handshake: Duration,
+    close: Duration,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Duration,
+});
+
 impl Default for Timeouts {
     fn default() -> Self {
+        Timeouts::new()
+    }
+}
+
+impl Timeouts {
+    /// The defaults, usable in a `const` (`Timeouts::default()` elsewhere).
+    pub const fn new() -> Self {
         Timeouts {
             handshake: Duration::from_secs(10),
             close: Duration::from_secs(5),

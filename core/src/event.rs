@@ -44,6 +44,7 @@ pub enum EventRef<'a> {
 
 /// What the opening handshake settled.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct OpenInfo {
     /// The subprotocol the server selected, if any.
     pub protocol: Option<String>,
@@ -62,6 +63,18 @@ pub struct OpenInfo {
     pub response_head: String,
 }
 
+impl CloseInfo {
+    /// An ending with this code and reason (for tests and for code that reports
+    /// endings of its own, as a backend does).
+    pub fn new(code: CloseCode, reason: impl Into<String>, was_clean: bool) -> CloseInfo {
+        CloseInfo {
+            code,
+            reason: reason.into(),
+            was_clean,
+        }
+    }
+}
+
 impl OpenInfo {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -74,6 +87,7 @@ impl OpenInfo {
 
 /// How the connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CloseInfo {
     /// The peer's close code; 1005 when its close frame had none; 1006 when the
     /// connection ended without a close handshake; our code when we failed it.
@@ -101,7 +115,10 @@ pub struct CloseInfo {
 /// assert_eq!(binary.len(), 3);
 /// assert_eq!(binary.into_data(), Bytes::from_static(&[1, 2, 3]));
 /// ```
+///
+/// Other kinds may come (`#[non_exhaustive]`): a `match` needs a `_` arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Message {
     /// A text message, validated UTF-8.
     Text(Text),
