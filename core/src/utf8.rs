@@ -2,7 +2,7 @@
 //! partial reads). It fails as soon as the bytes seen so far cannot begin a valid
 //! string, not only at the end of the message (RFC 6455 §8.1, Autobahn 6.4.x).
 //!
-//! It also holds the crate's one `unsafe` outside masking: [`validated_str`], which
+//! It also holds the crate's one `unsafe` outside masking: `validated_str`, which
 //! turns bytes already validated into a `&str` without a second pass.
 
 // The crate denies `unsafe` (core/Cargo.toml); only `validated_str` allows it.
