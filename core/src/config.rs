@@ -137,19 +137,27 @@ impl Timeouts {
     }
 }
 
+/// Makes the random source of each connection built from one configuration: a
+/// factory rather than one source, so that a configuration can be cloned and
+/// shared between threads, and open many connections (or reconnect).
+type RandomSourceFactory = Arc<dyn Fn() -> Box<dyn RandomSource> + Send + Sync>;
+
 /// Settings common to both roles.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Common {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
     pub(crate) fragment_size: Option<usize>,
-    pub(crate) rng: Option<Box<dyn RandomSource>>,
+    /// `None`: each connection seeds its own ChaCha from the operating system.
+    pub(crate) rng: Option<RandomSourceFactory>,
 }
 
 impl Common {
+    /// A random source for a new connection, fresh from the factory (or the
+    /// operating system); the configuration keeps the factory for the next one.
     pub(crate) fn take_rng(&mut self) -> Result<Box<dyn RandomSource>, Error> {
-        match self.rng.take() {
-            Some(rng) => Ok(rng),
+        match &self.rng {
+            Some(make) => Ok(make()),
             None => Ok(Box::new(ChaChaSource::from_os()?)),
         }
     }
@@ -191,9 +199,23 @@ macro_rules! common_setters {
             self
         }
 
-        /// Replaces the random source (masking keys, handshake key).
-        pub fn random_source(mut self, rng: impl RandomSource + 'static) -> Self {
-            self.common.rng = Some(Box::new(rng));
+        /// Replaces the random source (masking keys, handshake key): each
+        /// connection made from this configuration (or a clone of it) starts from
+        /// its own copy of `rng`, so they all draw the same bytes. Meant for a
+        /// fixed seed in tests; see [`random_sources`](Self::random_sources) to
+        /// give each connection a different source.
+        pub fn random_source(self, rng: impl RandomSource + Clone + Sync + 'static) -> Self {
+            self.random_sources(move || Box::new(rng.clone()))
+        }
+
+        /// Makes the random source (masking keys, handshake key) of each
+        /// connection made from this configuration, or a clone of it, with
+        /// `make`, called once per connection.
+        pub fn random_sources(
+            mut self,
+            make: impl Fn() -> Box<dyn RandomSource> + Send + Sync + 'static,
+        ) -> Self {
+            self.common.rng = Some(Arc::new(make));
             self
         }
     };
@@ -209,6 +231,10 @@ macro_rules! common_setters {
 ///     .header("Authorization", "Bearer 123");
 /// # Ok::<(), sockette_core::Error>(())
 /// ```
+///
+/// A configuration is `Clone + Send + Sync`: one can open many connections, from
+/// any thread, and reconnect.
+#[derive(Clone)]
 pub struct ClientConfig {
     pub(crate) url: WsUrl,
     pub(crate) protocols: Vec<String>,
@@ -391,7 +417,8 @@ impl fmt::Debug for ClientConfig {
 }
 
 /// What the server role accepts (tests, the CLI's demo echo server).
-#[derive(Default)]
+/// `Clone + Send + Sync`, like [`ClientConfig`].
+#[derive(Default, Clone)]
 pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
     pub(crate) deflate: Option<DeflateConfig>,
