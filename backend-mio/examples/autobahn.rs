@@ -86,11 +86,9 @@ fn run(
     url: &str,
     echo: bool,
 ) -> Result<Option<String>, Box<dyn std::error::Error>> {
-    let limits = Limits {
-        max_frame_size: 64 << 20,
-        max_message_size: 64 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .max_frame_size(64 << 20)
+        .max_message_size(64 << 20);
     let mut config = ClientConfig::new(url)?.limits(limits);
     if let Some(pem) = settings.ca_pem {
         config = config.add_root_certificates_pem(pem)?;

@@ -139,10 +139,7 @@ fn failures_are_error_events_on_the_loop_thread_and_leave_the_others_alone() {
     let (reset, reset_thread) = resetting_server();
     let refused = refused_addr();
 
-    let short = Timeouts {
-        handshake: Duration::from_millis(700),
-        ..Timeouts::default()
-    };
+    let short = Timeouts::default().handshake(Duration::from_millis(700));
     let mut event_loop = EventLoop::new().unwrap();
     let mut name = HashMap::new();
     let mut add = |event_loop: &mut EventLoop, what: &'static str, config: ClientConfig, addr| {
@@ -519,12 +516,11 @@ fn huge_timeouts_mean_no_deadline_instead_of_a_panic() {
     let port = server.addr.port();
     let (done, finished) = std::sync::mpsc::channel();
     thread::spawn(move || {
-        let huge = Timeouts {
-            handshake: Duration::MAX,
-            close: Duration::MAX,
-            keepalive_interval: Some(Duration::MAX),
-            keepalive_timeout: Duration::MAX,
-        };
+        let huge = Timeouts::default()
+            .handshake(Duration::MAX)
+            .close(Duration::MAX)
+            .keepalive_interval(Some(Duration::MAX))
+            .keepalive_timeout(Duration::MAX);
         let config = ClientConfig::new(&format!("ws://127.0.0.1:{port}/"))
             .unwrap()
             .timeouts(huge);

@@ -47,11 +47,9 @@ fn parse_args() -> Result<Options, String> {
 
 fn builder(options: &Options, path: &str) -> ClientBuilder {
     // The suite sends messages up to 16 MiB (case 9.*): raise the limits above them.
-    let limits = Limits {
-        max_frame_size: 64 << 20,
-        max_message_size: 64 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .max_frame_size(64 << 20)
+        .max_message_size(64 << 20);
     let mut builder = Client::builder(&format!("{}{path}", options.base)).limits(limits);
     if options.deflate {
         // permessage-deflate is offered with its defaults (cases 12.* and 13.*).

@@ -12,10 +12,8 @@ use sockette_std::{Client, CloseCode, Error, Event, Message, State};
 use support::{bounded, echo_server, serve, TestServer};
 
 fn text(m: &Message) -> &str {
-    match m {
-        Message::Text(t) => t.as_str(),
-        Message::Binary(_) => panic!("expected text, got binary"),
-    }
+    m.as_text()
+        .unwrap_or_else(|| panic!("expected text, got {m:?}"))
 }
 
 #[test]

@@ -221,10 +221,7 @@ fn a_full_outgoing_buffer_refuses_sends_and_drop_still_returns_promptly() {
         });
         let limit = 256 << 10;
         let mut client = Client::builder(&server.url("/"))
-            .limits(Limits {
-                max_buffered_output: limit,
-                ..Limits::default()
-            })
+            .limits(Limits::default().max_buffered_output(limit))
             .connect()
             .unwrap();
         let chunk = vec![0u8; 16 << 10];

@@ -108,11 +108,11 @@ fn a_deflated_burst_then_fin_under_a_slow_callback_is_inflated_one_message_at_a_
         });
         let mut client = Client::builder(&server.url("/"))
             .deflate(DeflateConfig::default())
-            .limits(Limits {
-                max_message_size: MESSAGE,
-                max_buffered_output: MAX_BUFFERED_OUTPUT,
-                ..Limits::default()
-            })
+            .limits(
+                Limits::default()
+                    .max_message_size(MESSAGE)
+                    .max_buffered_output(MAX_BUFFERED_OUTPUT),
+            )
             .connect()
             .unwrap();
         let reset = reset_peak_rss();

@@ -81,11 +81,11 @@ fn python_websockets_echo_with_permessage_deflate_over_wss() {
     bounded(60, move || {
         let mut client = Client::builder(&format!("wss://localhost:{}/", server.port()))
             .ca_file(dir.join("ca.pem"))
-            .deflate(DeflateConfig {
-                client_no_context_takeover: true,
-                server_max_window_bits: Some(12),
-                ..DeflateConfig::default()
-            })
+            .deflate(
+                DeflateConfig::default()
+                    .client_no_context_takeover(true)
+                    .server_max_window_bits(Some(12)),
+            )
             .connect()
             .unwrap();
         exchange_expecting(&mut client, Some("permessage-deflate"));

@@ -116,11 +116,7 @@ mod tests {
 
     #[test]
     fn closes_map_to_codes() {
-        let info = |code: u16, was_clean| CloseInfo {
-            code: CloseCode::from(code),
-            reason: String::new(),
-            was_clean,
-        };
+        let info = |code: u16, was_clean| CloseInfo::new(CloseCode::from(code), "", was_clean);
         assert_eq!(Status::of_close(&info(1000, true)), Status::Ok);
         assert_eq!(Status::of_close(&info(1005, true)), Status::Ok);
         assert_eq!(Status::of_close(&info(1011, true)), Status::PeerError);

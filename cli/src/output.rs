@@ -221,23 +221,23 @@ impl Printer {
     }
 
     fn message(&self, kind: &str, marker: &str, color: Color, message: &Message) {
-        match (self.form, message) {
-            (Form::Json, Message::Text(t)) => {
-                self.json(kind, json!({ "type": "text", "data": t.as_str() }))
-            }
-            (Form::Json, Message::Binary(b)) => self.json(
+        // Binary, and any kind a later sockette-core adds, is shown as bytes.
+        let b = message.as_bytes();
+        match (self.form, message.as_text()) {
+            (Form::Json, Some(t)) => self.json(kind, json!({ "type": "text", "data": t })),
+            (Form::Json, None) => self.json(
                 kind,
                 json!({ "type": "binary", "len": b.len(), "hex": compact_hex(b) }),
             ),
-            (Form::Quiet, Message::Text(t)) => self.plain(t.as_str()),
-            (Form::Human, Message::Text(t)) => self.line(color, &format!("{marker} {t}")),
-            (_, Message::Binary(b)) if self.binary == BinaryDisplay::Raw && marker == "<" => {
+            (Form::Quiet, Some(t)) => self.plain(t),
+            (Form::Human, Some(t)) => self.line(color, &format!("{marker} {t}")),
+            (_, None) if self.binary == BinaryDisplay::Raw && marker == "<" => {
                 let mut out = io::stdout().lock();
                 let _ = out.write_all(b);
                 let _ = out.flush();
             }
-            (Form::Quiet, Message::Binary(b)) => self.plain(&hex(b, self.hex_limit())),
-            (Form::Human, Message::Binary(b)) => {
+            (Form::Quiet, None) => self.plain(&hex(b, self.hex_limit())),
+            (Form::Human, None) => {
                 let text = format!(
                     "{marker} binary ({} bytes): {}",
                     b.len(),

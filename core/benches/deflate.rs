@@ -75,11 +75,11 @@ fn bench(c: &mut Criterion) {
         ("deflate", Some(DeflateConfig::default())),
         (
             "deflate-no-takeover",
-            Some(DeflateConfig {
-                client_no_context_takeover: true,
-                server_no_context_takeover: true,
-                ..DeflateConfig::default()
-            }),
+            Some(
+                DeflateConfig::default()
+                    .client_no_context_takeover(true)
+                    .server_no_context_takeover(true),
+            ),
         ),
     ];
     let mut ratios = Vec::new();

@@ -76,16 +76,16 @@ fn bytes_per_client(deflate: Option<DeflateConfig>) -> isize {
 fn configuration(name: &str) -> Option<DeflateConfig> {
     match name {
         "takeover" => Some(DeflateConfig::default()),
-        "no-takeover" => Some(DeflateConfig {
-            client_no_context_takeover: true,
-            server_no_context_takeover: true,
-            ..DeflateConfig::default()
-        }),
-        "window-9" => Some(DeflateConfig {
-            client_max_window_bits: 9,
-            server_max_window_bits: Some(9),
-            ..DeflateConfig::default()
-        }),
+        "no-takeover" => Some(
+            DeflateConfig::default()
+                .client_no_context_takeover(true)
+                .server_no_context_takeover(true),
+        ),
+        "window-9" => Some(
+            DeflateConfig::default()
+                .client_max_window_bits(9)
+                .server_max_window_bits(Some(9)),
+        ),
         _ => None,
     }
 }

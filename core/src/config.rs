@@ -11,8 +11,38 @@ use crate::rng::{ChaChaSource, RandomSource};
 use crate::tls::{parse_client_cert, parse_pem_certificates, ClientTls};
 use crate::url::WsUrl;
 
+/// `with` setters for a settings struct: each returns the value with one field
+/// replaced, so `Type::default().field(v)` builds it outside this crate, where
+/// `#[non_exhaustive]` refuses struct literals.
+macro_rules! field_setters {
+    ($ty:ident { $($field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("These settings with `", stringify!($field), "` set to `value` (see the field).")]
+                #[must_use]
+                pub const fn $field(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use field_setters;
+
 /// Bounds on memory the peer (or the caller) can make the connection use.
+///
+/// Start from the defaults and change what you need (new fields may come, so
+/// struct literals are refused outside this crate):
+///
+/// ```
+/// use sockette_core::Limits;
+///
+/// let limits = Limits::default().max_message_size(1 << 20).max_frame_size(1 << 20);
+/// assert_eq!(limits.max_message_size, 1 << 20);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest frame payload accepted (default 16 MiB); larger fails with 1009.
     pub max_frame_size: usize,
@@ -27,6 +57,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        Limits::new()
+    }
+}
+
+impl Limits {
+    /// The defaults, usable in a `const` (`Limits::default()` elsewhere).
+    pub const fn new() -> Self {
         Limits {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
@@ -38,7 +75,16 @@ impl Default for Limits {
 
 /// Deadlines, measured from the `now` given to the connection. A duration too
 /// long for an `Instant` to hold (`Duration::MAX`, say) means no deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use sockette_core::Timeouts;
+///
+/// let timeouts = Timeouts::default().handshake(Duration::from_secs(3)).keepalive_interval(None);
+/// assert_eq!(timeouts.handshake, Duration::from_secs(3));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// The whole opening must complete within this, counted from the creation of
     /// the connection (default 10 s, as Python `websockets`' `open_timeout`): the
@@ -59,8 +105,29 @@ pub struct Timeouts {
     pub keepalive_timeout: Duration,
 }
 
+field_setters!(Limits {
+    max_frame_size: usize,
+    max_message_size: usize,
+    max_buffered_output: usize,
+    max_handshake_size: usize,
+});
+
+field_setters!(Timeouts {
+    handshake: Duration,
+    close: Duration,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Duration,
+});
+
 impl Default for Timeouts {
     fn default() -> Self {
+        Timeouts::new()
+    }
+}
+
+impl Timeouts {
+    /// The defaults, usable in a `const` (`Timeouts::default()` elsewhere).
+    pub const fn new() -> Self {
         Timeouts {
             handshake: Duration::from_secs(10),
             close: Duration::from_secs(5),
@@ -70,19 +137,27 @@ impl Default for Timeouts {
     }
 }
 
+/// Makes the random source of each connection built from one configuration: a
+/// factory rather than one source, so that a configuration can be cloned and
+/// shared between threads, and open many connections (or reconnect).
+type RandomSourceFactory = Arc<dyn Fn() -> Box<dyn RandomSource> + Send + Sync>;
+
 /// Settings common to both roles.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Common {
     pub(crate) limits: Limits,
     pub(crate) timeouts: Timeouts,
     pub(crate) fragment_size: Option<usize>,
-    pub(crate) rng: Option<Box<dyn RandomSource>>,
+    /// `None`: each connection seeds its own ChaCha from the operating system.
+    pub(crate) rng: Option<RandomSourceFactory>,
 }
 
 impl Common {
+    /// A random source for a new connection, fresh from the factory (or the
+    /// operating system); the configuration keeps the factory for the next one.
     pub(crate) fn take_rng(&mut self) -> Result<Box<dyn RandomSource>, Error> {
-        match self.rng.take() {
-            Some(rng) => Ok(rng),
+        match &self.rng {
+            Some(make) => Ok(make()),
             None => Ok(Box::new(ChaChaSource::from_os()?)),
         }
     }
@@ -124,9 +199,23 @@ macro_rules! common_setters {
             self
         }
 
-        /// Replaces the random source (masking keys, handshake key).
-        pub fn random_source(mut self, rng: impl RandomSource + 'static) -> Self {
-            self.common.rng = Some(Box::new(rng));
+        /// Replaces the random source (masking keys, handshake key): each
+        /// connection made from this configuration (or a clone of it) starts from
+        /// its own copy of `rng`, so they all draw the same bytes. Meant for a
+        /// fixed seed in tests; see [`random_sources`](Self::random_sources) to
+        /// give each connection a different source.
+        pub fn random_source(self, rng: impl RandomSource + Clone + Sync + 'static) -> Self {
+            self.random_sources(move || Box::new(rng.clone()))
+        }
+
+        /// Makes the random source (masking keys, handshake key) of each
+        /// connection made from this configuration, or a clone of it, with
+        /// `make`, called once per connection.
+        pub fn random_sources(
+            mut self,
+            make: impl Fn() -> Box<dyn RandomSource> + Send + Sync + 'static,
+        ) -> Self {
+            self.common.rng = Some(Arc::new(make));
             self
         }
     };
@@ -142,6 +231,10 @@ macro_rules! common_setters {
 ///     .header("Authorization", "Bearer 123");
 /// # Ok::<(), sockette_core::Error>(())
 /// ```
+///
+/// A configuration is `Clone + Send + Sync`: one can open many connections, from
+/// any thread, and reconnect.
+#[derive(Clone)]
 pub struct ClientConfig {
     pub(crate) url: WsUrl,
     pub(crate) protocols: Vec<String>,
@@ -324,7 +417,8 @@ impl fmt::Debug for ClientConfig {
 }
 
 /// What the server role accepts (tests, the CLI's demo echo server).
-#[derive(Default)]
+/// `Clone + Send + Sync`, like [`ClientConfig`].
+#[derive(Default, Clone)]
 pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
     pub(crate) deflate: Option<DeflateConfig>,

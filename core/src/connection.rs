@@ -24,6 +24,7 @@ use crate::stats::{Stats, StatsRecorder};
 use crate::timer::{Timer, Timers};
 use crate::tls::{TlsError, TlsSession};
 use crate::url::WsUrl;
+use crate::utf8;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,9 +389,9 @@ impl Connection {
         self.stats.message_received(len);
         let payload = &self.input[start..start + len];
         Some(match opcode {
-            // Checked above; without `unsafe` a `&str` costs a second pass (the
-            // borrow checker refuses a fallback after a conditional borrow).
-            OpCode::Text => EventRef::Text(simdutf8::basic::from_utf8(payload).unwrap_or_default()),
+            // Validated by the filter above (the borrow checker refuses returning
+            // the `&str` found there and falling back to `poll_event` otherwise).
+            OpCode::Text => EventRef::Text(utf8::validated_str(payload)),
             _ => EventRef::Binary(payload),
         })
     }

@@ -25,7 +25,15 @@ const ZLIB_MIN_WINDOW_BITS: u8 = 9;
 const INFLATE_STEP: usize = 32 << 10;
 
 /// What a client offers (or a server accepts) for permessage-deflate.
+///
+/// ```
+/// use sockette_core::DeflateConfig;
+///
+/// let deflate = DeflateConfig::default().client_no_context_takeover(true).level(1);
+/// assert!(deflate.client_no_context_takeover);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeflateConfig {
     /// The largest window (log2, 8..=15) the client's compressor will use; the
     /// server may lower it. Default 15.
@@ -45,6 +53,13 @@ pub struct DeflateConfig {
 
 impl Default for DeflateConfig {
     fn default() -> Self {
+        DeflateConfig::new()
+    }
+}
+
+impl DeflateConfig {
+    /// The defaults, usable in a `const` (`DeflateConfig::default()` elsewhere).
+    pub const fn new() -> Self {
         DeflateConfig {
             client_max_window_bits: 15,
             server_max_window_bits: None,
@@ -55,6 +70,15 @@ impl Default for DeflateConfig {
         }
     }
 }
+
+crate::config::field_setters!(DeflateConfig {
+    client_max_window_bits: u8,
+    server_max_window_bits: Option<u8>,
+    client_no_context_takeover: bool,
+    server_no_context_takeover: bool,
+    level: u32,
+    min_compress_size: usize,
+});
 
 impl DeflateConfig {
     pub(crate) fn validate(&self) -> Result<(), Error> {

@@ -53,6 +53,15 @@
 //!   1009 for a limit) and an [`Event::Error`] saying which rule was broken.
 //! - Memory is bounded by [`Limits`]: frame, message, handshake and output sizes.
 //! - [`Event::Close`] is the last event, emitted exactly once.
+//!
+//! ## Internals
+//! The modules `frame`, `mask` and `utf8` (the frame codec, masking, incremental
+//! UTF-8 validation) are public only so that the fuzz targets (`fuzz/`) and the
+//! benchmarks (`core/benches`) can drive them directly. They are hidden from the
+//! documentation and are not part of the API: they may change in any release.
+//! (Hidden rather than behind a cargo feature: this crate's own tests and
+//! benchmarks use them, and cargo can enable a feature for them only through
+//! `required-features`, which would silently skip them in a plain `cargo test`.)
 
 // docs.rs (which sets `docsrs`) labels the items that a feature enables.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -63,9 +72,11 @@ mod connection;
 mod deflate;
 mod error;
 mod event;
+#[doc(hidden)]
 pub mod frame;
 mod handshake;
 mod logging;
+#[doc(hidden)]
 pub mod mask;
 mod message;
 mod rng;
@@ -73,6 +84,7 @@ mod stats;
 mod timer;
 mod tls;
 mod url;
+#[doc(hidden)]
 pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
@@ -80,7 +92,7 @@ pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
 pub use connection::{Connection, Role, State};
 pub use deflate::DeflateConfig;
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};
-pub use event::{CloseInfo, Event, EventRef, Message, OpenInfo, Text};
+pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;

@@ -8,7 +8,8 @@
 //! output's spare capacity: a copy followed by an in-place XOR reads and writes the
 //! payload twice and halves the send bandwidth (issue 10: ≥ 80% of memcpy). Marking
 //! the written bytes as initialised, and calling the same loop compiled for AVX2
-//! once the CPU is known to have it, are the crate's two `unsafe` blocks.
+//! once the CPU is known to have it, are two of the crate's three `unsafe` blocks
+//! (the third: `utf8::validated_str`).
 
 // The crate denies `unsafe` (core/Cargo.toml: `deny` rather than the workspace's
 // `forbid`, which no module could relax); this module alone may use it, for

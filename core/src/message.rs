@@ -133,10 +133,10 @@ impl Assembler {
         match kind {
             Kind::Binary => Ok(Some(Message::Binary(payload))),
             Kind::Text => {
+                // Every byte of the payload went through `self.utf8` (as received,
+                // or as inflated): checked once, not again here.
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-                Text::from_utf8(payload)
-                    .map(|t| Some(Message::Text(t)))
-                    .map_err(|_| ProtocolError::InvalidUtf8.into())
+                Ok(Some(Message::Text(Text::from_validated(payload))))
             }
         }
     }

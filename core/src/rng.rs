@@ -13,7 +13,9 @@ pub trait RandomSource: Send {
     fn fill(&mut self, dest: &mut [u8]);
 }
 
-/// The default source: ChaCha12 seeded from the operating system.
+/// The default source: ChaCha12 seeded from the operating system. A clone
+/// continues the same stream from the same point.
+#[derive(Clone)]
 pub struct ChaChaSource(ChaCha12Rng);
 
 impl ChaChaSource {

@@ -1,6 +1,11 @@
 //! Incremental UTF-8 validation for text messages that arrive in pieces (fragments,
 //! partial reads). It fails as soon as the bytes seen so far cannot begin a valid
 //! string, not only at the end of the message (RFC 6455 §8.1, Autobahn 6.4.x).
+//!
+//! It also holds the crate's one `unsafe` outside masking: `validated_str`, which
+//! turns bytes already validated into a `&str` without a second pass.
+
+// The crate denies `unsafe` (core/Cargo.toml); only `validated_str` allows it.
 
 /// Validates a byte stream fed in arbitrary pieces.
 #[derive(Debug, Default, Clone)]
@@ -56,6 +61,33 @@ impl Utf8Validator {
             Err(InvalidUtf8)
         }
     }
+}
+
+/// Bytes this crate has already validated as UTF-8, seen as a `&str` at no cost.
+///
+/// The contract: `bytes` passed a full UTF-8 check (`simdutf8`, `std::str` or
+/// [`Utf8Validator`] through `finish`) and have not changed since. The callers,
+/// each audited against it:
+/// - `Text::as_str`: every `Text` is built from a `&str`/`String`, or from bytes
+///   checked by `Text::from_utf8` (or the `TryFrom`s that call it), or by
+///   `Text::from_validated`, whose callers are `Connection::poll_event`'s fast
+///   path, right after checking that very payload, and the message assembler,
+///   after feeding every byte of the message to a `Utf8Validator` and `finish`;
+/// - `Connection::poll_event_ref`, on the payload it checked a few lines above,
+///   with no write to the input buffer in between.
+///
+/// Debug builds (all tests and fuzzing) check the contract again.
+#[allow(unsafe_code)]
+#[inline]
+pub(crate) fn validated_str(bytes: &[u8]) -> &str {
+    debug_assert!(
+        simdutf8::basic::from_utf8(bytes).is_ok(),
+        "validated_str called on bytes that are not UTF-8"
+    );
+    // SAFETY: every caller passes bytes that were validated as UTF-8 and not
+    // modified since (the contract above, checked in debug builds); a `&[u8]`
+    // cannot change while borrowed, so the `&str` stays valid for its lifetime.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 /// The length of the sequence a lead byte starts; only called on bytes the
@@ -120,6 +152,21 @@ mod tests {
         let mut v = Utf8Validator::new();
         assert!(v.feed(&[0xf4]).is_ok());
         assert_eq!(v.feed(&[0x90]), Err(InvalidUtf8));
+    }
+
+    #[test]
+    fn validated_str_is_the_same_bytes_seen_as_text() {
+        let text = "κόσμε 𝄞";
+        let seen = validated_str(text.as_bytes());
+        assert_eq!(seen, text);
+        assert_eq!(seen.as_ptr(), text.as_ptr(), "no copy");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not UTF-8")]
+    fn validated_str_refuses_invalid_bytes_in_debug_builds() {
+        let _ = validated_str(&[0xce, 0xff]);
     }
 
     #[test]

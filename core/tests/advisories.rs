@@ -56,10 +56,7 @@ fn feed_until_closed(raw: &mut Raw, bytes: &[u8], piece: usize) -> (Vec<Event>, 
 fn rustsec_2023_0065_handshake_head_is_bounded() {
     const LIMIT: usize = 64 << 10;
     const PIECE: usize = 4096;
-    let limits = Limits {
-        max_handshake_size: LIMIT,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_handshake_size(LIMIT);
     let mut head = b"HTTP/1.1 101 Switching Protocols\r\nX-Padding: ".to_vec();
     head.resize(1 << 20, b'a');
 
@@ -181,10 +178,7 @@ fn cve_2020_27813_frame_and_message_lengths_do_not_overflow() {
     assert_eq!(error, &Error::Protocol(ProtocolError::LengthTooLong));
 
     const LIMIT: usize = 1000;
-    let limits = Limits {
-        max_message_size: LIMIT,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_message_size(LIMIT);
     let mut raw = Raw::open_client(client_config(URL).limits(limits));
     let fragment = vec![7u8; 600];
     assert!(raw.feed(&frame(false, op::BINARY, &fragment)).is_empty());
@@ -209,10 +203,7 @@ fn cve_2020_27813_frame_and_message_lengths_do_not_overflow() {
 #[test]
 fn rustsec_2020_0043_output_buffer_is_bounded() {
     const LIMIT: usize = 64 << 10;
-    let limits = Limits {
-        max_buffered_output: LIMIT,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_buffered_output(LIMIT);
     let mut raw = Raw::open_client(client_config(URL).limits(limits));
     let message = vec![1u8; 16 << 10];
     let mut accepted = 0;
@@ -294,10 +285,7 @@ fn ghsa_w67g_5rqw_f597_mask_keys_are_unpredictable() {
 fn cve_2018_1000518_one_deflate_bomb_message_is_bounded() {
     const LIMIT: usize = 1 << 20;
     let client = client_config(URL)
-        .limits(Limits {
-            max_message_size: LIMIT,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_message_size(LIMIT))
         .deflate(DeflateConfig::default());
     let server = server_config().deflate(DeflateConfig::default());
     let mut pair = Pair::open(client, server, Chunking::Whole);

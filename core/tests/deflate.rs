@@ -41,13 +41,13 @@ fn the_offer_carries_the_configured_parameters() {
         header_value(&raw.request, "Sec-WebSocket-Extensions"),
         Some("permessage-deflate; client_max_window_bits")
     );
-    let raw = Raw::connecting_client(deflate_client(DeflateConfig {
-        client_max_window_bits: 10,
-        server_max_window_bits: Some(12),
-        client_no_context_takeover: true,
-        server_no_context_takeover: true,
-        ..DeflateConfig::default()
-    }));
+    let raw = Raw::connecting_client(deflate_client(
+        DeflateConfig::default()
+            .client_max_window_bits(10)
+            .server_max_window_bits(Some(12))
+            .client_no_context_takeover(true)
+            .server_no_context_takeover(true),
+    ));
     assert_eq!(
         header_value(&raw.request, "Sec-WebSocket-Extensions"),
         Some(
@@ -59,10 +59,7 @@ fn the_offer_carries_the_configured_parameters() {
 
 #[test]
 fn valid_answers_are_accepted_and_reported() {
-    let offer = DeflateConfig {
-        server_max_window_bits: Some(12),
-        ..DeflateConfig::default()
-    };
+    let offer = DeflateConfig::default().server_max_window_bits(Some(12));
     let (_, events) = answer(DeflateConfig::default(), "permessage-deflate");
     assert!(matches!(&events[..], [Event::Open(_)]), "{events:?}");
     for extensions in [
@@ -96,11 +93,9 @@ fn a_declined_offer_opens_without_compression() {
 
 #[test]
 fn invalid_answers_fail_the_handshake_with_the_reason() {
-    let offer = DeflateConfig {
-        server_max_window_bits: Some(10),
-        server_no_context_takeover: true,
-        ..DeflateConfig::default()
-    };
+    let offer = DeflateConfig::default()
+        .server_max_window_bits(Some(10))
+        .server_no_context_takeover(true);
     let cases = [
         (
             "permessage-deflate; server_no_context_takeover; foo",
@@ -248,13 +243,11 @@ fn round_trip(
 fn round_trips_with_every_window_size_and_both_context_modes() {
     for bits in 8..=15u8 {
         for no_takeover in [false, true] {
-            let client = DeflateConfig {
-                client_max_window_bits: bits.max(9),
-                server_max_window_bits: Some(bits),
-                client_no_context_takeover: no_takeover,
-                server_no_context_takeover: no_takeover,
-                ..DeflateConfig::default()
-            };
+            let client = DeflateConfig::default()
+                .client_max_window_bits(bits.max(9))
+                .server_max_window_bits(Some(bits))
+                .client_no_context_takeover(no_takeover)
+                .server_no_context_takeover(no_takeover);
             round_trip(client, DeflateConfig::default(), Chunking::Whole, None);
         }
     }
@@ -277,10 +270,7 @@ fn round_trips_fragmented_and_byte_at_a_time() {
 fn a_window_of_8_bits_is_honoured_by_sending_uncompressed() {
     // zlib cannot compress within 2^8: a server asking for it gets plain messages.
     let mut pair = Pair::open(
-        deflate_client(DeflateConfig {
-            client_max_window_bits: 8,
-            ..DeflateConfig::default()
-        }),
+        deflate_client(DeflateConfig::default().client_max_window_bits(8)),
         server_config().deflate(DeflateConfig::default()),
         Chunking::Whole,
     );
@@ -324,10 +314,7 @@ fn open_deflate_client(limits: Limits) -> Raw {
 #[test]
 fn a_decompression_bomb_fails_with_1009_within_the_limit() {
     let limit = 1 << 20;
-    let mut raw = open_deflate_client(Limits {
-        max_message_size: limit,
-        ..Limits::default()
-    });
+    let mut raw = open_deflate_client(Limits::default().max_message_size(limit));
     let bomb = compress(&vec![0u8; 256 << 20]);
     assert!(bomb.len() < 512 << 10, "{} bytes of bomb", bomb.len());
     let events = raw.feed(&raw_frame(0xc2, &bomb, None));

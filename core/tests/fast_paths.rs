@@ -61,10 +61,7 @@ fn stream(seed: u64) -> Vec<u8> {
 }
 
 fn client() -> Raw {
-    let limits = Limits {
-        max_message_size: 70_000,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_message_size(70_000);
     Raw::open_client(client_config_seeded(URL, 1).limits(limits))
 }
 

@@ -42,10 +42,7 @@ fn open_client(config: ClientConfig, now: Instant) -> Connection {
 #[test]
 fn keepalive_pings_bypass_the_output_limit() {
     let mut now = Instant::now();
-    let limits = Limits {
-        max_buffered_output: 0,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_buffered_output(0);
     let config = ClientConfig::new("ws://example.org/")
         .unwrap()
         .limits(limits)

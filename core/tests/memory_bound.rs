@@ -88,11 +88,9 @@ const BURST: usize = 64;
 const READ: usize = 64 << 10;
 
 fn limits() -> Limits {
-    Limits {
-        max_message_size: MESSAGE,
-        max_buffered_output: 64 << 10,
-        ..Limits::default()
-    }
+    Limits::default()
+        .max_message_size(MESSAGE)
+        .max_buffered_output(64 << 10)
 }
 
 /// Moves bytes both ways until nothing moves; returns each side's events.
@@ -134,10 +132,7 @@ fn open_pair(deflate: bool, tls: bool) -> (Connection, Connection) {
 
 /// A plain pair whose client accepts messages of up to `max_message_size`.
 fn open_pair_with(deflate: bool, max_message_size: usize) -> (Connection, Connection) {
-    let limits = Limits {
-        max_message_size,
-        ..limits()
-    };
+    let limits = limits().max_message_size(max_message_size);
     open_pair_limits(deflate, false, limits)
 }
 

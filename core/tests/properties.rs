@@ -121,12 +121,11 @@ proptest! {
 // =====================================================================================
 
 /// Small limits, so that the inputs reach them.
-const LIMITS: Limits = Limits {
-    max_frame_size: 100,
-    max_message_size: 200,
-    max_buffered_output: 256,
-    max_handshake_size: 1024,
-};
+const LIMITS: Limits = Limits::new()
+    .max_frame_size(100)
+    .max_message_size(200)
+    .max_buffered_output(256)
+    .max_handshake_size(1024);
 
 /// What the cap on outgoing bytes may be exceeded by: the protocol's own answers,
 /// which are never refused — one pong queued while the output was just under the

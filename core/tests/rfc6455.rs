@@ -626,10 +626,7 @@ fn handshake_timeout_fails_with_1006() {
     // The server role has the same deadline, configurable.
     let mut pair = Pair::with_configs(
         client_config(URL),
-        server_config().timeouts(Timeouts {
-            handshake: Duration::from_secs(2),
-            ..Timeouts::default()
-        }),
+        server_config().timeouts(Timeouts::default().handshake(Duration::from_secs(2))),
         Chunking::Whole,
     );
     pair.advance(Duration::from_secs(2));
@@ -651,10 +648,9 @@ fn the_default_opening_deadline_is_10_seconds() {
 /// opening deadline: it is counted from the start, not from the last byte.
 #[test]
 fn a_server_dribbling_its_answer_is_cut_off_at_the_opening_deadline() {
-    let mut raw = Raw::connecting_client(client_config(URL).timeouts(Timeouts {
-        handshake: Duration::from_secs(3),
-        ..Timeouts::default()
-    }));
+    let mut raw = Raw::connecting_client(
+        client_config(URL).timeouts(Timeouts::default().handshake(Duration::from_secs(3))),
+    );
     let answer = response_101(&raw.request, "");
     let mut events = Vec::new();
     let mut seconds = 0;
@@ -817,12 +813,11 @@ fn handle_timeout_early_or_repeated_is_harmless() {
 /// deadline at all; it used to panic ("overflow when adding duration to instant").
 #[test]
 fn timeouts_too_long_to_represent_never_expire() {
-    let huge = Timeouts {
-        handshake: Duration::MAX,
-        close: Duration::MAX,
-        keepalive_interval: Some(Duration::MAX),
-        keepalive_timeout: Duration::MAX,
-    };
+    let huge = Timeouts::default()
+        .handshake(Duration::MAX)
+        .close(Duration::MAX)
+        .keepalive_interval(Some(Duration::MAX))
+        .keepalive_timeout(Duration::MAX);
     let raw = Raw::connecting_client(client_config(URL).timeouts(huge));
     assert_eq!(raw.conn.poll_timeout(), None, "no handshake deadline");
     let mut raw = Raw::open_client(client_config(URL).timeouts(huge));
@@ -832,10 +827,9 @@ fn timeouts_too_long_to_represent_never_expire() {
     assert_eq!(raw.conn.state(), State::Closing);
 
     // A ping that is due, followed by a deadline that cannot be represented.
-    let mut raw = Raw::open_client(client_config(URL).timeouts(Timeouts {
-        keepalive_interval: Some(Duration::from_secs(1)),
-        ..huge
-    }));
+    let mut raw = Raw::open_client(
+        client_config(URL).timeouts(huge.keepalive_interval(Some(Duration::from_secs(1)))),
+    );
     assert!(raw.advance(Duration::from_secs(1)).is_empty());
     assert_eq!(raw.sent_frames()[0].opcode, op::PING);
     assert_eq!(raw.conn.poll_timeout(), None, "no keepalive deadline");
@@ -1077,12 +1071,10 @@ fn messages_queued_before_open_are_sent_after_the_handshake() {
 // =====================================================================================
 
 fn small_limits() -> Limits {
-    Limits {
-        max_frame_size: 100,
-        max_message_size: 250,
-        max_buffered_output: 1000,
-        ..Limits::default()
-    }
+    Limits::default()
+        .max_frame_size(100)
+        .max_message_size(250)
+        .max_buffered_output(1000)
 }
 
 #[test]
@@ -1577,10 +1569,7 @@ fn unoffered_extension_fails_the_handshake() {
 
 #[test]
 fn response_head_over_the_limit_fails_the_handshake() {
-    let limits = Limits {
-        max_handshake_size: 512,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_handshake_size(512);
     // A complete head over the limit.
     let mut raw = Raw::connecting_client(client_config(URL).limits(limits));
     let padding = format!("X-Padding: {}\r\n", "p".repeat(600));
@@ -1766,10 +1755,7 @@ fn bad_request_gets_a_400_answer() {
 
 #[test]
 fn request_over_the_limit_gets_a_431_answer() {
-    let limits = Limits {
-        max_handshake_size: 256,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_handshake_size(256);
     let mut raw = Raw {
         conn: sockette_core::Connection::server(
             server_config().limits(limits),
@@ -1897,10 +1883,7 @@ fn pair_failure_reaches_the_peer_as_a_close_frame() {
     // The server imposes a small message limit; the client breaks it.
     let mut pair = Pair::open(
         client_config(URL),
-        server_config().limits(Limits {
-            max_message_size: 10,
-            ..Limits::default()
-        }),
+        server_config().limits(Limits::default().max_message_size(10)),
         Chunking::Random { max: 4, seed: 5 },
     );
     pair.client.send_text("far more than ten bytes").unwrap();
@@ -1921,10 +1904,7 @@ fn pair_failure_reaches_the_peer_as_a_close_frame() {
 /// Fills a client's output past its cap with unanswered pongs, so that the next
 /// ping's pong is parked until the output drains (§5.5.3: only the latest).
 fn client_with_a_parked_pong() -> Raw {
-    let limits = Limits {
-        max_buffered_output: 200,
-        ..Limits::default()
-    };
+    let limits = Limits::default().max_buffered_output(200);
     let mut raw = Raw::open_client(client_config(URL).limits(limits));
     for _ in 0..3 {
         raw.feed(&frame(true, op::PING, &[b'p'; 100]));

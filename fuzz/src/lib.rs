@@ -552,14 +552,7 @@ impl DeflateSpec {
     /// The configuration these choices make.
     pub fn config(&self) -> DeflateConfig {
         let bits = |b: u8| if b == 255 { 16 } else { 8 + b % 8 };
-        DeflateConfig {
-            client_max_window_bits: bits(self.client_bits),
-            server_max_window_bits: self.server_bits.map(bits),
-            client_no_context_takeover: self.client_reset,
-            server_no_context_takeover: self.server_reset,
-            level: (self.level % 10).into(),
-            min_compress_size: self.min_size.into(),
-        }
+        DeflateConfig::default().client_max_window_bits(bits(self.client_bits)).server_max_window_bits(self.server_bits.map(bits)).client_no_context_takeover(self.client_reset).server_no_context_takeover(self.server_reset).level((self.level % 10).into()).min_compress_size(self.min_size.into())
     }
 }
 
@@ -752,12 +745,7 @@ impl PeerDeflate {
 impl SessionConfig {
     /// The limits this configuration sets.
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_frame_size: self.max_frame.into(),
-            max_message_size: self.max_message.into(),
-            max_buffered_output: self.max_buffered.into(),
-            ..Limits::default()
-        }
+        Limits::default().max_frame_size(self.max_frame.into()).max_message_size(self.max_message.into()).max_buffered_output(self.max_buffered.into())
     }
 }
 
