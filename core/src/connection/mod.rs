@@ -8,14 +8,18 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
+
+mod outbox;
+mod transport;
+mod writer;
 
 use crate::close::{self, CloseCode, MAX_REASON_LEN};
 use crate::config::{ClientConfig, Common, Limits, ServerConfig, Timeouts};
 use crate::deflate::{DeflateCodec, DeflateConfig};
-use crate::error::{CapacityError, Error, HandshakeError, TimeoutKind};
+use crate::error::{Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message, Text};
-use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, FrameHeader, OpCode};
+use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, OpCode};
 use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake, Upgraded};
 use crate::logging;
 use crate::message::Assembler;
@@ -24,6 +28,10 @@ use crate::stats::{Stats, StatsRecorder};
 use crate::timer::{Timer, Timers};
 use crate::tls::{TlsError, TlsSession};
 use crate::url::WsUrl;
+
+use outbox::Outbox;
+use transport::{ReadOutcome, Transport};
+use writer::FrameWriter;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,10 +79,6 @@ enum InputEnd {
 /// allocator, so a large message does not pin its memory for the connection's life.
 const IDLE_BUFFER_CAPACITY: usize = 64 << 10;
 
-/// Bytes of mask keys drawn from the random source at once (64 keys: four
-/// ChaCha blocks, what `rand_chacha` computes per refill).
-const MASK_KEY_BATCH: usize = 256;
-
 /// The payload of keepalive pings (their pongs are timed like any other ping's).
 const KEEPALIVE_PAYLOAD: &[u8] = b"sockette-keepalive";
 
@@ -93,42 +97,28 @@ pub struct Connection {
     /// borrowed from the buffer): consumed by the next call that reads input
     /// other than `poll_event_ref` itself, which reads on past them.
     lent: usize,
-    /// The TLS session of a `wss://` connection; `None` for plain `ws://`.
-    tls: Option<TlsSession>,
-    /// WebSocket bytes waiting to be encrypted (TLS only).
-    tls_plain: Vec<u8>,
-    /// Plaintext just decrypted, reused between reads (TLS only).
-    tls_scratch: Vec<u8>,
-    tls_failed: bool,
+    /// Plain `ws://` or a TLS session.
+    transport: Transport,
     decoder: FrameDecoder,
     assembler: Assembler,
-    out: Vec<u8>,
-    out_start: usize,
+    outbox: Outbox,
+    writer: FrameWriter,
     /// Frames the client queued before the handshake completed (RFC 6455 §4.1
     /// forbids sending them earlier).
     early: Vec<u8>,
-    pending_pong: Option<Bytes>,
     /// The transport ended with frames still in `input`: no more input is read,
     /// no timer runs (the buffered bytes alone decide the outcome), and the end
     /// is reported when `poll_event` has decoded them.
     input_end: Option<InputEnd>,
     events: VecDeque<Event>,
-    rng: Box<dyn RandomSource>,
-    /// Mask keys drawn from `rng` 64 at a time (the same byte stream as one
-    /// draw per frame, with a 64th of the calls); `mask_key_pos` is the next.
-    mask_keys: [u8; MASK_KEY_BATCH],
-    mask_key_pos: usize,
     limits: Limits,
     timeouts: Timeouts,
-    fragment_size: Option<usize>,
     timers: Timers,
     /// `close` was called while the client handshake was in progress with
     /// messages queued: they and the close frame wait in `early`.
     close_after_open: bool,
     /// permessage-deflate as configured (offered by a client, accepted by a server).
     deflate_config: Option<DeflateConfig>,
-    /// Compressed output of the message being sent, reused between sends.
-    compress_scratch: Vec<u8>,
     /// Counters behind `stats()`.
     stats: StatsRecorder,
     /// The `now` of the latest input: when a pong decoded from it arrived.
@@ -154,10 +144,10 @@ impl Connection {
             config.deflate,
             config.common.limits.max_handshake_size,
         )?;
-        let tls = if config.url.is_secure() {
-            Some(TlsSession::client(config.tls.build()?, &config.url)?)
+        let transport = if config.url.is_secure() {
+            Transport::tls(TlsSession::client(config.tls.build()?, &config.url)?)
         } else {
-            None
+            Transport::Plain
         };
         let mut conn = Connection::new(
             Role::Client,
@@ -168,9 +158,9 @@ impl Connection {
         );
         conn.url = Some(config.url);
         conn.deflate_config = config.deflate;
-        conn.tls = tls;
+        conn.transport = transport;
         conn.ws_out().extend_from_slice(&request);
-        conn.flush_tls();
+        conn.flush();
         Ok(conn)
     }
 
@@ -187,7 +177,10 @@ impl Connection {
             max_size: config.common.limits.max_handshake_size,
             scan: HeadScan::default(),
         };
-        let tls = config.tls.map(TlsSession::server).transpose()?;
+        let transport = match config.tls {
+            Some(tls) => Transport::tls(TlsSession::server(tls)?),
+            None => Transport::Plain,
+        };
         let mut conn = Connection::new(
             Role::Server,
             Phase::ServerHandshake(handshake),
@@ -195,7 +188,7 @@ impl Connection {
             rng,
             now,
         );
-        conn.tls = tls;
+        conn.transport = transport;
         conn.deflate_config = deflate;
         Ok(conn)
     }
@@ -220,28 +213,19 @@ impl Connection {
             url: None,
             input: BytesMut::new(),
             lent: 0,
-            tls: None,
-            tls_plain: Vec::new(),
-            tls_scratch: Vec::new(),
-            tls_failed: false,
+            transport: Transport::Plain,
             decoder: FrameDecoder::new(rules),
             assembler: Assembler::new(common.limits.max_message_size),
-            out: Vec::new(),
-            out_start: 0,
+            outbox: Outbox::new(common.limits.max_buffered_output),
+            writer: FrameWriter::new(role, rng, common.fragment_size),
             early: Vec::new(),
-            pending_pong: None,
             input_end: None,
             events: VecDeque::new(),
-            rng,
-            mask_keys: [0; MASK_KEY_BATCH],
-            mask_key_pos: MASK_KEY_BATCH,
             limits: common.limits,
             timeouts: common.timeouts,
-            fragment_size: common.fragment_size,
             timers,
             close_after_open: false,
             deflate_config: None,
-            compress_scratch: Vec::new(),
             stats: StatsRecorder::default(),
             input_at: now,
             #[cfg(feature = "log")]
@@ -286,18 +270,18 @@ impl Connection {
     /// Bytes queued for the peer and not yet written (the browser's
     /// `bufferedAmount`), including messages held until the handshake completes.
     pub fn buffered_amount(&self) -> usize {
-        self.out.len() - self.out_start + self.early.len() + self.tls_plain.len()
+        self.outbox.unwritten().len() + self.early.len() + self.transport.pending()
     }
 
     /// True for a `wss://` connection (or a server role configured with TLS).
     pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
+        self.transport.is_tls()
     }
 
     /// True while a `wss://` connection is still in its TLS handshake (lets a
     /// backend say which step of the opening failed).
     pub fn is_tls_handshaking(&self) -> bool {
-        self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
+        self.transport.is_handshaking()
     }
 
     /// Messages and bytes both ways, the compression ratio and the latest ping's
@@ -308,7 +292,7 @@ impl Connection {
 
     /// True once the peer ended its TLS session with close_notify.
     pub fn tls_close_notify_received(&self) -> bool {
-        self.tls.as_ref().is_some_and(TlsSession::peer_closed)
+        self.transport.peer_closed()
     }
 
     // ----- outputs -----
@@ -353,7 +337,7 @@ impl Connection {
         }
         if self.events.is_empty() && (!self.input.is_empty() || self.input_end.is_some()) {
             self.process_frames();
-            self.flush_tls();
+            self.flush();
         }
         self.events.pop_front()
     }
@@ -399,30 +383,20 @@ impl Connection {
     /// [`advance_transmit`](Self::advance_transmit).
     #[must_use]
     pub fn poll_transmit(&self) -> Option<&[u8]> {
-        let pending = &self.out[self.out_start..];
+        let pending = self.outbox.unwritten();
         (!pending.is_empty()).then_some(pending)
     }
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn advance_transmit(&mut self, n: usize) {
-        let before = self.out_start;
-        self.out_start = self.out_start.saturating_add(n).min(self.out.len());
-        self.stats.wire_sent(self.out_start - before);
-        if self.out_start == self.out.len() {
-            // Memory is given back once a drain used less than half the buffer:
-            // a steady stream of large messages keeps its buffer (no allocation
-            // per message), a single large one does not pin it.
-            let used = self.out.len().max(IDLE_BUFFER_CAPACITY);
-            self.out.clear();
-            self.out_start = 0;
-            if self.out.capacity() / 2 > used {
-                self.out.shrink_to(used);
-            }
+        let (written, drained) = self.outbox.advance(n);
+        self.stats.wire_sent(written);
+        if drained {
             // Nothing may follow our close frame (RFC 6455 §5.5.1).
-            let pending_pong = self.pending_pong.take();
+            let pending_pong = self.outbox.pending_pong.take();
             if let (Some(payload), Phase::Open) = (pending_pong, &self.phase) {
-                self.write_frame(true, OpCode::Pong, &payload);
-                self.flush_tls();
+                self.write_frame(OpCode::Pong, &payload);
+                self.flush();
             }
         }
     }
@@ -450,44 +424,40 @@ impl Connection {
         // After the last event nothing more is read: for TLS this also keeps rustls
         // from being fed records after it sent close_notify or a fatal alert.
         // Nor after the end of the transport (EOF or close_notify).
-        if data.is_empty() || self.tls_failed || self.is_closed() || self.input_end.is_some() {
+        if data.is_empty()
+            || self.transport.has_failed()
+            || self.is_closed()
+            || self.input_end.is_some()
+        {
             return;
         }
         self.stats.wire_received(data.len());
         self.input_at = now;
-        let Some(tls) = self.tls.as_mut() else {
-            self.handle_plaintext(now, data);
-            return;
-        };
-        let mut plaintext = std::mem::take(&mut self.tls_scratch);
-        plaintext.clear();
-        let was_handshaking = tls.is_handshaking();
-        let result = tls.read(data, &mut plaintext);
-        let handshaking = tls.is_handshaking();
-        if was_handshaking && !handshaking && result.is_ok() {
+        let received = self.transport.read(data);
+        if received.established {
             logging::debug!(
                 "TLS established ({:?}) after {:?}: {}",
                 self.role,
                 now.saturating_duration_since(self.created_at),
-                tls.describe()
+                self.transport.describe()
             );
         }
-        if !plaintext.is_empty() {
-            self.handle_plaintext(now, &plaintext);
+        if !received.plaintext.is_empty() {
+            self.handle_plaintext(now, &received.plaintext);
         }
-        self.tls_scratch = plaintext;
-        match result {
-            Err(_) if self.is_closed() => self.tls_failed = true,
-            Err(error) => {
-                self.tls_failed = true;
-                self.fail_tls(error, handshaking);
-            }
-            Ok(read) if read.peer_closed && !self.is_closed() => {
+        self.transport.recycle(received.plaintext);
+        match received.outcome {
+            ReadOutcome::Failed { .. } if self.is_closed() => {}
+            ReadOutcome::Failed {
+                error,
+                during_handshake,
+            } => self.fail_tls(error, during_handshake),
+            ReadOutcome::PeerClosed if !self.is_closed() => {
                 self.end_transport(InputEnd::CloseNotify)
             }
-            Ok(_) => {}
+            ReadOutcome::PeerClosed | ReadOutcome::Open => {}
         }
-        self.flush_tls();
+        self.flush();
     }
 
     fn handle_plaintext(&mut self, now: Instant, data: &[u8]) {
@@ -507,7 +477,7 @@ impl Connection {
     /// [`is_closed`](Self::is_closed).
     pub fn handle_eof(&mut self, _now: Instant) {
         self.end_transport(InputEnd::Eof);
-        self.flush_tls();
+        self.flush();
     }
 
     /// The transport ended (`end`): reported now if nothing is left to decode,
@@ -530,7 +500,7 @@ impl Connection {
     /// having been decoded.
     fn report_end(&mut self, end: InputEnd) {
         self.input_end = None;
-        let handshaking_tls = self.tls.as_ref().is_some_and(TlsSession::is_handshaking);
+        let handshaking_tls = self.transport.is_handshaking();
         let error = match (end, &self.phase) {
             (_, Phase::Closed) => return,
             (InputEnd::CloseNotify, _) => Error::ConnectionLost(
@@ -568,8 +538,8 @@ impl Connection {
                     // A peer that does not read gets no more pings; the deadline
                     // still runs, so a dead peer is detected all the same.
                     if matches!(self.phase, Phase::Open) {
-                        if self.buffered_amount() < self.limits.max_buffered_output {
-                            self.write_frame(true, OpCode::Ping, KEEPALIVE_PAYLOAD);
+                        if !self.outbox.is_full(self.buffered_amount()) {
+                            self.write_frame(OpCode::Ping, KEEPALIVE_PAYLOAD);
                             self.stats.ping_sent(KEEPALIVE_PAYLOAD, now);
                         }
                         self.timers.set_after(
@@ -581,7 +551,7 @@ impl Connection {
                 }
             }
         }
-        self.flush_tls();
+        self.flush();
     }
 
     // ----- commands -----
@@ -652,7 +622,7 @@ impl Connection {
             Phase::ClientHandshake(_) if !self.early.is_empty() => {
                 // Messages are queued: they go out once open, followed by this close.
                 let payload = close::encode_close_payload(code, reason);
-                self.write_frame(true, OpCode::Close, &payload);
+                self.write_frame(OpCode::Close, &payload);
                 self.close_after_open = true;
                 Ok(())
             }
@@ -666,14 +636,14 @@ impl Connection {
             }
             Phase::Open => {
                 let payload = close::encode_close_payload(code, reason);
-                self.write_frame(true, OpCode::Close, &payload);
+                self.write_frame(OpCode::Close, &payload);
                 logging::debug!("close frame sent: code {code}, reason {reason:?}");
                 self.phase = Phase::Closing;
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
                 self.timers
                     .set_after(Timer::Close, now, self.timeouts.close);
-                self.flush_tls();
+                self.flush();
                 Ok(())
             }
             Phase::Closing => Err(Error::InvalidState("the connection is already closing")),
@@ -698,68 +668,21 @@ impl Connection {
         }
     }
 
-    fn reserve_output(&self, needed: usize) -> Result<(), Error> {
-        let buffered = self.buffered_amount();
-        if buffered.saturating_add(needed) > self.limits.max_buffered_output {
-            return Err(CapacityError::OutputBufferFull {
-                buffered,
-                needed,
-                limit: self.limits.max_buffered_output,
-            }
-            .into());
-        }
-        Ok(())
-    }
-
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         if !matches!(self.phase, Phase::Open) {
             self.writable_phase()?;
         }
-        let fragment = self.fragment_size.unwrap_or(usize::MAX).max(1);
-        let frames = match self.fragment_size {
-            None => 1, // (no division on the common path)
-            Some(_) => payload.len().div_ceil(fragment).max(1),
-        };
-        // Deflate can grow incompressible data slightly; reserve for the worst case
-        // before compressing, since a compressed message cannot be taken back.
-        let deflate_slack = payload.len() / 1000 + 64;
-        self.reserve_output(payload.len() + deflate_slack + frames * frame::MAX_HEADER_LEN)?;
-        if frames == 1 && self.assembler.deflate_mut().is_none() {
-            // One frame, no compression: what the general path below ends up doing.
-            self.write_frame_with_rsv(true, 0, opcode, payload);
-            self.stats.message_sent(payload.len(), payload.len());
-            self.flush_tls();
-            return Ok(());
-        }
-        let mut compressed = std::mem::take(&mut self.compress_scratch);
-        compressed.clear();
-        let was_compressed = self
-            .assembler
-            .deflate_mut()
-            .is_some_and(|codec| codec.compress(payload, &mut compressed));
-        let original_len = payload.len();
-        let (payload, mut rsv) = if was_compressed {
-            (&compressed[..], frame::RSV1)
-        } else {
-            (payload, 0)
-        };
-        let mut pieces = payload.chunks(fragment).peekable();
-        let mut op = opcode;
-        if payload.is_empty() {
-            self.write_frame_with_rsv(true, rsv, op, payload);
-        }
-        while let Some(piece) = pieces.next() {
-            // RFC 7692 §6.1: RSV1 on the first frame of the message only.
-            self.write_frame_with_rsv(pieces.peek().is_none(), rsv, op, piece);
-            op = OpCode::Continuation;
-            rsv = 0;
-        }
-        self.stats.message_sent(original_len, payload.len());
-        self.compress_scratch = compressed;
-        if self.compress_scratch.capacity() > IDLE_BUFFER_CAPACITY {
-            self.compress_scratch = Vec::new();
-        }
-        self.flush_tls();
+        let needed = self.writer.message_worst_case(payload.len());
+        self.outbox.check_room(self.buffered_amount(), needed)?;
+        let target = frame_target(
+            &self.phase,
+            &mut self.early,
+            &mut self.transport,
+            &mut self.outbox,
+        );
+        let sent = self.writer.write_message(target, opcode, payload);
+        self.stats.message_sent(payload.len(), sent);
+        self.flush();
         Ok(())
     }
 
@@ -771,75 +694,34 @@ impl Connection {
             )));
         }
         self.writable_phase()?;
-        self.reserve_output(payload.len() + frame::MAX_HEADER_LEN)?;
-        self.write_frame(true, opcode, payload);
-        self.flush_tls();
+        self.outbox.check_room(
+            self.buffered_amount(),
+            payload.len() + frame::MAX_HEADER_LEN,
+        )?;
+        self.write_frame(opcode, payload);
+        self.flush();
         Ok(())
     }
 
-    fn write_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
-        self.write_frame_with_rsv(fin, 0, opcode, payload);
+    /// Queues one final frame (a control, here).
+    fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        let target = frame_target(
+            &self.phase,
+            &mut self.early,
+            &mut self.transport,
+            &mut self.outbox,
+        );
+        self.writer.write_frame(target, true, 0, opcode, payload);
     }
 
-    #[inline]
-    fn write_frame_with_rsv(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Client => Some(self.next_mask_key()),
-            Role::Server => None,
-        };
-        let header = FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let target = if matches!(self.phase, Phase::ClientHandshake(_)) {
-            &mut self.early
-        } else {
-            self.ws_out()
-        };
-        frame::encode_frame(target, &header, payload);
-    }
-
-    /// A fresh masking key (RFC 6455 §5.3: unpredictable, from the random source).
-    fn next_mask_key(&mut self) -> [u8; 4] {
-        if self.mask_key_pos == MASK_KEY_BATCH {
-            self.rng.fill(&mut self.mask_keys);
-            self.mask_key_pos = 0;
-        }
-        let at = self.mask_key_pos;
-        self.mask_key_pos += 4;
-        let k = &self.mask_keys[at..at + 4];
-        [k[0], k[1], k[2], k[3]]
-    }
-
-    /// Where WebSocket bytes go: straight to the wire, or to TLS for encryption.
+    /// Where WebSocket bytes go: to the wire, or to TLS for encryption.
     fn ws_out(&mut self) -> &mut Vec<u8> {
-        if self.tls.is_some() {
-            return &mut self.tls_plain;
-        }
-        self.compact_out();
-        &mut self.out
-    }
-
-    /// Drops the already-written head of the output once it is half the buffer.
-    fn compact_out(&mut self) {
-        if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
-            self.out.drain(..self.out_start);
-            self.out_start = 0;
-        }
+        self.transport.ws_out(&mut self.outbox)
     }
 
     /// Encrypts pending WebSocket bytes into TLS records on the wire.
-    fn flush_tls(&mut self) {
-        if self.tls.is_none() {
-            return;
-        }
-        self.compact_out();
-        if let Some(tls) = self.tls.as_mut() {
-            tls.write(&mut self.tls_plain, &mut self.out);
-        }
+    fn flush(&mut self) {
+        self.transport.flush(&mut self.outbox);
     }
 
     fn on_peer_activity(&mut self, now: Instant) {
@@ -891,6 +773,8 @@ impl Connection {
             self.decoder.set_allowed_rsv(frame::RSV1);
             let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
             self.assembler.set_deflate(codec);
+            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
+            self.writer.set_deflate(codec);
             self.stats.set_deflate();
         }
         self.phase = Phase::Open;
@@ -968,40 +852,41 @@ impl Connection {
     /// for UTF-8 and leaves invalid text to `process_frames` too.
     #[inline]
     fn whole_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
-        let (opcode, header_len, len) = self.single_frame_message_ahead(from)?;
-        (self.input.len() - from - header_len >= len).then_some((opcode, header_len, len))
+        if !self.fast_path_open() {
+            return None;
+        }
+        self.decoder
+            .whole_frame_message(&self.input[from..], self.limits.max_message_size)
     }
 
     /// Like `whole_message_ahead`, its payload complete or not.
     #[inline]
     fn single_frame_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
-        if !self.events.is_empty()
-            || !matches!(self.phase, Phase::Open | Phase::Closing)
-            || self.decoder.is_mid_frame()
-            || self.assembler.is_mid_message()
-        {
+        if !self.fast_path_open() {
             return None;
         }
-        let input = &self.input[from..];
-        let (header, header_len) = frame::decode_header(input, self.decoder.rules()).ok()??;
-        let len = usize::try_from(header.payload_len).ok()?;
-        let whole = header.fin
-            && header.rsv == 0
-            && header.mask.is_none()
-            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
-            && len <= self.limits.max_message_size;
-        whole.then_some((header.opcode, header_len, len))
+        self.decoder
+            .single_frame_message(&self.input[from..], self.limits.max_message_size)
+    }
+
+    /// No event queued and frames being read between messages: a frame ahead
+    /// may bypass the assembler.
+    #[inline]
+    fn fast_path_open(&self) -> bool {
+        self.events.is_empty()
+            && matches!(self.phase, Phase::Open | Phase::Closing)
+            && !self.assembler.is_mid_message()
     }
 
     fn on_control(&mut self, chunk: FrameChunk) {
         match chunk.header.opcode {
             OpCode::Ping => {
                 if matches!(self.phase, Phase::Open) {
-                    if self.buffered_amount() >= self.limits.max_buffered_output {
+                    if self.outbox.is_full(self.buffered_amount()) {
                         // The peer is not reading: answer only its latest ping (§5.5.3).
-                        self.pending_pong = Some(chunk.data.clone());
+                        self.outbox.pending_pong = Some(chunk.data.clone());
                     } else {
-                        self.write_frame(true, OpCode::Pong, &chunk.data);
+                        self.write_frame(OpCode::Pong, &chunk.data);
                     }
                 }
                 self.events.push_back(Event::Ping(chunk.data));
@@ -1017,7 +902,7 @@ impl Connection {
                     if matches!(self.phase, Phase::Open) {
                         // §5.5.1: echo the status code received.
                         let payload = close::encode_close_payload(code, "");
-                        self.write_frame(true, OpCode::Close, &payload);
+                        self.write_frame(OpCode::Close, &payload);
                     }
                     self.finish(CloseInfo {
                         code,
@@ -1038,7 +923,7 @@ impl Connection {
         let sent = send_close && matches!(self.phase, Phase::Open) && code.is_allowed_on_wire();
         if sent {
             let payload = close::encode_close_payload(code, &reason);
-            self.write_frame(true, OpCode::Close, &payload);
+            self.write_frame(OpCode::Close, &payload);
         }
         logging::warning!("connection failed (close code {code}): {error}");
         self.events.push_back(Event::Error(error));
@@ -1076,14 +961,22 @@ impl Connection {
         self.lent = 0;
         self.early = Vec::new();
         self.events.push_back(Event::Close(info));
-        if !self.tls_failed {
-            if let Some(tls) = self.tls.as_mut() {
-                if !tls.is_handshaking() {
-                    tls.write(&mut self.tls_plain, &mut self.out);
-                    tls.send_close_notify(&mut self.out);
-                }
-            }
-        }
+        self.transport.close(&mut self.outbox);
+    }
+}
+
+/// Where a frame goes: held until open while the client handshake is in
+/// progress (RFC 6455 §4.1), else out (through TLS, if any).
+fn frame_target<'a>(
+    phase: &Phase,
+    early: &'a mut Vec<u8>,
+    transport: &'a mut Transport,
+    outbox: &'a mut Outbox,
+) -> &'a mut Vec<u8> {
+    if matches!(phase, Phase::ClientHandshake(_)) {
+        early
+    } else {
+        transport.ws_out(outbox)
     }
 }
 
