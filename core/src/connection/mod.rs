@@ -55,12 +55,55 @@ pub enum State {
     Closed,
 }
 
+/// Where the connection stands, with what only that state needs.
 enum Phase {
-    ClientHandshake(ClientHandshake),
+    /// Waiting for the server's 101.
+    ClientHandshake {
+        handshake: ClientHandshake,
+        /// permessage-deflate as offered (the agreement needs it at open).
+        deflate: Option<DeflateConfig>,
+        /// Frames queued before the handshake completed (RFC 6455 §4.1 forbids
+        /// sending them earlier): written out at open.
+        early: Vec<u8>,
+        /// `close` was called with messages queued: its close frame ends `early`,
+        /// and the connection opens straight into `Closing`.
+        close_queued: bool,
+    },
+    /// Waiting for the client's request.
     ServerHandshake(ServerHandshake),
-    Open,
-    Closing,
+    /// Messages flow both ways.
+    Open { end: Option<InputEnd> },
+    /// Our close frame is out; the peer's is awaited.
+    Closing { end: Option<InputEnd> },
+    /// The last event is queued.
     Closed,
+}
+
+impl Phase {
+    /// The transport ended with frames still in `input`: no more input is read,
+    /// no timer runs (the buffered bytes alone decide the outcome), and the end
+    /// is reported when `poll_event` has decoded them.
+    #[inline]
+    fn input_end(&self) -> Option<InputEnd> {
+        match self {
+            Phase::Open { end } | Phase::Closing { end } => *end,
+            _ => None,
+        }
+    }
+
+    /// Frames are read (the opening is done, the closing is not).
+    #[inline]
+    fn reads_frames(&self) -> bool {
+        matches!(self, Phase::Open { .. } | Phase::Closing { .. })
+    }
+
+    /// Bytes of frames held until the client handshake completes.
+    fn early_len(&self) -> usize {
+        match self {
+            Phase::ClientHandshake { early, .. } => early.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// How the transport ended while frames were still buffered undecoded. The end
@@ -103,22 +146,10 @@ pub struct Connection {
     assembler: Assembler,
     outbox: Outbox,
     writer: FrameWriter,
-    /// Frames the client queued before the handshake completed (RFC 6455 §4.1
-    /// forbids sending them earlier).
-    early: Vec<u8>,
-    /// The transport ended with frames still in `input`: no more input is read,
-    /// no timer runs (the buffered bytes alone decide the outcome), and the end
-    /// is reported when `poll_event` has decoded them.
-    input_end: Option<InputEnd>,
     events: VecDeque<Event>,
     limits: Limits,
     timeouts: Timeouts,
     timers: Timers,
-    /// `close` was called while the client handshake was in progress with
-    /// messages queued: they and the close frame wait in `early`.
-    close_after_open: bool,
-    /// permessage-deflate as configured (offered by a client, accepted by a server).
-    deflate_config: Option<DeflateConfig>,
     /// Counters behind `stats()`.
     stats: StatsRecorder,
     /// The `now` of the latest input: when a pong decoded from it arrived.
@@ -151,13 +182,17 @@ impl Connection {
         };
         let mut conn = Connection::new(
             Role::Client,
-            Phase::ClientHandshake(handshake),
+            Phase::ClientHandshake {
+                handshake,
+                deflate: config.deflate,
+                early: Vec::new(),
+                close_queued: false,
+            },
             config.common,
             rng,
             now,
         );
         conn.url = Some(config.url);
-        conn.deflate_config = config.deflate;
         conn.transport = transport;
         conn.ws_out().extend_from_slice(&request);
         conn.flush();
@@ -189,7 +224,6 @@ impl Connection {
             now,
         );
         conn.transport = transport;
-        conn.deflate_config = deflate;
         Ok(conn)
     }
 
@@ -218,14 +252,10 @@ impl Connection {
             assembler: Assembler::new(common.limits.max_message_size),
             outbox: Outbox::new(common.limits.max_buffered_output),
             writer: FrameWriter::new(role, rng, common.fragment_size),
-            early: Vec::new(),
-            input_end: None,
             events: VecDeque::new(),
             limits: common.limits,
             timeouts: common.timeouts,
             timers,
-            close_after_open: false,
-            deflate_config: None,
             stats: StatsRecorder::default(),
             input_at: now,
             #[cfg(feature = "log")]
@@ -248,10 +278,12 @@ impl Connection {
     /// The browser's `readyState`.
     pub fn state(&self) -> State {
         match self.phase {
-            Phase::ClientHandshake(_) if self.close_after_open => State::Closing,
-            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => State::Connecting,
-            Phase::Open => State::Open,
-            Phase::Closing => State::Closing,
+            Phase::ClientHandshake {
+                close_queued: true, ..
+            } => State::Closing,
+            Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => State::Connecting,
+            Phase::Open { .. } => State::Open,
+            Phase::Closing { .. } => State::Closing,
             Phase::Closed => State::Closed,
         }
     }
@@ -270,7 +302,7 @@ impl Connection {
     /// Bytes queued for the peer and not yet written (the browser's
     /// `bufferedAmount`), including messages held until the handshake completes.
     pub fn buffered_amount(&self) -> usize {
-        self.outbox.unwritten().len() + self.early.len() + self.transport.pending()
+        self.outbox.unwritten().len() + self.phase.early_len() + self.transport.pending()
     }
 
     /// True for a `wss://` connection (or a server role configured with TLS).
@@ -331,11 +363,11 @@ impl Connection {
         // After the end of the transport nothing more arrives: the partial frame
         // goes to the decoder, which then reports the end.
         if let (Some((OpCode::Binary, _, _)), None) =
-            (self.single_frame_message_ahead(0), self.input_end)
+            (self.single_frame_message_ahead(0), self.phase.input_end())
         {
             return None;
         }
-        if self.events.is_empty() && (!self.input.is_empty() || self.input_end.is_some()) {
+        if self.events.is_empty() && (!self.input.is_empty() || self.phase.input_end().is_some()) {
             self.process_frames();
             self.flush();
         }
@@ -394,7 +426,7 @@ impl Connection {
         if drained {
             // Nothing may follow our close frame (RFC 6455 §5.5.1).
             let pending_pong = self.outbox.pending_pong.take();
-            if let (Some(payload), Phase::Open) = (pending_pong, &self.phase) {
+            if let (Some(payload), Phase::Open { .. }) = (pending_pong, &self.phase) {
                 self.write_frame(OpCode::Pong, &payload);
                 self.flush();
             }
@@ -405,7 +437,7 @@ impl Connection {
     /// None once the transport has ended: what is buffered decides the outcome.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.input_end.is_some() {
+        if self.phase.input_end().is_some() {
             return None;
         }
         self.timers.next()
@@ -427,7 +459,7 @@ impl Connection {
         if data.is_empty()
             || self.transport.has_failed()
             || self.is_closed()
-            || self.input_end.is_some()
+            || self.phase.input_end().is_some()
         {
             return;
         }
@@ -485,13 +517,16 @@ impl Connection {
     /// counts.
     fn end_transport(&mut self, end: InputEnd) {
         self.settle_lent();
-        if self.is_closed() || self.input_end.is_some() {
-            return;
-        }
-        if matches!(self.phase, Phase::Open | Phase::Closing) && !self.input.is_empty() {
-            self.input_end = Some(end);
-            self.timers.clear_all();
-            return;
+        let input_left = !self.input.is_empty();
+        match &mut self.phase {
+            Phase::Closed => return,
+            Phase::Open { end: Some(_) } | Phase::Closing { end: Some(_) } => return,
+            Phase::Open { end: pending } | Phase::Closing { end: pending } if input_left => {
+                *pending = Some(end);
+                self.timers.clear_all();
+                return;
+            }
+            _ => {}
         }
         self.report_end(end);
     }
@@ -499,7 +534,9 @@ impl Connection {
     /// Fails the connection for the end of its transport, everything before it
     /// having been decoded.
     fn report_end(&mut self, end: InputEnd) {
-        self.input_end = None;
+        if let Phase::Open { end } | Phase::Closing { end } = &mut self.phase {
+            *end = None;
+        }
         let handshaking_tls = self.transport.is_handshaking();
         let error = match (end, &self.phase) {
             (_, Phase::Closed) => return,
@@ -507,10 +544,10 @@ impl Connection {
                 "the peer ended the TLS session (close_notify) without a close frame".into(),
             ),
             _ if handshaking_tls => Error::Handshake(HandshakeError::Incomplete),
-            (_, Phase::ClientHandshake(_) | Phase::ServerHandshake(_)) => {
+            (_, Phase::ClientHandshake { .. } | Phase::ServerHandshake(_)) => {
                 Error::Handshake(HandshakeError::Incomplete)
             }
-            (_, Phase::Open | Phase::Closing) => Error::ConnectionLost(
+            (_, Phase::Open { .. } | Phase::Closing { .. }) => Error::ConnectionLost(
                 if self.assembler.is_mid_message() || !self.input.is_empty() {
                     "the peer closed the connection in the middle of a message"
                 } else {
@@ -519,25 +556,27 @@ impl Connection {
                 .into(),
             ),
         };
-        self.fail(error, false);
+        self.fail_without_close(error);
     }
 
     /// Runs the timers due at `now`. Harmless when early or repeated.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.input_end.is_some() {
+        if self.phase.input_end().is_some() {
             return;
         }
         while let Some(timer) = self.timers.expired(now) {
             match timer {
-                Timer::Handshake => self.fail(Error::Timeout(TimeoutKind::Handshake), false),
-                Timer::Close => self.fail(Error::Timeout(TimeoutKind::CloseHandshake), false),
+                Timer::Handshake => self.fail_without_close(Error::Timeout(TimeoutKind::Handshake)),
+                Timer::Close => {
+                    self.fail_without_close(Error::Timeout(TimeoutKind::CloseHandshake))
+                }
                 // 1011 on the wire, in case a peer that stopped answering
                 // still reads.
-                Timer::KeepaliveDeadline => self.fail(Error::Timeout(TimeoutKind::Keepalive), true),
+                Timer::KeepaliveDeadline => self.fail(Error::Timeout(TimeoutKind::Keepalive)),
                 Timer::KeepalivePing => {
                     // A peer that does not read gets no more pings; the deadline
                     // still runs, so a dead peer is detected all the same.
-                    if matches!(self.phase, Phase::Open) {
+                    if matches!(self.phase, Phase::Open { .. }) {
                         if !self.outbox.is_full(self.buffered_amount()) {
                             self.write_frame(OpCode::Ping, KEEPALIVE_PAYLOAD);
                             self.stats.ping_sent(KEEPALIVE_PAYLOAD, now);
@@ -615,18 +654,23 @@ impl Connection {
                 reason.len()
             )));
         }
-        match self.phase {
-            Phase::ClientHandshake(_) if self.close_after_open => {
-                Err(Error::InvalidState("the connection is already closing"))
-            }
-            Phase::ClientHandshake(_) if !self.early.is_empty() => {
+        match &mut self.phase {
+            Phase::ClientHandshake {
+                close_queued: true, ..
+            } => Err(Error::InvalidState("the connection is already closing")),
+            Phase::ClientHandshake {
+                early,
+                close_queued,
+                ..
+            } if !early.is_empty() => {
                 // Messages are queued: they go out once open, followed by this close.
                 let payload = close::encode_close_payload(code, reason);
-                self.write_frame(OpCode::Close, &payload);
-                self.close_after_open = true;
+                self.writer
+                    .write_frame(early, true, 0, OpCode::Close, &payload);
+                *close_queued = true;
                 Ok(())
             }
-            Phase::ClientHandshake(_) | Phase::ServerHandshake(_) => {
+            Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => {
                 self.finish(CloseInfo {
                     code: CloseCode::Abnormal,
                     reason: "closed before the connection opened".into(),
@@ -634,11 +678,12 @@ impl Connection {
                 });
                 Ok(())
             }
-            Phase::Open => {
+            Phase::Open { end } => {
+                let end = *end;
                 let payload = close::encode_close_payload(code, reason);
                 self.write_frame(OpCode::Close, &payload);
                 logging::debug!("close frame sent: code {code}, reason {reason:?}");
-                self.phase = Phase::Closing;
+                self.phase = Phase::Closing { end };
                 self.timers.clear(Timer::KeepalivePing);
                 self.timers.clear(Timer::KeepaliveDeadline);
                 self.timers
@@ -646,7 +691,7 @@ impl Connection {
                 self.flush();
                 Ok(())
             }
-            Phase::Closing => Err(Error::InvalidState("the connection is already closing")),
+            Phase::Closing { .. } => Err(Error::InvalidState("the connection is already closing")),
             Phase::Closed => Err(Error::InvalidState("the connection is closed")),
         }
     }
@@ -655,31 +700,26 @@ impl Connection {
 
     fn writable_phase(&self) -> Result<(), Error> {
         match self.phase {
-            Phase::Open => Ok(()),
-            Phase::ClientHandshake(_) if self.close_after_open => {
-                Err(Error::InvalidState("the connection is closing"))
-            }
-            Phase::ClientHandshake(_) => Ok(()),
+            Phase::Open { .. } => Ok(()),
+            Phase::ClientHandshake {
+                close_queued: true, ..
+            } => Err(Error::InvalidState("the connection is closing")),
+            Phase::ClientHandshake { .. } => Ok(()),
             Phase::ServerHandshake(_) => {
                 Err(Error::InvalidState("the handshake has not completed"))
             }
-            Phase::Closing => Err(Error::InvalidState("the connection is closing")),
+            Phase::Closing { .. } => Err(Error::InvalidState("the connection is closing")),
             Phase::Closed => Err(Error::InvalidState("the connection is closed")),
         }
     }
 
     fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
-        if !matches!(self.phase, Phase::Open) {
+        if !matches!(self.phase, Phase::Open { .. }) {
             self.writable_phase()?;
         }
         let needed = self.writer.message_worst_case(payload.len());
         self.outbox.check_room(self.buffered_amount(), needed)?;
-        let target = frame_target(
-            &self.phase,
-            &mut self.early,
-            &mut self.transport,
-            &mut self.outbox,
-        );
+        let target = frame_target(&mut self.phase, &mut self.transport, &mut self.outbox);
         let sent = self.writer.write_message(target, opcode, payload);
         self.stats.message_sent(payload.len(), sent);
         self.flush();
@@ -705,12 +745,7 @@ impl Connection {
 
     /// Queues one final frame (a control, here).
     fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        let target = frame_target(
-            &self.phase,
-            &mut self.early,
-            &mut self.transport,
-            &mut self.outbox,
-        );
+        let target = frame_target(&mut self.phase, &mut self.transport, &mut self.outbox);
         self.writer.write_frame(target, true, 0, opcode, payload);
     }
 
@@ -725,7 +760,7 @@ impl Connection {
     }
 
     fn on_peer_activity(&mut self, now: Instant) {
-        if matches!(self.phase, Phase::Open) {
+        if matches!(self.phase, Phase::Open { .. }) {
             self.schedule_keepalive(now);
         }
     }
@@ -740,11 +775,13 @@ impl Connection {
     fn process_input(&mut self, now: Instant) {
         loop {
             match &mut self.phase {
-                Phase::ClientHandshake(hs) => match hs.parse_response(&self.input) {
-                    Ok(None) => return,
-                    Ok(Some(upgraded)) => self.open(upgraded, now),
-                    Err(e) => return self.fail(e.into(), false),
-                },
+                Phase::ClientHandshake { handshake, .. } => {
+                    match handshake.parse_response(&self.input) {
+                        Ok(None) => return,
+                        Ok(Some(upgraded)) => self.open(upgraded, now),
+                        Err(e) => return self.fail_without_close(e.into()),
+                    }
+                }
                 Phase::ServerHandshake(hs) => match hs.parse_request(&self.input) {
                     Ok(None) => return,
                     Ok(Some(accepted)) => {
@@ -753,11 +790,11 @@ impl Connection {
                     }
                     Err(rejection) => {
                         self.ws_out().extend_from_slice(&rejection.response);
-                        return self.fail(rejection.error.into(), false);
+                        return self.fail_without_close(rejection.error.into());
                     }
                 },
                 // Frames wait in `input` until `poll_event` asks for them.
-                Phase::Open | Phase::Closing | Phase::Closed => return,
+                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed => return,
             }
         }
     }
@@ -769,7 +806,21 @@ impl Connection {
             deflate,
         } = upgraded;
         self.input.advance(head_len);
-        if let (Some(agreed), Some(config)) = (deflate, &self.deflate_config) {
+        let (early, close_queued, deflate_config) =
+            match std::mem::replace(&mut self.phase, Phase::Open { end: None }) {
+                Phase::ClientHandshake {
+                    early,
+                    close_queued,
+                    deflate,
+                    ..
+                } => (early, close_queued, deflate),
+                Phase::ServerHandshake(handshake) => (Vec::new(), false, handshake.deflate),
+                // (Not reached: `open` is only called from a handshake state.)
+                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed => {
+                    (Vec::new(), false, None)
+                }
+            };
+        if let (Some(agreed), Some(config)) = (deflate, &deflate_config) {
             self.decoder.set_allowed_rsv(frame::RSV1);
             let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
             self.assembler.set_deflate(codec);
@@ -777,16 +828,14 @@ impl Connection {
             self.writer.set_deflate(codec);
             self.stats.set_deflate();
         }
-        self.phase = Phase::Open;
         self.timers.clear(Timer::Handshake);
-        if self.close_after_open {
-            self.phase = Phase::Closing;
+        if close_queued {
+            self.phase = Phase::Closing { end: None };
             self.timers
                 .set_after(Timer::Close, now, self.timeouts.close);
         } else {
             self.schedule_keepalive(now);
         }
-        let early = std::mem::take(&mut self.early);
         self.ws_out().extend_from_slice(&early);
         logging::debug!(
             "WebSocket open ({:?}) after {:?}: 101 Switching Protocols, subprotocol {:?}, extensions {:?}",
@@ -802,24 +851,23 @@ impl Connection {
     /// transport, reports that end once nothing is left to decode.
     fn process_frames(&mut self) {
         self.settle_lent();
-        if !matches!(self.phase, Phase::Open | Phase::Closing) {
+        if !self.phase.reads_frames() {
             return;
         }
         while !self.is_closed() && self.events.is_empty() {
             let chunk = match self.decoder.decode(&mut self.input) {
                 Ok(Some(chunk)) => chunk,
-                Ok(None) if self.input_end.is_some() => {
-                    let end = self.input_end.unwrap_or(InputEnd::Eof);
-                    return self.report_end(end);
-                }
                 Ok(None) => {
+                    if let Some(end) = self.phase.input_end() {
+                        return self.report_end(end);
+                    }
                     // A large frame grew the buffer; give the memory back once idle.
                     if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER_CAPACITY {
                         self.input = BytesMut::new();
                     }
                     return;
                 }
-                Err(e) => return self.fail(e, true),
+                Err(e) => return self.fail(e),
             };
             if chunk.header.opcode.is_control() {
                 self.on_control(chunk);
@@ -831,7 +879,7 @@ impl Connection {
                         self.events.push_back(Event::Message(message))
                     }
                     Ok(None) => {}
-                    Err(e) => return self.fail(e, true),
+                    Err(e) => return self.fail(e),
                 }
             }
         }
@@ -873,15 +921,13 @@ impl Connection {
     /// may bypass the assembler.
     #[inline]
     fn fast_path_open(&self) -> bool {
-        self.events.is_empty()
-            && matches!(self.phase, Phase::Open | Phase::Closing)
-            && !self.assembler.is_mid_message()
+        self.events.is_empty() && self.phase.reads_frames() && !self.assembler.is_mid_message()
     }
 
     fn on_control(&mut self, chunk: FrameChunk) {
         match chunk.header.opcode {
             OpCode::Ping => {
-                if matches!(self.phase, Phase::Open) {
+                if matches!(self.phase, Phase::Open { .. }) {
                     if self.outbox.is_full(self.buffered_amount()) {
                         // The peer is not reading: answer only its latest ping (§5.5.3).
                         self.outbox.pending_pong = Some(chunk.data.clone());
@@ -896,10 +942,10 @@ impl Connection {
                 self.events.push_back(Event::Pong(chunk.data))
             }
             OpCode::Close => match close::parse_close_payload(&chunk.data) {
-                Err(e) => self.fail(e.into(), true),
+                Err(e) => self.fail(e.into()),
                 Ok((code, reason)) => {
                     logging::debug!("close frame received: code {code}, reason {reason:?}");
-                    if matches!(self.phase, Phase::Open) {
+                    if matches!(self.phase, Phase::Open { .. }) {
                         // §5.5.1: echo the status code received.
                         let payload = close::encode_close_payload(code, "");
                         self.write_frame(OpCode::Close, &payload);
@@ -915,29 +961,56 @@ impl Connection {
         }
     }
 
-    /// Fails the connection (RFC 6455 §7.1.7): tells the peer why when the
-    /// protocol allows (`send_close`), then reports the error and the close.
-    fn fail(&mut self, error: Error, send_close: bool) {
+    /// Fails the connection (RFC 6455 §7.1.7) for something the peer sent or
+    /// failed to answer: tells it why in a close frame when the protocol allows
+    /// (open, and a code that may go on the wire), then reports the error and
+    /// the close.
+    fn fail(&mut self, error: Error) {
         let code = error.close_code();
-        let reason = close::truncate_reason(&error.to_string()).to_string();
-        let sent = send_close && matches!(self.phase, Phase::Open) && code.is_allowed_on_wire();
-        if sent {
-            let payload = close::encode_close_payload(code, &reason);
-            self.write_frame(OpCode::Close, &payload);
+        if !matches!(self.phase, Phase::Open { .. }) || !code.is_allowed_on_wire() {
+            return self.fail_without_close(error);
         }
-        logging::warning!("connection failed (close code {code}): {error}");
+        let reason = close::truncate_reason(&error.to_string()).to_string();
+        let payload = close::encode_close_payload(code, &reason);
+        self.write_frame(OpCode::Close, &payload);
+        self.report_failure(
+            error,
+            CloseInfo {
+                code,
+                reason,
+                was_clean: false,
+            },
+        );
+    }
+
+    /// Fails the connection with no close frame: the opening never completed,
+    /// the transport ended or TLS failed, or a close handshake already ran out
+    /// of time.
+    fn fail_without_close(&mut self, error: Error) {
+        let reason = close::truncate_reason(&error.to_string()).to_string();
+        self.report_failure(
+            error,
+            CloseInfo {
+                code: CloseCode::Abnormal,
+                reason,
+                was_clean: false,
+            },
+        );
+    }
+
+    fn report_failure(&mut self, error: Error, info: CloseInfo) {
+        logging::warning!(
+            "connection failed (close code {}): {error}",
+            error.close_code()
+        );
         self.events.push_back(Event::Error(error));
-        self.finish(CloseInfo {
-            code: if sent { code } else { CloseCode::Abnormal },
-            reason,
-            was_clean: false,
-        });
+        self.finish(info);
     }
 
     /// Fails the connection for a TLS error; a failed TLS handshake is reported
     /// with close code 1015.
     fn fail_tls(&mut self, error: TlsError, during_handshake: bool) {
-        self.fail(Error::Tls(error), false);
+        self.fail_without_close(Error::Tls(error));
         if during_handshake {
             if let Some(Event::Close(info)) = self.events.back_mut() {
                 info.code = CloseCode::Tls;
@@ -955,11 +1028,9 @@ impl Connection {
             info.was_clean
         );
         self.phase = Phase::Closed;
-        self.input_end = None;
         self.timers.clear_all();
         self.input = BytesMut::new();
         self.lent = 0;
-        self.early = Vec::new();
         self.events.push_back(Event::Close(info));
         self.transport.close(&mut self.outbox);
     }
@@ -968,15 +1039,13 @@ impl Connection {
 /// Where a frame goes: held until open while the client handshake is in
 /// progress (RFC 6455 §4.1), else out (through TLS, if any).
 fn frame_target<'a>(
-    phase: &Phase,
-    early: &'a mut Vec<u8>,
+    phase: &'a mut Phase,
     transport: &'a mut Transport,
     outbox: &'a mut Outbox,
 ) -> &'a mut Vec<u8> {
-    if matches!(phase, Phase::ClientHandshake(_)) {
-        early
-    } else {
-        transport.ws_out(outbox)
+    match phase {
+        Phase::ClientHandshake { early, .. } => early,
+        _ => transport.ws_out(outbox),
     }
 }
 
