@@ -75,8 +75,9 @@ enum Phase {
     Open { end: Option<InputEnd> },
     /// Our close frame is out; the peer's is awaited.
     Closing { end: Option<InputEnd> },
-    /// The last event is queued.
-    Closed,
+    /// The last event is queued. `cause`: the error that failed the connection,
+    /// returned (in [`Error::Closed`]) by every later command; `None` after a close.
+    Closed { cause: Option<Box<Error>> },
 }
 
 impl Phase {
@@ -284,7 +285,7 @@ impl Connection {
             Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => State::Connecting,
             Phase::Open { .. } => State::Open,
             Phase::Closing { .. } => State::Closing,
-            Phase::Closed => State::Closed,
+            Phase::Closed { .. } => State::Closed,
         }
     }
 
@@ -296,7 +297,7 @@ impl Connection {
     /// the connection is closed once its events have been polled: poll until
     /// `poll_event` returns `None`, and it is then closed.
     pub fn is_closed(&self) -> bool {
-        matches!(self.phase, Phase::Closed)
+        matches!(self.phase, Phase::Closed { .. })
     }
 
     /// Bytes queued for the peer and not yet written (the browser's
@@ -519,7 +520,7 @@ impl Connection {
         self.settle_lent();
         let input_left = !self.input.is_empty();
         match &mut self.phase {
-            Phase::Closed => return,
+            Phase::Closed { .. } => return,
             Phase::Open { end: Some(_) } | Phase::Closing { end: Some(_) } => return,
             Phase::Open { end: pending } | Phase::Closing { end: pending } if input_left => {
                 *pending = Some(end);
@@ -539,7 +540,7 @@ impl Connection {
         }
         let handshaking_tls = self.transport.is_handshaking();
         let error = match (end, &self.phase) {
-            (_, Phase::Closed) => return,
+            (_, Phase::Closed { .. }) => return,
             (InputEnd::CloseNotify, _) => Error::ConnectionLost(
                 "the peer ended the TLS session (close_notify) without a close frame".into(),
             ),
@@ -671,11 +672,12 @@ impl Connection {
                 Ok(())
             }
             Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => {
-                self.finish(CloseInfo {
+                let info = CloseInfo {
                     code: CloseCode::Abnormal,
                     reason: "closed before the connection opened".into(),
                     was_clean: false,
-                });
+                };
+                self.finish(info, None);
                 Ok(())
             }
             Phase::Open { end } => {
@@ -692,14 +694,14 @@ impl Connection {
                 Ok(())
             }
             Phase::Closing { .. } => Err(Error::InvalidState("the connection is already closing")),
-            Phase::Closed => Err(Error::InvalidState("the connection is closed")),
+            Phase::Closed { cause } => Err(Error::Closed(cause.clone())),
         }
     }
 
     // ----- internals -----
 
     fn writable_phase(&self) -> Result<(), Error> {
-        match self.phase {
+        match &self.phase {
             Phase::Open { .. } => Ok(()),
             Phase::ClientHandshake {
                 close_queued: true, ..
@@ -709,7 +711,7 @@ impl Connection {
                 Err(Error::InvalidState("the handshake has not completed"))
             }
             Phase::Closing { .. } => Err(Error::InvalidState("the connection is closing")),
-            Phase::Closed => Err(Error::InvalidState("the connection is closed")),
+            Phase::Closed { cause } => Err(Error::Closed(cause.clone())),
         }
     }
 
@@ -794,7 +796,7 @@ impl Connection {
                     }
                 },
                 // Frames wait in `input` until `poll_event` asks for them.
-                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed => return,
+                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed { .. } => return,
             }
         }
     }
@@ -816,7 +818,7 @@ impl Connection {
                 } => (early, close_queued, deflate),
                 Phase::ServerHandshake(handshake) => (Vec::new(), false, handshake.deflate),
                 // (Not reached: `open` is only called from a handshake state.)
-                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed => {
+                Phase::Open { .. } | Phase::Closing { .. } | Phase::Closed { .. } => {
                     (Vec::new(), false, None)
                 }
             };
@@ -950,11 +952,12 @@ impl Connection {
                         let payload = close::encode_close_payload(code, "");
                         self.write_frame(OpCode::Close, &payload);
                     }
-                    self.finish(CloseInfo {
+                    let info = CloseInfo {
                         code,
                         reason,
                         was_clean: true,
-                    });
+                    };
+                    self.finish(info, None);
                 }
             },
             OpCode::Continuation | OpCode::Text | OpCode::Binary => {}
@@ -1003,8 +1006,9 @@ impl Connection {
             "connection failed (close code {}): {error}",
             error.close_code()
         );
+        let cause = Box::new(error.clone());
         self.events.push_back(Event::Error(error));
-        self.finish(info);
+        self.finish(info, Some(cause));
     }
 
     /// Fails the connection for a TLS error; a failed TLS handshake is reported
@@ -1018,16 +1022,17 @@ impl Connection {
         }
     }
 
-    /// Enters the terminal state and queues the last event; a TLS session ends
-    /// with close_notify after the last WebSocket bytes.
-    fn finish(&mut self, info: CloseInfo) {
+    /// Enters the terminal state (`cause`: the failure, if one ended the
+    /// connection) and queues the last event; a TLS session ends with
+    /// close_notify after the last WebSocket bytes.
+    fn finish(&mut self, info: CloseInfo, cause: Option<Box<Error>>) {
         logging::debug!(
             "closed: code {}, reason {:?}, clean {}",
             info.code,
             info.reason,
             info.was_clean
         );
-        self.phase = Phase::Closed;
+        self.phase = Phase::Closed { cause };
         self.timers.clear_all();
         self.input = BytesMut::new();
         self.lent = 0;
