@@ -1,9 +1,55 @@
 //! The state machine tying the layers together, for both roles:
-//! `Handshaking → Open → Closing → Closed`. Every transition lives in this file.
+//! `Handshaking → Open → Closing → Closed`. Every transition lives in this file;
+//! the submodules only move bytes: [`transport`] (plain or TLS), [`outbox`]
+//! (output buffering and its limit), [`writer`] (frames, masks, compression).
 //!
 //! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
 //! `poll_event`, `poll_transmit`/`advance_transmit` and reads `poll_timeout`.
+//! Frames are decoded in `poll_event`, one event at a time, so "frame" inputs
+//! below happen there.
+//!
+//! # Transitions
+//!
+//! `Phase` (private) is the state; `ClientHs*` is `ClientHandshake` with a close
+//! queued (`close_queued`), which [`State`] reports as `Closing`. "Any" means every
+//! state but `Closed`. "End" is EOF (`handle_eof`) or a TLS close_notify.
+//!
+//! ```text
+//! state           input                           next             output, events
+//! --------------  ------------------------------  ---------------  ----------------------------------------
+//! ClientHs        valid 101 response              Open             queued frames written; Open
+//! ClientHs*       valid 101 response              Closing          queued frames, close written; close timer; Open
+//! ClientHs(*)     invalid response                Closed{cause}    Error, Close(1006)
+//! ClientHs        send_*, ping, pong              ClientHs         frame queued until open
+//! ClientHs        close, frames queued            ClientHs*        close frame queued after them
+//! ClientHs*       send_*, ping, pong, close       ClientHs*        Err(InvalidState)
+//! ServerHs        valid request                   Open             101 written; Open
+//! ServerHs        invalid request                 Closed{cause}    error response written; Error, Close(1006)
+//! ServerHs        send_*, ping, pong              ServerHs         Err(InvalidState)
+//! ClientHs, Srv   close, nothing queued           Closed{None}     Close(1006)
+//! handshakes      handshake timer                 Closed{cause}    Error(Timeout), Close(1006)
+//! handshakes      end                             Closed{cause}    Error(Handshake or ConnectionLost), Close(1006)
+//! Open, Closing   data frames                     same             Message (when complete)
+//! Open            ping frame                      Open             pong (held while the output is full); Ping
+//! Closing         ping frame                      Closing          Ping (nothing may follow our close)
+//! Open, Closing   pong frame                      same             Pong
+//! Open            close frame                     Closed{None}     close echoed; Close(clean)
+//! Closing         close frame                     Closed{None}     Close(clean)
+//! Open            bad frame, limit exceeded       Closed{cause}    close frame (1002, 1007, 1009); Error, Close
+//! Closing         bad frame, limit exceeded       Closed{cause}    Error, Close(1006)
+//! Open            send_*, ping, pong              Open             frames written (or Err(Capacity))
+//! Open            close                           Closing{end}     close frame; close timer
+//! Open            keepalive ping timer            Open             ping (unless the output is full); deadline
+//! Open            keepalive deadline              Closed{cause}    close frame 1011; Error(Timeout), Close
+//! Closing         close timer                     Closed{cause}    Error(Timeout), Close(1006)
+//! Closing         send_*, ping, pong, close       Closing          Err(InvalidState)
+//! Open, Closing   end, frames buffered            same{end}        input and timers stop; the frames decode
+//! Open, Closing   end, nothing (more) buffered    Closed{cause}    Error(ConnectionLost), Close(1006)
+//! any             TLS error                       Closed{cause}    Error(Tls), Close(1006; 1015 in TLS handshake)
+//! Closed          send_*, ping, pong, close       Closed           Err(Closed(cause)): a failure sticks
+//! Closed          input, end, timers              Closed           nothing
+//! ```
 
 use std::collections::VecDeque;
 use std::time::Instant;
