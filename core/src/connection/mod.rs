@@ -1,7 +1,9 @@
 //! The state machine tying the layers together, for both roles:
 //! `Handshaking → Open → Closing → Closed`. Every transition lives in this file;
 //! the submodules only move bytes: [`transport`] (plain or TLS), [`outbox`]
-//! (output buffering and its limit), [`writer`] (frames, masks, compression).
+//! (output buffering and its limit), [`writer`] (frames, masks, compression),
+//! [`receive`] (whole single-frame messages handed out past the decoder);
+//! [`create`] builds a connection in its first state.
 //!
 //! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
@@ -56,23 +58,24 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 
+mod create;
 mod outbox;
+mod receive;
 mod transport;
 mod writer;
 
-use crate::close::{self, CloseCode, MAX_REASON_LEN};
-use crate::config::{ClientConfig, Common, Limits, ServerConfig, Timeouts};
+use crate::close::{self, CloseCode};
+use crate::config::{Limits, Timeouts};
 use crate::deflate::{DeflateCodec, DeflateConfig};
 use crate::error::{Error, HandshakeError, TimeoutKind};
-use crate::event::{CloseInfo, Event, EventRef, Message, Text};
-use crate::frame::{self, DecoderRules, FrameChunk, FrameDecoder, OpCode};
-use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake, Upgraded};
+use crate::event::{CloseInfo, Event, EventRef, Message};
+use crate::frame::{self, FrameChunk, FrameDecoder, OpCode};
+use crate::handshake::{ClientHandshake, ServerHandshake, Upgraded};
 use crate::logging;
 use crate::message::Assembler;
-use crate::rng::RandomSource;
 use crate::stats::{Stats, StatsRecorder};
 use crate::timer::{Timer, Timers};
-use crate::tls::{TlsError, TlsSession};
+use crate::tls::TlsError;
 use crate::url::WsUrl;
 
 use outbox::Outbox;
@@ -207,109 +210,6 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A client connection; its handshake request is ready in `poll_transmit`.
-    pub fn client(mut config: ClientConfig, now: Instant) -> Result<Connection, Error> {
-        let mut rng = config.common.take_rng()?;
-        let mut raw_key = [0u8; 16];
-        rng.fill(&mut raw_key);
-        let key = handshake::new_key(raw_key);
-        let (handshake, request) = ClientHandshake::new(
-            &config.url,
-            &key,
-            &config.protocols,
-            config.origin.as_deref(),
-            &config.headers,
-            config.deflate,
-            config.common.limits.max_handshake_size,
-        )?;
-        let transport = if config.url.is_secure() {
-            Transport::tls(TlsSession::client(config.tls.build()?, &config.url)?)
-        } else {
-            Transport::Plain
-        };
-        let mut conn = Connection::new(
-            Role::Client,
-            Phase::ClientHandshake {
-                handshake,
-                deflate: config.deflate,
-                early: Vec::new(),
-                close_queued: false,
-            },
-            config.common,
-            rng,
-            now,
-        );
-        conn.url = Some(config.url);
-        conn.transport = transport;
-        conn.ws_out().extend_from_slice(&request);
-        conn.flush();
-        Ok(conn)
-    }
-
-    /// A server connection waiting for the client's handshake request.
-    pub fn server(mut config: ServerConfig, now: Instant) -> Result<Connection, Error> {
-        let rng = config.common.take_rng()?;
-        if let Some(deflate) = &config.deflate {
-            deflate.validate()?;
-        }
-        let deflate = config.deflate;
-        let handshake = ServerHandshake {
-            protocols: config.protocols,
-            deflate,
-            max_size: config.common.limits.max_handshake_size,
-            scan: HeadScan::default(),
-        };
-        let transport = match config.tls {
-            Some(tls) => Transport::tls(TlsSession::server(tls)?),
-            None => Transport::Plain,
-        };
-        let mut conn = Connection::new(
-            Role::Server,
-            Phase::ServerHandshake(handshake),
-            config.common,
-            rng,
-            now,
-        );
-        conn.transport = transport;
-        Ok(conn)
-    }
-
-    fn new(
-        role: Role,
-        phase: Phase,
-        common: Common,
-        rng: Box<dyn RandomSource>,
-        now: Instant,
-    ) -> Connection {
-        let rules = DecoderRules {
-            expect_masked: role == Role::Server,
-            allowed_rsv: 0,
-            max_frame_size: common.limits.max_frame_size,
-        };
-        let mut timers = Timers::default();
-        timers.set_after(Timer::Handshake, now, common.timeouts.handshake);
-        Connection {
-            role,
-            phase,
-            url: None,
-            input: BytesMut::new(),
-            lent: 0,
-            transport: Transport::Plain,
-            decoder: FrameDecoder::new(rules),
-            assembler: Assembler::new(common.limits.max_message_size),
-            outbox: Outbox::new(common.limits.max_buffered_output),
-            writer: FrameWriter::new(role, rng, common.fragment_size),
-            events: VecDeque::new(),
-            limits: common.limits,
-            timeouts: common.timeouts,
-            timers,
-            stats: StatsRecorder::default(),
-            input_at: now,
-            #[cfg(feature = "log")]
-            created_at: now,
-        }
-    }
-
     // ----- getters -----
 
     /// Client or server.
@@ -385,33 +285,10 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.settle_lent();
-        // Fast path: a whole single-frame message, handed out without the decoder
-        // and the assembler (same checks, same result; see `whole_message_ahead`).
-        if let Some((opcode, header_len, len)) = self.whole_message_ahead(0) {
-            let payload = &self.input[header_len..header_len + len];
-            let text = opcode == OpCode::Text;
-            if !text || simdutf8::basic::from_utf8(payload).is_ok() {
-                self.input.advance(header_len);
-                let data = self.input.split_to(len).freeze();
-                self.stats.data_frame_received(len);
-                self.stats.message_received(len);
-                return Some(Event::Message(if text {
-                    Message::Text(Text::from_validated(data))
-                } else {
-                    Message::Binary(data)
-                }));
-            }
+        if let Some(event) = self.take_whole_message() {
+            return Some(event);
         }
-        // A binary message in one frame whose payload is still arriving waits in
-        // the input, to be handed out whole by the fast path above, rather than
-        // being copied piece by piece into the assembler: the same events (a
-        // binary payload has nothing to check before its end), one copy fewer.
-        // Text still goes piece by piece, to fail invalid UTF-8 early (§8.1).
-        // After the end of the transport nothing more arrives: the partial frame
-        // goes to the decoder, which then reports the end.
-        if let (Some((OpCode::Binary, _, _)), None) =
-            (self.single_frame_message_ahead(0), self.phase.input_end())
-        {
+        if self.binary_payload_arriving() {
             return None;
         }
         if self.events.is_empty() && (!self.input.is_empty() || self.phase.input_end().is_some()) {
@@ -430,32 +307,13 @@ impl Connection {
     /// compressed messages, controls, errors, the close.
     #[must_use]
     pub fn poll_event_ref(&mut self) -> Option<EventRef<'_>> {
-        // Messages lent before stay in the buffer until another call: reading on
-        // past them costs no buffer bookkeeping per message.
-        let from = self.lent;
-        let ahead = self
-            .whole_message_ahead(from)
-            .filter(|&(opcode, header_len, len)| {
-                // Invalid UTF-8 is left to `poll_event`, which fails the connection.
-                let start = from + header_len;
-                opcode != OpCode::Text
-                    || simdutf8::basic::from_utf8(&self.input[start..start + len]).is_ok()
-            });
-        let Some((opcode, header_len, len)) = ahead else {
-            self.settle_lent();
-            return self.poll_event().map(EventRef::Other);
-        };
-        let start = from + header_len;
-        self.lent = start + len;
-        self.stats.data_frame_received(len);
-        self.stats.message_received(len);
-        let payload = &self.input[start..start + len];
-        Some(match opcode {
-            // Checked above; without `unsafe` a `&str` costs a second pass (the
-            // borrow checker refuses a fallback after a conditional borrow).
-            OpCode::Text => EventRef::Text(simdutf8::basic::from_utf8(payload).unwrap_or_default()),
-            _ => EventRef::Binary(payload),
-        })
+        match self.lendable_message() {
+            Some(ahead) => Some(self.lend_message(ahead)),
+            None => {
+                self.settle_lent();
+                self.poll_event().map(EventRef::Other)
+            }
+        }
     }
 
     /// Bytes to write to the transport, if any. Report what was written with
@@ -685,22 +543,7 @@ impl Connection {
     /// frame; then [`Event::Close`] reports it. [`CloseCode::NoStatus`] sends a close
     /// frame without a code. Closing before the handshake completes abandons it.
     pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if code != CloseCode::NoStatus && !code.is_allowed_on_wire() {
-            return Err(Error::InvalidInput(format!(
-                "close code {code} may not be sent"
-            )));
-        }
-        if code == CloseCode::NoStatus && !reason.is_empty() {
-            return Err(Error::InvalidInput(
-                "a close reason needs a close code".into(),
-            ));
-        }
-        if reason.len() > MAX_REASON_LEN {
-            return Err(Error::InvalidInput(format!(
-                "close reason of {} bytes exceeds {MAX_REASON_LEN}",
-                reason.len()
-            )));
-        }
+        close::check_close_command(code, reason)?;
         match &mut self.phase {
             Phase::ClientHandshake {
                 close_queued: true, ..
@@ -931,45 +774,6 @@ impl Connection {
                 }
             }
         }
-    }
-
-    /// Drops the bytes of the message `poll_event_ref` lent out last.
-    fn settle_lent(&mut self) {
-        if self.lent > 0 {
-            self.input.advance(std::mem::take(&mut self.lent));
-        }
-    }
-
-    /// A whole single-frame data message at `from` in the input that the
-    /// decoder and the assembler would turn into one message event and nothing
-    /// else: `(opcode, header length, payload length)`. Anything unusual (a
-    /// control frame, a fragment, compression, masking, a limit, an error, events
-    /// already queued) is left to `process_frames`. The caller still checks text
-    /// for UTF-8 and leaves invalid text to `process_frames` too.
-    #[inline]
-    fn whole_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
-        if !self.fast_path_open() {
-            return None;
-        }
-        self.decoder
-            .whole_frame_message(&self.input[from..], self.limits.max_message_size)
-    }
-
-    /// Like `whole_message_ahead`, its payload complete or not.
-    #[inline]
-    fn single_frame_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
-        if !self.fast_path_open() {
-            return None;
-        }
-        self.decoder
-            .single_frame_message(&self.input[from..], self.limits.max_message_size)
-    }
-
-    /// No event queued and frames being read between messages: a frame ahead
-    /// may bypass the assembler.
-    #[inline]
-    fn fast_path_open(&self) -> bool {
-        self.events.is_empty() && self.phase.reads_frames() && !self.assembler.is_mid_message()
     }
 
     fn on_control(&mut self, chunk: FrameChunk) {
