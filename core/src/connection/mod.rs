@@ -2,8 +2,9 @@
 //! `Handshaking → Open → Closing → Closed`. Every transition lives in this file;
 //! the submodules only move bytes: [`transport`] (plain or TLS), [`outbox`]
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
-//! [`receive`] (whole single-frame messages handed out past the decoder);
-//! [`create`] builds a connection in its first state.
+//! [`receive`] (whole single-frame messages handed out past the decoder),
+//! [`send`] (commands queued as frames where they go); [`create`] builds a
+//! connection in its first state.
 //!
 //! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
@@ -61,6 +62,7 @@ use bytes::{Buf, BytesMut};
 mod create;
 mod outbox;
 mod receive;
+mod send;
 mod transport;
 mod writer;
 
@@ -604,52 +606,6 @@ impl Connection {
         }
     }
 
-    fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
-        if !matches!(self.phase, Phase::Open { .. }) {
-            self.writable_phase()?;
-        }
-        let needed = self.writer.message_worst_case(payload.len());
-        self.outbox.check_room(self.buffered_amount(), needed)?;
-        let target = frame_target(&mut self.phase, &mut self.transport, &mut self.outbox);
-        let sent = self.writer.write_message(target, opcode, payload);
-        self.stats.message_sent(payload.len(), sent);
-        self.flush();
-        Ok(())
-    }
-
-    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
-        if payload.len() > frame::MAX_CONTROL_PAYLOAD {
-            return Err(Error::InvalidInput(format!(
-                "control frame payload of {} bytes exceeds 125",
-                payload.len()
-            )));
-        }
-        self.writable_phase()?;
-        self.outbox.check_room(
-            self.buffered_amount(),
-            payload.len() + frame::MAX_HEADER_LEN,
-        )?;
-        self.write_frame(opcode, payload);
-        self.flush();
-        Ok(())
-    }
-
-    /// Queues one final frame (a control, here).
-    fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        let target = frame_target(&mut self.phase, &mut self.transport, &mut self.outbox);
-        self.writer.write_frame(target, true, 0, opcode, payload);
-    }
-
-    /// Where WebSocket bytes go: to the wire, or to TLS for encryption.
-    fn ws_out(&mut self) -> &mut Vec<u8> {
-        self.transport.ws_out(&mut self.outbox)
-    }
-
-    /// Encrypts pending WebSocket bytes into TLS records on the wire.
-    fn flush(&mut self) {
-        self.transport.flush(&mut self.outbox);
-    }
-
     fn on_peer_activity(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Open { .. }) {
             self.schedule_keepalive(now);
@@ -888,28 +844,5 @@ impl Connection {
         self.lent = 0;
         self.events.push_back(Event::Close(info));
         self.transport.close(&mut self.outbox);
-    }
-}
-
-/// Where a frame goes: held until open while the client handshake is in
-/// progress (RFC 6455 §4.1), else out (through TLS, if any).
-fn frame_target<'a>(
-    phase: &'a mut Phase,
-    transport: &'a mut Transport,
-    outbox: &'a mut Outbox,
-) -> &'a mut Vec<u8> {
-    match phase {
-        Phase::ClientHandshake { early, .. } => early,
-        _ => transport.ws_out(outbox),
-    }
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("role", &self.role)
-            .field("state", &self.state())
-            .field("buffered_amount", &self.buffered_amount())
-            .finish_non_exhaustive()
     }
 }
