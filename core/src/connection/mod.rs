@@ -4,7 +4,7 @@
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
 //! [`receive`] (whole single-frame messages handed out past the decoder),
 //! [`send`] (commands queued as frames where they go); [`create`] builds a
-//! connection in its first state.
+//! connection in its first state, [`inspect`] reads it.
 //!
 //! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
@@ -60,6 +60,7 @@ use std::time::Instant;
 use bytes::{Buf, BytesMut};
 
 mod create;
+mod inspect;
 mod outbox;
 mod receive;
 mod send;
@@ -75,7 +76,7 @@ use crate::frame::{self, FrameChunk, FrameDecoder, OpCode};
 use crate::handshake::{ClientHandshake, ServerHandshake, Upgraded};
 use crate::logging;
 use crate::message::Assembler;
-use crate::stats::{Stats, StatsRecorder};
+use crate::stats::StatsRecorder;
 use crate::timer::{Timer, Timers};
 use crate::tls::TlsError;
 use crate::url::WsUrl;
@@ -212,70 +213,6 @@ pub struct Connection {
 }
 
 impl Connection {
-    // ----- getters -----
-
-    /// Client or server.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    /// The URL a client connects to (`None` for a server).
-    pub fn url(&self) -> Option<&WsUrl> {
-        self.url.as_ref()
-    }
-
-    /// The browser's `readyState`.
-    pub fn state(&self) -> State {
-        match self.phase {
-            Phase::ClientHandshake {
-                close_queued: true, ..
-            } => State::Closing,
-            Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => State::Connecting,
-            Phase::Open { .. } => State::Open,
-            Phase::Closing { .. } => State::Closing,
-            Phase::Closed { .. } => State::Closed,
-        }
-    }
-
-    /// True once the last event has been queued: flush `poll_transmit`, then shut
-    /// the transport down.
-    ///
-    /// After [`handle_eof`](Self::handle_eof) or a TLS close_notify, frames still
-    /// buffered are decoded as [`poll_event`](Self::poll_event) asks for them, so
-    /// the connection is closed once its events have been polled: poll until
-    /// `poll_event` returns `None`, and it is then closed.
-    pub fn is_closed(&self) -> bool {
-        matches!(self.phase, Phase::Closed { .. })
-    }
-
-    /// Bytes queued for the peer and not yet written (the browser's
-    /// `bufferedAmount`), including messages held until the handshake completes.
-    pub fn buffered_amount(&self) -> usize {
-        self.outbox.unwritten().len() + self.phase.early_len() + self.transport.pending()
-    }
-
-    /// True for a `wss://` connection (or a server role configured with TLS).
-    pub fn is_tls(&self) -> bool {
-        self.transport.is_tls()
-    }
-
-    /// True while a `wss://` connection is still in its TLS handshake (lets a
-    /// backend say which step of the opening failed).
-    pub fn is_tls_handshaking(&self) -> bool {
-        self.transport.is_handshaking()
-    }
-
-    /// Messages and bytes both ways, the compression ratio and the latest ping's
-    /// round-trip time, so far.
-    pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
-    }
-
-    /// True once the peer ended its TLS session with close_notify.
-    pub fn tls_close_notify_received(&self) -> bool {
-        self.transport.peer_closed()
-    }
-
     // ----- outputs -----
 
     /// The next event, if any.
@@ -527,9 +464,9 @@ impl Connection {
     }
 
     /// Sends a ping at `now`; the pong with the same payload sets
-    /// [`Stats::latest_rtt`] (see [`stats`](Self::stats)). A ping queued before
-    /// the opening completes is timed from `now` all the same, so its round trip
-    /// includes the rest of the opening.
+    /// [`Stats::latest_rtt`](crate::Stats::latest_rtt) (see [`stats`](Self::stats)).
+    /// A ping queued before the opening completes is timed from `now` all the
+    /// same, so its round trip includes the rest of the opening.
     pub fn ping_at(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)?;
         self.stats.ping_sent(payload, now);

@@ -70,13 +70,3 @@ fn frame_target<'a>(
         _ => transport.ws_out(outbox),
     }
 }
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("role", &self.role)
-            .field("state", &self.state())
-            .field("buffered_amount", &self.buffered_amount())
-            .finish_non_exhaustive()
-    }
-}
