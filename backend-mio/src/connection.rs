@@ -189,7 +189,7 @@ impl fmt::Debug for Handle<'_> {
 fn command_result(core: &Core, result: Result<(), CoreError>) -> Result<(), Error> {
     match result {
         Ok(()) => Ok(()),
-        Err(CoreError::InvalidState(_))
+        Err(CoreError::InvalidState(_) | CoreError::Closed(_))
             if matches!(core.state(), State::Closing | State::Closed) =>
         {
             Err(Error::Closed)
@@ -473,8 +473,8 @@ impl Connection {
                 Command::Binary(data) => self.core.send_binary(&data),
                 Command::Ping(payload) => self.core.ping_at(now, &payload),
                 Command::Close(code, reason) => match self.core.close(now, code, &reason) {
-                    // Already closing: what was asked is under way.
-                    Err(CoreError::InvalidState(_)) => Ok(()),
+                    // Already closing or closed: what was asked is under way or done.
+                    Err(CoreError::InvalidState(_) | CoreError::Closed(_)) => Ok(()),
                     other => other,
                 },
             };

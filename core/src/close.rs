@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::ProtocolError;
+use crate::error::{Error, ProtocolError};
 
 /// The largest reason that fits a control frame beside the 2-byte code (§5.5).
 pub const MAX_REASON_LEN: usize = 123;
@@ -178,6 +178,28 @@ pub(crate) fn truncate_reason(reason: &str) -> &str {
         end -= 1;
     }
     &reason[..end]
+}
+
+/// Refuses a close command the protocol does not allow: a code that may not be
+/// sent, a reason without a code, a reason over [`MAX_REASON_LEN`].
+pub(crate) fn check_close_command(code: CloseCode, reason: &str) -> Result<(), Error> {
+    if code != CloseCode::NoStatus && !code.is_allowed_on_wire() {
+        return Err(Error::InvalidInput(format!(
+            "close code {code} may not be sent"
+        )));
+    }
+    if code == CloseCode::NoStatus && !reason.is_empty() {
+        return Err(Error::InvalidInput(
+            "a close reason needs a close code".into(),
+        ));
+    }
+    if reason.len() > MAX_REASON_LEN {
+        return Err(Error::InvalidInput(format!(
+            "close reason of {} bytes exceeds {MAX_REASON_LEN}",
+            reason.len()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,6 +34,12 @@ pub enum Error {
     ConnectionLost(String),
     /// The command is not allowed in the connection's current state.
     InvalidState(&'static str),
+    /// The connection is over, so the command cannot run. Holds the error that
+    /// failed the connection (the one its [`Event::Error`](crate::Event::Error)
+    /// reported: every later command gets the same, a failure sticks), or `None`
+    /// when it ended by a close: a close handshake, or
+    /// [`close`](crate::Connection::close) before the opening completed.
+    Closed(Option<Box<Error>>),
     /// A value given by the caller cannot be sent (a close code reserved for local
     /// use, a control payload over 125 bytes...).
     InvalidInput(String),
@@ -68,6 +74,8 @@ impl fmt::Display for Error {
             Error::Timeout(kind) => write!(f, "timed out: {kind}"),
             Error::ConnectionLost(why) => write!(f, "connection lost: {why}"),
             Error::InvalidState(why) => write!(f, "not allowed now: {why}"),
+            Error::Closed(None) => write!(f, "the connection is closed"),
+            Error::Closed(Some(cause)) => write!(f, "the connection failed earlier: {cause}"),
             Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Random(why) => write!(f, "random source failed: {why}"),

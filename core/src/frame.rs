@@ -285,6 +285,43 @@ impl FrameDecoder {
         self.current.is_some()
     }
 
+    /// A single-frame data message at the front of `input` that [`decode`](Self::decode)
+    /// would hand out as one plain chunk: `(opcode, header length, payload length)`,
+    /// its payload complete or not. `None` mid-frame, for a control frame, a
+    /// fragment, RSV bits (compression), a masked frame, a payload over
+    /// `max_message_size`, or a header incomplete or against the rules (left to
+    /// `decode`, which reports it). The receive fast path's one framing rule.
+    #[inline]
+    pub(crate) fn single_frame_message(
+        &self,
+        input: &[u8],
+        max_message_size: usize,
+    ) -> Option<(OpCode, usize, usize)> {
+        if self.is_mid_frame() {
+            return None;
+        }
+        let (header, header_len) = decode_header(input, &self.rules).ok()??;
+        let len = usize::try_from(header.payload_len).ok()?;
+        let plain = header.fin
+            && header.rsv == 0
+            && header.mask.is_none()
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && len <= max_message_size;
+        plain.then_some((header.opcode, header_len, len))
+    }
+
+    /// Like [`single_frame_message`](Self::single_frame_message), its payload
+    /// complete in `input`.
+    #[inline]
+    pub(crate) fn whole_frame_message(
+        &self,
+        input: &[u8],
+        max_message_size: usize,
+    ) -> Option<(OpCode, usize, usize)> {
+        let (opcode, header_len, len) = self.single_frame_message(input, max_message_size)?;
+        (input.len() - header_len >= len).then_some((opcode, header_len, len))
+    }
+
     /// Takes the next chunk from the front of `buf`, or `Ok(None)` when more bytes
     /// are needed. Errors are fatal: the decoder must not be used afterwards.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<FrameChunk>, Error> {

@@ -50,11 +50,6 @@ impl Assembler {
         self.deflate = Some(codec);
     }
 
-    /// The negotiated codec, shared with the sending side.
-    pub(crate) fn deflate_mut(&mut self) -> Option<&mut DeflateCodec> {
-        self.deflate.as_mut()
-    }
-
     /// True while a fragmented message is incomplete.
     pub(crate) fn is_mid_message(&self) -> bool {
         self.in_progress.is_some()

@@ -73,8 +73,9 @@ impl Utf8Validator {
 ///   `Text::from_validated`, whose callers are `Connection::poll_event`'s fast
 ///   path, right after checking that very payload, and the message assembler,
 ///   after feeding every byte of the message to a `Utf8Validator` and `finish`;
-/// - `Connection::poll_event_ref`, on the payload it checked a few lines above,
-///   with no write to the input buffer in between.
+/// - `Connection::poll_event_ref` (`connection/receive.rs`), on the payload
+///   `lendable_message` checked just before, with no write to the input buffer
+///   in between.
 ///
 /// Debug builds (all tests and fuzzing) check the contract again.
 #[allow(unsafe_code)]

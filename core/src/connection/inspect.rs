@@ -1,0 +1,82 @@
+//! What a caller can read about a connection without changing it.
+
+use crate::stats::Stats;
+use crate::url::WsUrl;
+
+use super::{Connection, Phase, Role, State};
+
+impl Connection {
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The URL a client connects to (`None` for a server).
+    pub fn url(&self) -> Option<&WsUrl> {
+        self.url.as_ref()
+    }
+
+    /// The browser's `readyState`.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::ClientHandshake {
+                close_queued: true, ..
+            } => State::Closing,
+            Phase::ClientHandshake { .. } | Phase::ServerHandshake(_) => State::Connecting,
+            Phase::Open { .. } => State::Open,
+            Phase::Closing { .. } => State::Closing,
+            Phase::Closed { .. } => State::Closed,
+        }
+    }
+
+    /// True once the last event has been queued: flush `poll_transmit`, then shut
+    /// the transport down.
+    ///
+    /// After [`handle_eof`](Self::handle_eof) or a TLS close_notify, frames still
+    /// buffered are decoded as [`poll_event`](Self::poll_event) asks for them, so
+    /// the connection is closed once its events have been polled: poll until
+    /// `poll_event` returns `None`, and it is then closed.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed { .. })
+    }
+
+    /// Bytes queued for the peer and not yet written (the browser's
+    /// `bufferedAmount`), including messages held until the handshake completes.
+    #[inline]
+    pub fn buffered_amount(&self) -> usize {
+        self.outbox.unwritten().len() + self.phase.early_len() + self.transport.pending()
+    }
+
+    /// True for a `wss://` connection (or a server role configured with TLS).
+    pub fn is_tls(&self) -> bool {
+        self.transport.is_tls()
+    }
+
+    /// True while a `wss://` connection is still in its TLS handshake (lets a
+    /// backend say which step of the opening failed).
+    pub fn is_tls_handshaking(&self) -> bool {
+        self.transport.is_handshaking()
+    }
+
+    /// Messages and bytes both ways, the compression ratio and the latest ping's
+    /// round-trip time, so far.
+    pub fn stats(&self) -> Stats {
+        self.stats.snapshot()
+    }
+
+    /// True once the peer ended its TLS session with close_notify.
+    pub fn tls_close_notify_received(&self) -> bool {
+        self.transport.peer_closed()
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("buffered_amount", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,123 @@
+//! The receive fast path: a whole single-frame message in the input is handed
+//! out without the decoder and the assembler, by value (`poll_event`) or
+//! borrowed from the input (`poll_event_ref`). Same checks, same events as the
+//! general path in `mod.rs`, which everything unusual is left to; no state
+//! changes here.
+
+use bytes::Buf;
+
+use crate::event::{Event, EventRef, Message, Text};
+use crate::frame::OpCode;
+use crate::utf8;
+
+use super::Connection;
+
+impl Connection {
+    /// Takes a whole single-frame message from the front of the input, if one is
+    /// there (and, for text, valid UTF-8).
+    #[inline]
+    pub(super) fn take_whole_message(&mut self) -> Option<Event> {
+        let (opcode, header_len, len) = self.whole_message_ahead(0)?;
+        let payload = &self.input[header_len..header_len + len];
+        let text = opcode == OpCode::Text;
+        if text && simdutf8::basic::from_utf8(payload).is_err() {
+            return None;
+        }
+        self.input.advance(header_len);
+        let data = self.input.split_to(len).freeze();
+        self.stats.data_frame_received(len);
+        self.stats.message_received(len);
+        Some(Event::Message(if text {
+            Message::Text(Text::from_validated(data))
+        } else {
+            Message::Binary(data)
+        }))
+    }
+
+    /// A binary message in one frame whose payload is still arriving waits in
+    /// the input, to be handed out whole by the fast path, rather than being
+    /// copied piece by piece into the assembler: the same events (a binary
+    /// payload has nothing to check before its end), one copy fewer. Text still
+    /// goes piece by piece, to fail invalid UTF-8 early (§8.1). After the end of
+    /// the transport nothing more arrives: the partial frame goes to the
+    /// decoder, which then reports the end.
+    #[inline]
+    pub(super) fn binary_payload_arriving(&self) -> bool {
+        matches!(
+            (self.single_frame_message_ahead(0), self.phase.input_end()),
+            (Some((OpCode::Binary, _, _)), None)
+        )
+    }
+
+    /// The whole single-frame message `poll_event_ref` can lend next, past those
+    /// it lent before (they stay in the buffer until another call: reading on
+    /// past them costs no buffer bookkeeping per message): `(opcode, start of
+    /// its payload, payload length)`. Invalid UTF-8 is left to `poll_event`,
+    /// which fails the connection.
+    #[inline]
+    pub(super) fn lendable_message(&self) -> Option<(OpCode, usize, usize)> {
+        let from = self.lent;
+        let (opcode, header_len, len) = self.whole_message_ahead(from)?;
+        let start = from + header_len;
+        let valid = opcode != OpCode::Text
+            || simdutf8::basic::from_utf8(&self.input[start..start + len]).is_ok();
+        valid.then_some((opcode, start, len))
+    }
+
+    /// Lends the message `lendable_message` found.
+    #[inline]
+    pub(super) fn lend_message(
+        &mut self,
+        (opcode, start, len): (OpCode, usize, usize),
+    ) -> EventRef<'_> {
+        self.lent = start + len;
+        self.stats.data_frame_received(len);
+        self.stats.message_received(len);
+        let payload = &self.input[start..start + len];
+        match opcode {
+            // Validated by `lendable_message` (the borrow checker refuses returning
+            // the `&str` found there and falling back to `poll_event` otherwise).
+            OpCode::Text => EventRef::Text(utf8::validated_str(payload)),
+            _ => EventRef::Binary(payload),
+        }
+    }
+
+    /// Drops the bytes of the message `poll_event_ref` lent out last.
+    pub(super) fn settle_lent(&mut self) {
+        if self.lent > 0 {
+            self.input.advance(std::mem::take(&mut self.lent));
+        }
+    }
+
+    /// A whole single-frame data message at `from` in the input that the
+    /// decoder and the assembler would turn into one message event and nothing
+    /// else: `(opcode, header length, payload length)`. Anything unusual (a
+    /// control frame, a fragment, compression, masking, a limit, an error, events
+    /// already queued) is left to `process_frames`. The caller still checks text
+    /// for UTF-8 and leaves invalid text to `process_frames` too.
+    #[inline]
+    fn whole_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
+        if !self.fast_path_open() {
+            return None;
+        }
+        self.decoder
+            .whole_frame_message(&self.input[from..], self.limits.max_message_size)
+    }
+
+    /// Like `whole_message_ahead`, its payload complete or not.
+    #[inline]
+    fn single_frame_message_ahead(&self, from: usize) -> Option<(OpCode, usize, usize)> {
+        if !self.fast_path_open() {
+            return None;
+        }
+        self.decoder
+            .single_frame_message(&self.input[from..], self.limits.max_message_size)
+    }
+
+    /// No event queued and frames being read between messages: a frame ahead
+    /// may bypass the assembler.
+    #[inline]
+    fn fast_path_open(&self) -> bool {
+        self.events.is_empty() && self.phase.reads_frames() && !self.assembler.is_mid_message()
+    }
+}
