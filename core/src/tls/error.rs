@@ -1,0 +1,153 @@
+//! TLS failures as kinds a person can act on, classified from rustls' errors.
+
+use std::fmt;
+
+use rustls::CertificateError;
+
+/// The kinds of TLS failure a user may want to tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// The certificate chain does not lead to a trusted root (includes self-signed
+    /// certificates that were not added as roots).
+    UnknownIssuer,
+    /// The certificate is not valid for the host name (or IP address) connected to.
+    HostnameMismatch,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotYetValid,
+    /// The certificate was revoked.
+    Revoked,
+    /// Any other problem with the certificate (bad encoding, signature, purpose...).
+    BadCertificate,
+    /// The peer sent a TLS alert (its reason is in the detail).
+    AlertReceived,
+    /// The handshake failed: no common cipher suite, group or signature scheme.
+    HandshakeFailure,
+    /// The peer does not support any TLS version we allow (TLS 1.2 and 1.3).
+    ProtocolVersion,
+    /// The peer answered in plain text (for instance HTTP) on a TLS port.
+    NotTls,
+    /// The peer sent bytes that are not valid TLS.
+    InvalidMessage,
+    /// The server selected an application protocol other than `http/1.1`.
+    Alpn,
+    /// TLS data arrived after the peer's close_notify.
+    DataAfterClose,
+    /// The peer did not present a certificate that was required (server role).
+    NoCertificate,
+    /// Anything else rustls reported.
+    Other,
+}
+
+/// A TLS failure: its kind and rustls' own description.
+#[derive(Debug, Clone)]
+pub struct TlsError {
+    kind: TlsErrorKind,
+    detail: String,
+    source: Option<rustls::Error>,
+}
+
+impl TlsError {
+    pub(crate) fn new(kind: TlsErrorKind, detail: impl Into<String>) -> Self {
+        TlsError {
+            kind,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// Classifies a rustls error.
+    pub fn from_rustls(error: rustls::Error) -> Self {
+        use rustls::AlertDescription as Alert;
+        use rustls::Error as E;
+        let kind = match &error {
+            E::InvalidCertificate(cert) => match cert {
+                CertificateError::UnknownIssuer => TlsErrorKind::UnknownIssuer,
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => TlsErrorKind::HostnameMismatch,
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    TlsErrorKind::Expired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    TlsErrorKind::NotYetValid
+                }
+                CertificateError::Revoked => TlsErrorKind::Revoked,
+                _ => TlsErrorKind::BadCertificate,
+            },
+            E::AlertReceived(Alert::ProtocolVersion) => TlsErrorKind::ProtocolVersion,
+            E::AlertReceived(Alert::HandshakeFailure) => TlsErrorKind::HandshakeFailure,
+            E::AlertReceived(Alert::NoApplicationProtocol) => TlsErrorKind::Alpn,
+            E::AlertReceived(Alert::CertificateRequired) => TlsErrorKind::NoCertificate,
+            E::AlertReceived(_) => TlsErrorKind::AlertReceived,
+            E::PeerIncompatible(p) => {
+                if format!("{p:?}").contains("Version") {
+                    TlsErrorKind::ProtocolVersion
+                } else {
+                    TlsErrorKind::HandshakeFailure
+                }
+            }
+            E::InvalidMessage(rustls::InvalidMessage::UnknownProtocolVersion) => {
+                TlsErrorKind::ProtocolVersion
+            }
+            E::InvalidMessage(_) | E::PeerSentOversizedRecord | E::DecryptError => {
+                TlsErrorKind::InvalidMessage
+            }
+            E::PeerMisbehaved(rustls::PeerMisbehaved::SelectedUnofferedApplicationProtocol)
+            | E::NoApplicationProtocol => TlsErrorKind::Alpn,
+            E::NoCertificatesPresented => TlsErrorKind::NoCertificate,
+            _ => TlsErrorKind::Other,
+        };
+        TlsError {
+            kind,
+            detail: error.to_string(),
+            source: Some(error),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> TlsErrorKind {
+        self.kind
+    }
+
+    /// rustls' own error, when it came from rustls.
+    pub fn rustls_error(&self) -> Option<&rustls::Error> {
+        self.source.as_ref()
+    }
+}
+
+impl PartialEq for TlsError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.detail == other.detail
+    }
+}
+
+impl Eq for TlsError {}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let summary = match self.kind {
+            TlsErrorKind::UnknownIssuer => {
+                "certificate not trusted (unknown issuer or self-signed)"
+            }
+            TlsErrorKind::HostnameMismatch => "certificate not valid for this host name",
+            TlsErrorKind::Expired => "certificate expired",
+            TlsErrorKind::NotYetValid => "certificate not valid yet",
+            TlsErrorKind::Revoked => "certificate revoked",
+            TlsErrorKind::BadCertificate => "invalid certificate",
+            TlsErrorKind::AlertReceived => "the peer sent a TLS alert",
+            TlsErrorKind::HandshakeFailure => "TLS handshake failure",
+            TlsErrorKind::ProtocolVersion => "no TLS protocol version in common",
+            TlsErrorKind::NotTls => "not a TLS server",
+            TlsErrorKind::InvalidMessage => "invalid TLS data from the peer",
+            TlsErrorKind::Alpn => "application protocol mismatch",
+            TlsErrorKind::DataAfterClose => "TLS data after close",
+            TlsErrorKind::NoCertificate => "client certificate required",
+            TlsErrorKind::Other => "TLS error",
+        };
+        write!(f, "{summary}: {}", self.detail)
+    }
+}
+
+impl std::error::Error for TlsError {}
