@@ -81,13 +81,7 @@ impl TlsError {
             E::AlertReceived(Alert::NoApplicationProtocol) => TlsErrorKind::Alpn,
             E::AlertReceived(Alert::CertificateRequired) => TlsErrorKind::NoCertificate,
             E::AlertReceived(_) => TlsErrorKind::AlertReceived,
-            E::PeerIncompatible(p) => {
-                if format!("{p:?}").contains("Version") {
-                    TlsErrorKind::ProtocolVersion
-                } else {
-                    TlsErrorKind::HandshakeFailure
-                }
-            }
+            E::PeerIncompatible(incompatible) => peer_incompatible_kind(incompatible),
             E::InvalidMessage(rustls::InvalidMessage::UnknownProtocolVersion) => {
                 TlsErrorKind::ProtocolVersion
             }
@@ -114,6 +108,23 @@ impl TlsError {
     /// rustls' own error, when it came from rustls.
     pub fn rustls_error(&self) -> Option<&rustls::Error> {
         self.source.as_ref()
+    }
+}
+
+/// Why the peer and we could not agree: on a TLS version (either side offered
+/// none the other allows, or TLS 1.3's `supported_versions` was missing), or on
+/// something else the handshake needs (cipher suite, group, signature scheme,
+/// extension).
+fn peer_incompatible_kind(incompatible: &rustls::PeerIncompatible) -> TlsErrorKind {
+    use rustls::PeerIncompatible as P;
+    match incompatible {
+        P::ServerDoesNotSupportTls12Or13
+        | P::ServerTlsVersionIsDisabledByOurConfig
+        | P::SupportedVersionsExtensionRequired
+        | P::Tls12NotOffered
+        | P::Tls12NotOfferedOrEnabled
+        | P::Tls13RequiredForQuic => TlsErrorKind::ProtocolVersion,
+        _ => TlsErrorKind::HandshakeFailure,
     }
 }
 
@@ -151,3 +162,109 @@ impl fmt::Display for TlsError {
 }
 
 impl std::error::Error for TlsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{AlertDescription as Alert, Error as E, PeerIncompatible as P};
+
+    #[test]
+    fn rustls_errors_are_classified_by_their_variants() {
+        let table = [
+            // No protocol version in common, whichever side found out.
+            (
+                P::ServerDoesNotSupportTls12Or13.into(),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (P::Tls12NotOffered.into(), TlsErrorKind::ProtocolVersion),
+            (
+                P::Tls12NotOfferedOrEnabled.into(),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (
+                P::Tls13RequiredForQuic.into(),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (
+                P::ServerTlsVersionIsDisabledByOurConfig.into(),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (
+                P::SupportedVersionsExtensionRequired.into(),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (
+                E::AlertReceived(Alert::ProtocolVersion),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            (
+                E::InvalidMessage(rustls::InvalidMessage::UnknownProtocolVersion),
+                TlsErrorKind::ProtocolVersion,
+            ),
+            // Versions agree, the rest does not.
+            (
+                P::NoCipherSuitesInCommon.into(),
+                TlsErrorKind::HandshakeFailure,
+            ),
+            (P::NoKxGroupsInCommon.into(), TlsErrorKind::HandshakeFailure),
+            (
+                P::NoSignatureSchemesInCommon.into(),
+                TlsErrorKind::HandshakeFailure,
+            ),
+            (
+                P::KeyShareExtensionRequired.into(),
+                TlsErrorKind::HandshakeFailure,
+            ),
+            (
+                E::AlertReceived(Alert::HandshakeFailure),
+                TlsErrorKind::HandshakeFailure,
+            ),
+            // The other kinds.
+            (
+                E::InvalidCertificate(CertificateError::UnknownIssuer),
+                TlsErrorKind::UnknownIssuer,
+            ),
+            (
+                E::InvalidCertificate(CertificateError::NotValidForName),
+                TlsErrorKind::HostnameMismatch,
+            ),
+            (
+                E::InvalidCertificate(CertificateError::Expired),
+                TlsErrorKind::Expired,
+            ),
+            (
+                E::InvalidCertificate(CertificateError::NotValidYet),
+                TlsErrorKind::NotYetValid,
+            ),
+            (
+                E::InvalidCertificate(CertificateError::Revoked),
+                TlsErrorKind::Revoked,
+            ),
+            (
+                E::InvalidCertificate(CertificateError::BadSignature),
+                TlsErrorKind::BadCertificate,
+            ),
+            (
+                E::AlertReceived(Alert::NoApplicationProtocol),
+                TlsErrorKind::Alpn,
+            ),
+            (
+                E::AlertReceived(Alert::CertificateRequired),
+                TlsErrorKind::NoCertificate,
+            ),
+            (
+                E::AlertReceived(Alert::BadRecordMac),
+                TlsErrorKind::AlertReceived,
+            ),
+            (E::DecryptError, TlsErrorKind::InvalidMessage),
+            (E::PeerSentOversizedRecord, TlsErrorKind::InvalidMessage),
+            (E::NoApplicationProtocol, TlsErrorKind::Alpn),
+            (E::NoCertificatesPresented, TlsErrorKind::NoCertificate),
+            (E::HandshakeNotComplete, TlsErrorKind::Other),
+        ];
+        for (error, expected) in table {
+            let shown = format!("{error:?}");
+            assert_eq!(TlsError::from_rustls(error).kind(), expected, "{shown}");
+        }
+    }
+}
