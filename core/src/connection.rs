@@ -837,8 +837,16 @@ impl Connection {
             return;
         }
         self.compact_out();
-        if let Some(tls) = self.tls.as_mut() {
-            tls.write(&mut self.tls_plain, &mut self.out);
+        let Some(tls) = self.tls.as_mut() else {
+            return;
+        };
+        let handshaking = tls.is_handshaking();
+        if let Err(error) = tls.write(&mut self.tls_plain, &mut self.out) {
+            // rustls stopped on a fatal error: nothing more can be sent.
+            self.tls_failed = true;
+            if !self.is_closed() {
+                self.fail_tls(error, handshaking);
+            }
         }
     }
 
@@ -1078,8 +1086,10 @@ impl Connection {
         self.events.push_back(Event::Close(info));
         if !self.tls_failed {
             if let Some(tls) = self.tls.as_mut() {
-                if !tls.is_handshaking() {
-                    tls.write(&mut self.tls_plain, &mut self.out);
+                // A session rustls has stopped refuses the last bytes; the cause
+                // being reported already is the one that stands, and no
+                // close_notify follows on a broken session.
+                if !tls.is_handshaking() && tls.write(&mut self.tls_plain, &mut self.out).is_ok() {
                     tls.send_close_notify(&mut self.out);
                 }
             }

@@ -113,18 +113,30 @@ impl TlsSession {
     }
 
     /// Encrypts `plaintext` (drained) and appends the records to `out`.
-    pub(crate) fn write(&mut self, plaintext: &mut Vec<u8>, out: &mut Vec<u8>) {
-        if !plaintext.is_empty() {
-            // With no buffer limit, rustls takes everything.
-            let _ = self.conn.writer().write_all(plaintext);
-            plaintext.clear();
-        }
+    ///
+    /// With no buffer limit rustls takes every byte; it refuses them only after a
+    /// fatal error of its own (the error it returned then is returned again), and
+    /// the plaintext is dropped either way: it can never be sent.
+    pub(crate) fn write(
+        &mut self,
+        plaintext: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        let written = if plaintext.is_empty() {
+            Ok(())
+        } else {
+            self.conn.writer().write_all(plaintext)
+        };
+        plaintext.clear();
         self.flush(out);
+        written.map_err(write_error)
     }
 
     /// Appends pending records (handshake messages, alerts) to `out`.
     pub(crate) fn flush(&mut self, out: &mut Vec<u8>) {
         while self.conn.wants_write() {
+            // `write_tls` fails only when its writer does, and writing into a
+            // `Vec` cannot fail; the check only keeps the loop finite regardless.
             if self.conn.write_tls(out).is_err() {
                 break;
             }
@@ -154,8 +166,49 @@ impl TlsSession {
     }
 }
 
+/// A plaintext write refused by rustls: it carries the fatal rustls error that
+/// stopped the session when there is one.
+fn write_error(error: std::io::Error) -> TlsError {
+    let detail = error.to_string();
+    match error
+        .into_inner()
+        .map(|inner| inner.downcast::<rustls::Error>())
+    {
+        Some(Ok(rustls)) => TlsError::from_rustls(*rustls),
+        _ => TlsError::new(
+            TlsErrorKind::Other,
+            format!("TLS refused data to send: {detail}"),
+        ),
+    }
+}
+
 /// A TLS record starts with a content type byte of 20-24; an HTTP answer with "HTTP/".
 fn looks_like_plain_http(data: &[u8]) -> bool {
     let n = data.len().min(5);
     n > 0 && b"HTTP/"[..n] == data[..n]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::ClientTls;
+
+    #[test]
+    fn a_write_after_a_fatal_rustls_error_returns_that_error() {
+        let url = WsUrl::parse("wss://localhost/").unwrap();
+        let mut session = TlsSession::client(ClientTls::default().build().unwrap(), &url).unwrap();
+        let mut plaintext = Vec::new();
+        // A handshake record (type 22) with an unknown protocol version: rustls stops.
+        let read = session.read(&[22, 9, 9, 0, 1, 0], &mut plaintext);
+        let read_kind = read.err().map(|e| e.kind());
+        assert_eq!(read_kind, Some(TlsErrorKind::ProtocolVersion));
+        let mut out = Vec::new();
+        let mut data = b"GET / HTTP/1.1\r\n".to_vec();
+        let written = session.write(&mut data, &mut out);
+        assert_eq!(
+            written.map_err(|e| e.kind()),
+            Err(TlsErrorKind::ProtocolVersion)
+        );
+        assert!(data.is_empty());
+    }
 }
