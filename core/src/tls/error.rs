@@ -161,7 +161,15 @@ impl fmt::Display for TlsError {
     }
 }
 
-impl std::error::Error for TlsError {}
+/// The cause is rustls' own error when rustls reported the failure (the
+/// plain-HTTP, ALPN and data-after-close checks are the core's and have none).
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|rustls| rustls as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -266,5 +274,20 @@ mod tests {
             let shown = format!("{error:?}");
             assert_eq!(TlsError::from_rustls(error).kind(), expected, "{shown}");
         }
+    }
+
+    #[test]
+    fn the_source_of_a_rustls_failure_is_the_rustls_error() {
+        use std::error::Error as _;
+        let error = TlsError::from_rustls(E::InvalidCertificate(CertificateError::Expired));
+        let source = error
+            .source()
+            .and_then(|s| s.downcast_ref::<rustls::Error>());
+        assert_eq!(
+            source,
+            Some(&E::InvalidCertificate(CertificateError::Expired))
+        );
+        let own = TlsError::new(TlsErrorKind::NotTls, "plain HTTP");
+        assert!(own.source().is_none());
     }
 }
