@@ -234,32 +234,25 @@ impl ClientConfig {
         self
     }
 
-    /// Trusts the operating system's certificate store in addition to the Mozilla
-    /// roots (feature `native-roots`). The store is read here, once, not by the
-    /// connection; certificates the store holds but webpki cannot use are skipped,
-    /// and a store with no usable certificate is an error.
-    #[cfg(feature = "native-roots")]
-    pub fn with_native_roots(mut self) -> Result<Self, Error> {
-        let found = rustls_native_certs::load_native_certs();
-        if found.certs.is_empty() {
-            let why = found
-                .errors
-                .first()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "the store is empty".into());
-            return Err(Error::Config(format!(
-                "no certificate in the operating system's store: {why}"
-            )));
-        }
-        self.tls.native_roots.extend(found.certs);
-        Ok(self)
+    /// Trusts the certificates of the operating system's store, read by the
+    /// caller (the core reads no files; `sockette-std`'s `native_roots()` reads
+    /// them with rustls-native-certs), in addition to the Mozilla roots. They are
+    /// trusted as certificate authorities only, unlike
+    /// [`add_root_certificate_der`](Self::add_root_certificate_der), and the ones
+    /// webpki cannot use are skipped, as a store holds many of every vintage.
+    pub fn add_native_roots(
+        mut self,
+        certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Self {
+        self.tls.native_roots.extend(certs);
+        self
     }
 
     /// Lets the operating system verify server certificates (feature
     /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
     /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
     /// that the system trusts are trusted. It replaces the Mozilla roots (and
-    /// `with_native_roots()`); roots added with `add_root_certificate*` are still
+    /// `add_native_roots`); roots added with `add_root_certificate*` are still
     /// trusted as well.
     ///
     /// The verifier is made here, once, not by the connection: on Linux and the

@@ -606,6 +606,16 @@ mod tests {
     }
 
     #[test]
+    fn native_roots_webpki_cannot_use_are_skipped() {
+        let usable = self_signed(2020, 2040, true);
+        let tls = ClientTls {
+            native_roots: vec![CertificateDer::from(vec![0x30, 0x00]), usable],
+            ..ClientTls::default()
+        };
+        assert!(tls.build().is_ok());
+    }
+
+    #[test]
     fn validity_periods_are_read_from_the_der() {
         let cert = self_signed(1999, 2051, false);
         let (not_before, not_after) = validity_period(cert.as_ref()).unwrap();
