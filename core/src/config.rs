@@ -278,6 +278,19 @@ impl ClientConfig {
         Ok(self)
     }
 
+    /// The wall-clock time at the `now` given to
+    /// [`Connection::client`](crate::Connection::client), required for `wss://`:
+    /// the core reads no clock, so certificates are checked against this time,
+    /// advanced by the monotonic `now` of each later input. The backends pass
+    /// `SystemTime::now()`; a test can pick any date. Without it, a `wss://`
+    /// connection is refused with [`Error::Config`], unless a
+    /// [`tls_config`](Self::tls_config) is given (whose own time provider is
+    /// used then; with both, this time replaces it).
+    pub fn wall_clock(mut self, at_start: std::time::SystemTime) -> Self {
+        self.tls.wall_clock = Some(at_start);
+        self
+    }
+
     /// Trusts only the certificates added with `add_root_certificate*`, not the
     /// Mozilla roots.
     pub fn without_default_roots(mut self) -> Self {

@@ -155,7 +155,8 @@ impl Connection {
             config.common.limits.max_handshake_size,
         )?;
         let tls = if config.url.is_secure() {
-            Some(TlsSession::client(config.tls.build()?, &config.url)?)
+            let (tls_config, clock) = config.tls.build(now)?;
+            Some(TlsSession::client(tls_config, &config.url)?.with_clock(clock))
         } else {
             None
         };
@@ -462,6 +463,7 @@ impl Connection {
         let mut plaintext = std::mem::take(&mut self.tls_scratch);
         plaintext.clear();
         let was_handshaking = tls.is_handshaking();
+        tls.advance_clock(now);
         let result = tls.read(data, &mut plaintext);
         let handshaking = tls.is_handshaking();
         if was_handshaking && !handshaking && result.is_ok() {

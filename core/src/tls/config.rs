@@ -4,7 +4,9 @@
 //! its validity period.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -32,6 +34,38 @@ pub(crate) struct ClientTls {
     /// The certificate chain and key shown to servers that ask for one, already
     /// checked to belong together.
     pub(crate) client_cert: Option<Arc<CertifiedKey>>,
+    /// The wall-clock time at the connection's start, given by the caller: the
+    /// core reads no clock, and certificates are checked against this time.
+    pub(crate) wall_clock: Option<SystemTime>,
+}
+
+/// The time rustls reads (certificate validity, session ticket ages): the
+/// wall-clock time the caller gave at the start, advanced by the monotonic `now`
+/// of each input, in whole seconds (the resolution of certificate validity).
+#[derive(Debug)]
+struct InjectedTime(AtomicU64);
+
+impl rustls::time_provider::TimeProvider for InjectedTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        let secs = self.0.load(Ordering::Relaxed);
+        Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+    }
+}
+
+/// The session's side of [`InjectedTime`]: moves it with the caller's `now`.
+#[derive(Debug)]
+pub(crate) struct TlsClock {
+    time: Arc<InjectedTime>,
+    start_wall: Duration,
+    start: Instant,
+}
+
+impl TlsClock {
+    /// Sets rustls' time to the start's wall-clock time plus `now - start`.
+    pub(crate) fn advance(&self, now: Instant) {
+        let wall = self.start_wall + now.saturating_duration_since(self.start);
+        self.time.0.store(wall.as_secs(), Ordering::Relaxed);
+    }
 }
 
 impl fmt::Debug for ClientTls {
@@ -44,13 +78,48 @@ impl fmt::Debug for ClientTls {
             .field("dangerous_no_verification", &self.dangerous_no_verification)
             .field("platform_verifier", &self.platform_verifier.is_some())
             .field("client_cert", &self.client_cert.is_some())
+            .field("wall_clock", &self.wall_clock)
             .finish()
     }
 }
 
 impl ClientTls {
-    /// Builds the rustls configuration: ALPN `http/1.1` is always offered.
-    pub(crate) fn build(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
+    /// Builds the rustls configuration for a connection starting at `now`: ALPN
+    /// `http/1.1` is always offered, and rustls reads the time from the returned
+    /// clock, which the session moves with each input's `now`. A caller-built
+    /// configuration keeps its own time provider unless a wall clock was given;
+    /// otherwise the wall clock is required.
+    pub(crate) fn build(
+        &self,
+        now: Instant,
+    ) -> Result<(Arc<rustls::ClientConfig>, Option<TlsClock>), Error> {
+        let mut config = self.build_config()?;
+        let clock = match self.wall_clock {
+            Some(wall) => {
+                let start_wall = wall
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO);
+                let time = Arc::new(InjectedTime(AtomicU64::new(start_wall.as_secs())));
+                config.time_provider = time.clone();
+                Some(TlsClock {
+                    time,
+                    start_wall,
+                    start: now,
+                })
+            }
+            None if self.custom.is_some() => None,
+            None => {
+                return Err(Error::Config(
+                    "wss:// needs the wall-clock time to check certificates, and the core \
+                     reads no clock: give it with ClientConfig::wall_clock(SystemTime::now())"
+                        .into(),
+                ))
+            }
+        };
+        Ok((Arc::new(config), clock))
+    }
+
+    fn build_config(&self) -> Result<rustls::ClientConfig, Error> {
         let mut config = match &self.custom {
             Some(custom) => (**custom).clone(),
             None => {
@@ -105,7 +174,7 @@ impl ClientTls {
                 Arc::new(SingleCertAndKey::from(client_cert.clone()));
         }
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-        Ok(Arc::new(config))
+        Ok(config)
     }
 
     /// The platform verifier, and after it the roots added by the caller: a
@@ -610,9 +679,10 @@ mod tests {
         let usable = self_signed(2020, 2040, true);
         let tls = ClientTls {
             native_roots: vec![CertificateDer::from(vec![0x30, 0x00]), usable],
+            wall_clock: Some(SystemTime::UNIX_EPOCH),
             ..ClientTls::default()
         };
-        assert!(tls.build().is_ok());
+        assert!(tls.build(Instant::now()).is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod session;
 
 #[cfg(feature = "platform-verifier")]
 pub(crate) use config::platform_verifier;
-pub(crate) use config::{parse_client_cert, parse_pem_certificates, ClientTls};
+pub(crate) use config::{parse_client_cert, parse_pem_certificates, ClientTls, TlsClock};
 pub use error::{TlsError, TlsErrorKind};
 pub(crate) use session::TlsSession;
 

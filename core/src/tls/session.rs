@@ -3,10 +3,11 @@
 
 use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use rustls::pki_types::ServerName;
 
-use super::{TlsError, TlsErrorKind, ALPN_HTTP11};
+use super::{TlsClock, TlsError, TlsErrorKind, ALPN_HTTP11};
 use crate::error::Error;
 use crate::url::WsUrl;
 
@@ -17,6 +18,8 @@ pub(crate) struct TlsSession {
     peer_closed: bool,
     alpn_checked: bool,
     received_any: bool,
+    /// The time rustls reads, when the core provides it (see `ClientTls::build`).
+    clock: Option<TlsClock>,
 }
 
 /// What one call to [`TlsSession::read`] produced.
@@ -48,6 +51,21 @@ impl TlsSession {
             peer_closed: false,
             alpn_checked: false,
             received_any: false,
+            clock: None,
+        }
+    }
+
+    /// Lets rustls read its time from `clock`, which [`advance_clock`](Self::advance_clock) moves.
+    pub(crate) fn with_clock(mut self, clock: Option<TlsClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The caller's monotonic `now`, before input is read: certificates then
+    /// are checked against the wall-clock time it stands for.
+    pub(crate) fn advance_clock(&self, now: Instant) {
+        if let Some(clock) = &self.clock {
+            clock.advance(now);
         }
     }
 
@@ -196,7 +214,12 @@ mod tests {
     #[test]
     fn a_write_after_a_fatal_rustls_error_returns_that_error() {
         let url = WsUrl::parse("wss://localhost/").unwrap();
-        let mut session = TlsSession::client(ClientTls::default().build().unwrap(), &url).unwrap();
+        let tls = ClientTls {
+            wall_clock: Some(std::time::SystemTime::UNIX_EPOCH),
+            ..ClientTls::default()
+        };
+        let (config, clock) = tls.build(Instant::now()).unwrap();
+        let mut session = TlsSession::client(config, &url).unwrap().with_clock(clock);
         let mut plaintext = Vec::new();
         // A handshake record (type 22) with an unknown protocol version: rustls stops.
         let read = session.read(&[22, 9, 9, 0, 1, 0], &mut plaintext);
