@@ -335,6 +335,7 @@ pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
     pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) wall_clock: Option<std::time::SystemTime>,
     pub(crate) common: Common,
 }
 
@@ -360,6 +361,16 @@ impl ServerConfig {
         self
     }
 
+    /// The wall-clock time at the `now` given to
+    /// [`Connection::server`](crate::Connection::server): rustls then reads its
+    /// time (a client certificate's validity, ticket ages) from it, advanced by the
+    /// monotonic `now` of each input, instead of the TLS configuration's own time
+    /// provider. The core reads no clock; the CLI's servers pass `SystemTime::now()`.
+    pub fn wall_clock(mut self, at_start: std::time::SystemTime) -> Self {
+        self.wall_clock = Some(at_start);
+        self
+    }
+
     /// Serves over TLS with this rustls configuration.
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
@@ -374,6 +385,7 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("protocols", &self.protocols)
             .field("tls", &self.tls.is_some())
+            .field("wall_clock", &self.wall_clock)
             .field("limits", &self.common.limits)
             .finish_non_exhaustive()
     }

@@ -188,7 +188,13 @@ impl Connection {
             max_size: config.common.limits.max_handshake_size,
             scan: HeadScan::default(),
         };
-        let tls = config.tls.map(TlsSession::server).transpose()?;
+        let tls = match config.tls {
+            Some(tls) => {
+                let (tls, clock) = crate::tls::server_config_at(tls, config.wall_clock, now);
+                Some(TlsSession::server(tls)?.with_clock(clock))
+            }
+            None => None,
+        };
         let mut conn = Connection::new(
             Role::Server,
             Phase::ServerHandshake(handshake),

@@ -815,3 +815,34 @@ fn wss_without_a_wall_clock_is_a_config_error() {
     let plain = ClientConfig::new("ws://localhost/").unwrap();
     assert!(Connection::client(plain, Instant::now()).is_ok());
 }
+
+#[test]
+fn the_server_checks_client_certificates_against_the_wall_clock_it_is_given() {
+    let pki = Pki::new();
+    let mut params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
+    params.not_before = date_time_ymd(2030, 1, 1);
+    params.not_after = date_time_ymd(2031, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.ca).unwrap();
+    let server_tls = client_auth_server_tls(&pki);
+    let run = |server_wall| {
+        let config = ClientConfig::new("wss://localhost/")
+            .unwrap()
+            .wall_clock(wall(2030, 6))
+            .add_root_certificates_pem(pki.ca_pem().as_bytes())
+            .unwrap()
+            .client_cert_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+            .unwrap();
+        let mut c = Connection::client(config, Instant::now()).unwrap();
+        let config = ServerConfig::new()
+            .tls(server_tls.clone())
+            .wall_clock(server_wall)
+            .random_source(ChaChaSource::from_seed(2));
+        let mut s = Connection::server(config, Instant::now()).unwrap();
+        drive(&mut c, &mut s, usize::MAX).1
+    };
+    let events = run(wall(2030, 6));
+    assert!(matches!(events.first(), Some(Event::Open(_))), "{events:?}");
+    let events = run(wall(2040, 1));
+    assert_eq!(tls_error(&events).0, TlsErrorKind::Expired, "{events:?}");
+}

@@ -61,6 +61,21 @@ pub(crate) struct TlsClock {
 }
 
 impl TlsClock {
+    /// A clock at `wall` for a connection starting at `now`, and the provider
+    /// rustls reads it through.
+    fn start(wall: SystemTime, now: Instant) -> (Arc<InjectedTime>, TlsClock) {
+        let start_wall = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let time = Arc::new(InjectedTime(AtomicU64::new(start_wall.as_secs())));
+        let clock = TlsClock {
+            time: time.clone(),
+            start_wall,
+            start: now,
+        };
+        (time, clock)
+    }
+
     /// Sets rustls' time to the start's wall-clock time plus `now - start`.
     pub(crate) fn advance(&self, now: Instant) {
         let wall = self.start_wall + now.saturating_duration_since(self.start);
@@ -96,16 +111,9 @@ impl ClientTls {
         let mut config = self.build_config()?;
         let clock = match self.wall_clock {
             Some(wall) => {
-                let start_wall = wall
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or(Duration::ZERO);
-                let time = Arc::new(InjectedTime(AtomicU64::new(start_wall.as_secs())));
-                config.time_provider = time.clone();
-                Some(TlsClock {
-                    time,
-                    start_wall,
-                    start: now,
-                })
+                let (time, clock) = TlsClock::start(wall, now);
+                config.time_provider = time;
+                Some(clock)
             }
             None if self.custom.is_some() => None,
             None => {
@@ -206,6 +214,23 @@ impl ClientTls {
             }),
         }))
     }
+}
+
+/// The server role's rustls configuration for a connection starting at `now`:
+/// with a wall clock, a copy whose time (client certificates' validity, ticket
+/// ages) comes from it; without, the caller's configuration and its own provider.
+pub(crate) fn server_config_at(
+    config: Arc<rustls::ServerConfig>,
+    wall_clock: Option<SystemTime>,
+    now: Instant,
+) -> (Arc<rustls::ServerConfig>, Option<TlsClock>) {
+    let Some(wall) = wall_clock else {
+        return (config, None);
+    };
+    let (time, clock) = TlsClock::start(wall, now);
+    let mut config = (*config).clone();
+    config.time_provider = time;
+    (Arc::new(config), Some(clock))
 }
 
 /// The operating system's certificate verifier, with the core's crypto provider

@@ -15,7 +15,9 @@ mod session;
 
 #[cfg(feature = "platform-verifier")]
 pub(crate) use config::platform_verifier;
-pub(crate) use config::{parse_client_cert, parse_pem_certificates, ClientTls, TlsClock};
+pub(crate) use config::{
+    parse_client_cert, parse_pem_certificates, server_config_at, ClientTls, TlsClock,
+};
 pub use error::{TlsError, TlsErrorKind};
 pub(crate) use session::TlsSession;
 
