@@ -23,7 +23,7 @@ pub(crate) struct ClientTls {
     pub(crate) custom: Option<Arc<rustls::ClientConfig>>,
     /// Extra trusted roots, added to the Mozilla roots unless `only_extra_roots`.
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
-    /// The operating system's roots (feature `native-roots`): trusted as CAs only,
+    /// The operating system's roots, read by the caller: trusted as CAs only,
     /// and skipped when webpki cannot use one.
     pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
