@@ -240,6 +240,8 @@ impl Connection {
 
     fn with_addrs(config: ClientConfig, addrs: Vec<SocketAddr>) -> Result<Connection, Error> {
         let now = Instant::now();
+        // The core reads no clock: certificates are checked against this time.
+        let config = config.wall_clock(std::time::SystemTime::now());
         let core = Core::client(config, now)?;
         let mut fallbacks: VecDeque<SocketAddr> = addrs.into();
         let target = fallbacks.pop_front().expect("at least one address");

@@ -18,7 +18,7 @@
 //!   thousands of connections in one thread.
 //! - [`ClientConfigFiles`]: the settings that come from files (a client
 //!   certificate and its key), read when configuring; the core reads no files.
-//!   The core's TLS options (`add_root_certificates_pem`, `with_native_roots`,
+//!   The core's TLS options (`add_root_certificates_pem`, `add_native_roots`,
 //!   `with_platform_verifier` with this crate's `platform-verifier` feature...)
 //!   are on [`ClientConfig`] itself.
 //!

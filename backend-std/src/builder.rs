@@ -297,6 +297,25 @@ impl ClientBuilder {
     }
 }
 
+/// Reads the operating system's certificate store (rustls-native-certs honours
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`); a store with no certificate is an error
+/// that says why, rather than a configuration that trusts nothing more.
+#[cfg(feature = "native-roots")]
+fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "the store is empty".into());
+        return Err(Error::Config(format!(
+            "no certificate in the operating system's store: {why}"
+        )));
+    }
+    Ok(found.certs)
+}
+
 impl TlsSettings {
     fn apply(self, mut config: ClientConfig) -> Result<ClientConfig, Error> {
         for path in &self.ca_files {
@@ -313,7 +332,7 @@ impl TlsSettings {
         }
         #[cfg(feature = "native-roots")]
         if self.native_roots {
-            config = config.with_native_roots()?;
+            config = config.add_native_roots(load_native_roots()?);
         }
         #[cfg(feature = "platform-verifier")]
         if self.platform_verifier {
@@ -388,5 +407,46 @@ mod tests {
         assert_eq!(builder.timeouts.keepalive_timeout, Duration::from_secs(20));
         let off = builder.no_keepalive();
         assert_eq!(off.timeouts.keepalive_interval, None);
+    }
+}
+
+/// The operating system's roots, read by this backend (the core only takes them).
+/// `.ci/run` runs this with `--features native-roots`.
+#[cfg(all(test, feature = "native-roots"))]
+mod native_roots {
+    use super::*;
+
+    #[test]
+    fn native_roots_load_or_say_why_not_and_an_empty_store_is_an_error() {
+        match load_native_roots() {
+            Ok(certs) => {
+                // The store's certificates must make a usable TLS configuration.
+                let config = ClientConfig::new("wss://localhost/")
+                    .unwrap()
+                    .add_native_roots(certs);
+                let now = std::time::Instant::now();
+                let conn = sockette_core::Connection::client(config, now).unwrap();
+                assert!(conn.is_tls());
+            }
+            Err(Error::Config(why)) => assert!(why.contains("operating system"), "{why}"),
+            Err(other) => panic!("{other}"),
+        }
+
+        // An empty store is an error that says so. (One test: the environment is
+        // shared by the threads of the test binary.)
+        let empty = std::env::temp_dir().join(format!("sockette-no-certs-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        // rustls-native-certs honours SSL_CERT_DIR / SSL_CERT_FILE.
+        std::env::set_var("SSL_CERT_DIR", &empty);
+        std::env::set_var("SSL_CERT_FILE", empty.join("none.pem"));
+        let result = load_native_roots();
+        std::env::remove_var("SSL_CERT_DIR");
+        std::env::remove_var("SSL_CERT_FILE");
+        let _ = std::fs::remove_dir_all(&empty);
+        match result {
+            Err(Error::Config(why)) => assert!(why.contains("operating system"), "{why}"),
+            Ok(_) => panic!("an empty store must not pass silently"),
+            Err(other) => panic!("{other}"),
+        }
     }
 }

@@ -77,6 +77,8 @@ impl Driver {
     pub(crate) fn start(config: ClientConfig, options: Options) -> Result<Driver, Error> {
         let now = Instant::now();
         let url = config.url().clone();
+        // The core reads no clock: certificates are checked against this time.
+        let config = config.wall_clock(std::time::SystemTime::now());
         let core = Connection::client(config, now)?;
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
         let cancel = Arc::new(AtomicBool::new(false));

@@ -203,7 +203,9 @@ fn serve(
     stop: &AtomicBool,
     report: impl Fn(&'static str, String),
 ) {
-    let Ok(mut conn) = Connection::server(config(tls), Instant::now()) else {
+    // The core reads no clock: rustls' time (client certificates) comes from here.
+    let config = config(tls).wall_clock(std::time::SystemTime::now());
+    let Ok(mut conn) = Connection::server(config, Instant::now()) else {
         return;
     };
     let _ = stream.set_nonblocking(false);

@@ -327,32 +327,25 @@ impl ClientConfig {
         self
     }
 
-    /// Trusts the operating system's certificate store in addition to the Mozilla
-    /// roots (feature `native-roots`). The store is read here, once, not by the
-    /// connection; certificates the store holds but webpki cannot use are skipped,
-    /// and a store with no usable certificate is an error.
-    #[cfg(feature = "native-roots")]
-    pub fn with_native_roots(mut self) -> Result<Self, Error> {
-        let found = rustls_native_certs::load_native_certs();
-        if found.certs.is_empty() {
-            let why = found
-                .errors
-                .first()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "the store is empty".into());
-            return Err(Error::Config(format!(
-                "no certificate in the operating system's store: {why}"
-            )));
-        }
-        self.tls.native_roots.extend(found.certs);
-        Ok(self)
+    /// Trusts the certificates of the operating system's store, read by the
+    /// caller (the core reads no files; `sockette-std`'s `native_roots()` reads
+    /// them with rustls-native-certs), in addition to the Mozilla roots. They are
+    /// trusted as certificate authorities only, unlike
+    /// [`add_root_certificate_der`](Self::add_root_certificate_der), and the ones
+    /// webpki cannot use are skipped, as a store holds many of every vintage.
+    pub fn add_native_roots(
+        mut self,
+        certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Self {
+        self.tls.native_roots.extend(certs);
+        self
     }
 
     /// Lets the operating system verify server certificates (feature
     /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
     /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
     /// that the system trusts are trusted. It replaces the Mozilla roots (and
-    /// `with_native_roots()`); roots added with `add_root_certificate*` are still
+    /// `add_native_roots`); roots added with `add_root_certificate*` are still
     /// trusted as well.
     ///
     /// The verifier is made here, once, not by the connection: on Linux and the
@@ -376,6 +369,19 @@ impl ClientConfig {
     pub fn client_cert_pem(mut self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
         self.tls.client_cert = Some(parse_client_cert(cert_chain_pem, key_pem)?);
         Ok(self)
+    }
+
+    /// The wall-clock time at the `now` given to
+    /// [`Connection::client`](crate::Connection::client), required for `wss://`:
+    /// the core reads no clock, so certificates are checked against this time,
+    /// advanced by the monotonic `now` of each later input. The backends pass
+    /// `SystemTime::now()`; a test can pick any date. Without it, a `wss://`
+    /// connection is refused with [`Error::Config`], unless a
+    /// [`tls_config`](Self::tls_config) is given (whose own time provider is
+    /// used then; with both, this time replaces it).
+    pub fn wall_clock(mut self, at_start: std::time::SystemTime) -> Self {
+        self.tls.wall_clock = Some(at_start);
+        self
     }
 
     /// Trusts only the certificates added with `add_root_certificate*`, not the
@@ -423,6 +429,7 @@ pub struct ServerConfig {
     pub(crate) protocols: Vec<String>,
     pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) wall_clock: Option<std::time::SystemTime>,
     pub(crate) common: Common,
 }
 
@@ -448,6 +455,16 @@ impl ServerConfig {
         self
     }
 
+    /// The wall-clock time at the `now` given to
+    /// [`Connection::server`](crate::Connection::server): rustls then reads its
+    /// time (a client certificate's validity, ticket ages) from it, advanced by the
+    /// monotonic `now` of each input, instead of the TLS configuration's own time
+    /// provider. The core reads no clock; the CLI's servers pass `SystemTime::now()`.
+    pub fn wall_clock(mut self, at_start: std::time::SystemTime) -> Self {
+        self.wall_clock = Some(at_start);
+        self
+    }
+
     /// Serves over TLS with this rustls configuration.
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.tls = Some(config);
@@ -462,6 +479,7 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("protocols", &self.protocols)
             .field("tls", &self.tls.is_some())
+            .field("wall_clock", &self.wall_clock)
             .field("limits", &self.common.limits)
             .finish_non_exhaustive()
     }

@@ -5,6 +5,11 @@
 //! time is passed in. The backends (`sockette-std`, `sockette-mio`) move the bytes;
 //! tests and fuzzers drive the very same entry points in memory.
 //!
+//! That holds for TLS too: rustls' time is the wall-clock time the caller gives
+//! ([`ClientConfig::wall_clock`], required for `wss://`) advanced by the `now` of
+//! each input, and trusted roots are handed in
+//! ([`ClientConfig::add_native_roots`]), never read from the system here.
+//!
 //! ## Driving a connection
 //! After any input or command, drain the outputs in this order: events (answering
 //! them as you go), then transmit, then read the next timeout. Frames are decoded

@@ -18,7 +18,9 @@ use support::*;
 /// A client configuration with the default random source (the operating
 /// system's seed, as in production) rather than the tests' fixed seed.
 fn production_client() -> ClientConfig {
-    ClientConfig::new(URL).unwrap()
+    ClientConfig::new(URL)
+        .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
 }
 
 /// Runs `f` on its own thread and fails (instead of hanging) if it does not

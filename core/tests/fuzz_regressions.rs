@@ -45,6 +45,7 @@ fn keepalive_pings_bypass_the_output_limit() {
     let limits = Limits::default().max_buffered_output(0);
     let config = ClientConfig::new("ws://example.org/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .limits(limits)
         .keepalive(Duration::from_millis(10), Duration::from_millis(10));
     let mut client = open_client(config, now);
@@ -99,6 +100,7 @@ fn tls_garbage_after_close_notify() {
     let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
     let config = ClientConfig::new("wss://example.org/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .dangerous_disable_certificate_verification()
         .random_source(ChaChaSource::from_seed(49));
     let mut client = Connection::client(config, now).unwrap();

@@ -144,6 +144,7 @@ fn open_pair_limits(deflate: bool, tls: bool, limits: Limits) -> (Connection, Co
     };
     let mut client = ClientConfig::new(url)
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .limits(limits)
         .random_source(ChaChaSource::from_seed(1));
     let mut server = ServerConfig::new().random_source(ChaChaSource::from_seed(2));

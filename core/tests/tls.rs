@@ -87,6 +87,7 @@ fn server_tls(leaf: Leaf) -> Arc<rustls::ServerConfig> {
 fn client(url: &str, pki: &Pki) -> Connection {
     let config = ClientConfig::new(url)
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .add_root_certificates_pem(pki.ca_pem().as_bytes())
         .unwrap()
         .random_source(ChaChaSource::from_seed(1));
@@ -354,6 +355,7 @@ fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
     );
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .tls_config(with_cert);
     let mut c = Connection::client(config, Instant::now()).unwrap();
     let mut s = server(server_config.clone());
@@ -370,6 +372,7 @@ fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
     );
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .tls_config(without_cert);
     let mut c = Connection::client(config, Instant::now()).unwrap();
     let mut s = server(server_config);
@@ -416,6 +419,7 @@ fn a_client_certificate_from_pem_is_presented_and_its_absence_refused() {
     let trusting = || {
         ClientConfig::new("wss://localhost/")
             .unwrap()
+            .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
             .add_root_certificates_pem(pki.ca_pem().as_bytes())
             .unwrap()
     };
@@ -442,6 +446,7 @@ fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
     let (cert_pem, key_pem) = client_cert_pem(&Pki::new());
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .add_root_certificates_pem(pki.ca_pem().as_bytes())
         .unwrap()
         .client_cert_pem(cert_pem.as_bytes(), key_pem.as_bytes())
@@ -493,6 +498,7 @@ fn unusable_client_certificate_pem_is_a_config_error_that_says_why() {
     for (case, cert, key, expected) in cases {
         match ClientConfig::new("wss://localhost/")
             .unwrap()
+            .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
             .client_cert_pem(cert, key)
         {
             Err(Error::Config(why)) => assert!(why.contains(expected), "{case}: {why}"),
@@ -507,6 +513,7 @@ fn disabled_verification_is_explicit_and_works() {
     let mut c = Connection::client(
         ClientConfig::new("wss://localhost/")
             .unwrap()
+            .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
             .dangerous_disable_certificate_verification(),
         Instant::now(),
     )
@@ -520,6 +527,7 @@ fn disabled_verification_is_explicit_and_works() {
 fn bad_pem_is_a_config_error() {
     let err = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .add_root_certificates_pem(b"not a certificate")
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err}");
@@ -548,6 +556,7 @@ fn no_common_protocol_version_is_its_own_error() {
     );
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .tls_config(tls12_only);
     let mut c = Connection::client(config, Instant::now()).unwrap();
     let mut s = server(tls13_only);
@@ -613,6 +622,7 @@ fn an_explicitly_trusted_self_signed_ca_certificate_serves_as_its_own_leaf() {
     let (pem, leaf) = self_signed_ca_leaf("localhost");
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .add_root_certificates_pem(pem.as_bytes())
         .unwrap();
     let mut c = Connection::client(config, Instant::now()).unwrap();
@@ -623,6 +633,7 @@ fn an_explicitly_trusted_self_signed_ca_certificate_serves_as_its_own_leaf() {
     let (pem, leaf) = self_signed_ca_leaf("other.example");
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .add_root_certificates_pem(pem.as_bytes())
         .unwrap();
     let mut c = Connection::client(config, Instant::now()).unwrap();
@@ -648,6 +659,7 @@ fn an_explicitly_trusted_self_signed_certificate_is_refused_outside_its_validity
             let cert = params.self_signed(&key).unwrap();
             let config = ClientConfig::new("wss://localhost/")
                 .unwrap()
+                .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
                 .add_root_certificates_pem(cert.pem().as_bytes())
                 .unwrap();
             let mut c = Connection::client(config, Instant::now()).unwrap();
@@ -719,4 +731,118 @@ fn the_client_ends_its_tls_session_with_close_notify_after_the_close_handshake()
         }
     };
     assert!(state.peer_has_closed());
+}
+
+/// Seconds since the Unix epoch of `year`-`month`-01, midnight UTC (1970 <= year).
+fn wall(year: i32, month: u32) -> std::time::SystemTime {
+    let days_from_civil = |y: i64, m: i64| {
+        // Days since 1970-01-01 of the first of the month (proleptic Gregorian).
+        let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * m + 2) / 5;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    };
+    let days = days_from_civil(i64::from(year), i64::from(month));
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(days as u64 * 86_400)
+}
+
+/// The client's events against a server presenting `leaf`, when the caller says
+/// the connection starts at `start` and every input arrives `later` after it.
+fn events_at(
+    pki: &Pki,
+    leaf: Leaf,
+    start: std::time::SystemTime,
+    later: std::time::Duration,
+) -> Vec<Event> {
+    let t0 = Instant::now();
+    let config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .wall_clock(start)
+        .add_root_certificates_pem(pki.ca_pem().as_bytes())
+        .unwrap()
+        .random_source(ChaChaSource::from_seed(1));
+    let mut c = Connection::client(config, t0).unwrap();
+    let mut s = server(server_tls(leaf));
+    let mut events = Vec::new();
+    for _ in 0..1_000 {
+        let moved = transfer(&mut c, &mut s, usize::MAX, t0 + later)
+            | transfer(&mut s, &mut c, usize::MAX, t0 + later);
+        events.extend(std::iter::from_fn(|| c.poll_event()));
+        if !moved {
+            return events;
+        }
+    }
+    panic!("the pair never went quiet");
+}
+
+#[test]
+fn certificate_validity_follows_the_wall_clock_the_caller_gives() {
+    use std::time::Duration;
+    let pki = Pki::new();
+    let leaf = || {
+        pki.leaf(&["localhost"], |p| {
+            p.not_before = date_time_ymd(2030, 1, 1);
+            p.not_after = date_time_ymd(2031, 1, 1);
+        })
+    };
+    let opened = |events: &[Event]| events.iter().any(|e| matches!(e, Event::Open(_)));
+    // Judged at the time the caller says it is, whatever the machine's clock says.
+    let events = events_at(&pki, leaf(), wall(2030, 6), Duration::ZERO);
+    assert!(opened(&events), "{events:?}");
+    let events = events_at(&pki, leaf(), wall(2040, 1), Duration::ZERO);
+    assert_eq!(tls_error(&events).0, TlsErrorKind::Expired);
+    let events = events_at(&pki, leaf(), wall(2029, 6), Duration::ZERO);
+    assert_eq!(tls_error(&events).0, TlsErrorKind::NotYetValid);
+    // The monotonic `now` of the input moves that time on: started in December
+    // 2030, the certificate is checked 40 days later, in 2031.
+    let events = events_at(
+        &pki,
+        leaf(),
+        wall(2030, 12),
+        Duration::from_secs(40 * 86_400),
+    );
+    assert_eq!(tls_error(&events).0, TlsErrorKind::Expired);
+}
+
+#[test]
+fn wss_without_a_wall_clock_is_a_config_error() {
+    let config = ClientConfig::new("wss://localhost/").unwrap();
+    let refused = Connection::client(config, Instant::now());
+    assert!(matches!(refused, Err(Error::Config(_))), "{refused:?}");
+    // ws:// needs no time, and a caller-built rustls configuration brings its own.
+    let plain = ClientConfig::new("ws://localhost/").unwrap();
+    assert!(Connection::client(plain, Instant::now()).is_ok());
+}
+
+#[test]
+fn the_server_checks_client_certificates_against_the_wall_clock_it_is_given() {
+    let pki = Pki::new();
+    let mut params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
+    params.not_before = date_time_ymd(2030, 1, 1);
+    params.not_after = date_time_ymd(2031, 1, 1);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.ca).unwrap();
+    let server_tls = client_auth_server_tls(&pki);
+    let run = |server_wall| {
+        let config = ClientConfig::new("wss://localhost/")
+            .unwrap()
+            .wall_clock(wall(2030, 6))
+            .add_root_certificates_pem(pki.ca_pem().as_bytes())
+            .unwrap()
+            .client_cert_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+            .unwrap();
+        let mut c = Connection::client(config, Instant::now()).unwrap();
+        let config = ServerConfig::new()
+            .tls(server_tls.clone())
+            .wall_clock(server_wall)
+            .random_source(ChaChaSource::from_seed(2));
+        let mut s = Connection::server(config, Instant::now()).unwrap();
+        drive(&mut c, &mut s, usize::MAX).1
+    };
+    let events = run(wall(2030, 6));
+    assert!(matches!(events.first(), Some(Event::Open(_))), "{events:?}");
+    let events = run(wall(2040, 1));
+    assert_eq!(tls_error(&events).0, TlsErrorKind::Expired, "{events:?}");
 }

@@ -61,7 +61,9 @@ fn through_std(url: &str, deflate: Option<DeflateConfig>) -> Outcome {
 fn through_mio(url: &str, deflate: Option<DeflateConfig>) -> Outcome {
     use sockette_mio::{ClientConfig, Event, EventLoop};
     let mut event_loop = EventLoop::new().unwrap();
-    let mut config = ClientConfig::new(url).unwrap();
+    let mut config = ClientConfig::new(url)
+        .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000));
     if let Some(d) = deflate {
         config = config.deflate(d);
     }

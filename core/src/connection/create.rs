@@ -38,7 +38,10 @@ impl Connection {
             config.common.limits.max_handshake_size,
         )?;
         let transport = if config.url.is_secure() {
-            Transport::tls(TlsSession::client(config.tls.build()?, &config.url)?)
+            {
+                let (tls_config, clock) = config.tls.build(now)?;
+                Transport::tls(TlsSession::client(tls_config, &config.url)?.with_clock(clock))
+            }
         } else {
             Transport::Plain
         };
@@ -75,7 +78,10 @@ impl Connection {
             scan: HeadScan::default(),
         };
         let transport = match config.tls {
-            Some(tls) => Transport::tls(TlsSession::server(tls)?),
+            Some(tls) => {
+                let (tls, clock) = crate::tls::server_config_at(tls, config.wall_clock, now);
+                Transport::tls(TlsSession::server(tls)?.with_clock(clock))
+            }
             None => Transport::Plain,
         };
         let mut conn = Connection::new(

@@ -309,7 +309,7 @@ impl Connection {
         }
         self.stats.wire_received(data.len());
         self.input_at = now;
-        let received = self.transport.read(data);
+        let received = self.transport.read(now, data);
         if received.established {
             logging::debug!(
                 "TLS established ({:?}) after {:?}: {}",

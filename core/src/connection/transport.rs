@@ -2,6 +2,7 @@
 //! over it (`wss://`), behind one interface, so the state machine never asks which.
 
 use std::ops::Deref;
+use std::time::Instant;
 
 use crate::tls::{TlsError, TlsSession};
 
@@ -114,11 +115,20 @@ impl Transport {
         }
     }
 
-    /// Encrypts pending WebSocket bytes into TLS records on the wire.
-    pub(super) fn flush(&mut self, outbox: &mut Outbox) {
-        if let Transport::Tls(tls) = self {
-            tls.session.write(&mut tls.plain, outbox.wire());
-        }
+    /// Encrypts pending WebSocket bytes into TLS records on the wire. Fails
+    /// only once rustls has stopped on a fatal error (with whether the handshake
+    /// was still running): nothing more can be sent then.
+    pub(super) fn flush(&mut self, outbox: &mut Outbox) -> Result<(), (TlsError, bool)> {
+        let Transport::Tls(tls) = self else {
+            return Ok(());
+        };
+        let handshaking = tls.session.is_handshaking();
+        tls.session
+            .write(&mut tls.plain, outbox.wire())
+            .map_err(|error| {
+                tls.failed = true;
+                (error, handshaking)
+            })
     }
 
     /// Ends the session after the last WebSocket bytes: close_notify, unless the
@@ -127,14 +137,18 @@ impl Transport {
         if let Transport::Tls(tls) = self {
             if !tls.failed && !tls.session.is_handshaking() {
                 let out = outbox.wire();
-                tls.session.write(&mut tls.plain, out);
-                tls.session.send_close_notify(out);
+                // A session rustls has stopped refuses the last bytes; the cause
+                // being reported already is the one that stands, and no
+                // close_notify follows on a broken session.
+                if tls.session.write(&mut tls.plain, out).is_ok() {
+                    tls.session.send_close_notify(out);
+                }
             }
         }
     }
 
     /// Takes bytes read from the wire.
-    pub(super) fn read<'a>(&mut self, data: &'a [u8]) -> Received<'a> {
+    pub(super) fn read<'a>(&mut self, now: Instant, data: &'a [u8]) -> Received<'a> {
         let Transport::Tls(tls) = self else {
             return Received {
                 plaintext: Plaintext::Borrowed(data),
@@ -145,6 +159,7 @@ impl Transport {
         let mut plaintext = std::mem::take(&mut tls.scratch);
         plaintext.clear();
         let was_handshaking = tls.session.is_handshaking();
+        tls.session.advance_clock(now);
         let result = tls.session.read(data, &mut plaintext);
         let handshaking = tls.session.is_handshaking();
         let outcome = match result {

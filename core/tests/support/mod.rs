@@ -36,6 +36,7 @@ pub fn client_config(url: &str) -> ClientConfig {
 pub fn client_config_seeded(url: &str, seed: u64) -> ClientConfig {
     ClientConfig::new(url)
         .expect("test URL is valid")
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .random_source(ChaChaSource::from_seed(seed))
 }
 

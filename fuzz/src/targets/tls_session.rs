@@ -77,6 +77,7 @@ pub fn check(data: &[u8]) -> bool {
     let now = Instant::now();
     let config = ClientConfig::new("wss://example.org/chat")
         .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .dangerous_disable_certificate_verification()
         .random_source(ChaChaSource::from_seed(input.seed.into()));
     let mut client = Connection::client(config, now).unwrap();

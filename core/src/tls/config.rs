@@ -1,34 +1,20 @@
-//! TLS as one more bytes↔bytes layer: a rustls session driven purely in memory.
-//! Ciphertext from the socket goes in, plaintext comes out for the WebSocket
-//! layer; plaintext frames go in, TLS records come out. `ws://` skips this module.
-//!
-//! This module also turns rustls' errors into kinds a person can act on.
+//! How a client's rustls configuration is built: the trusted roots (Mozilla's,
+//! the caller's, the operating system's), PEM parsing, client certificates, the
+//! platform verifier, and the verifier that accepts a pinned certificate within
+//! its validity period.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::{default_provider, ALPN_HTTP11};
 use crate::error::Error;
-use crate::url::WsUrl;
-
-/// The only application protocol a WebSocket handshake runs over (RFC 6455 §4.1).
-const ALPN_HTTP11: &[u8] = b"http/1.1";
-
-/// The crypto provider: `ring` by default, `aws-lc-rs` when only that feature is on.
-pub(crate) fn default_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    #[cfg(feature = "ring")]
-    return Arc::new(rustls::crypto::ring::default_provider());
-    #[cfg(all(feature = "aws-lc-rs", not(feature = "ring")))]
-    return Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-}
-
-#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
-compile_error!("sockette-core needs a crypto provider: enable the `ring` or `aws-lc-rs` feature");
 
 /// How a client verifies servers, as configured before the connection starts.
 #[derive(Clone, Default)]
@@ -37,7 +23,7 @@ pub(crate) struct ClientTls {
     pub(crate) custom: Option<Arc<rustls::ClientConfig>>,
     /// Extra trusted roots, added to the Mozilla roots unless `only_extra_roots`.
     pub(crate) extra_roots: Vec<CertificateDer<'static>>,
-    /// The operating system's roots (feature `native-roots`): trusted as CAs only,
+    /// The operating system's roots, read by the caller: trusted as CAs only,
     /// and skipped when webpki cannot use one.
     pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
@@ -48,6 +34,53 @@ pub(crate) struct ClientTls {
     /// The certificate chain and key shown to servers that ask for one, already
     /// checked to belong together.
     pub(crate) client_cert: Option<Arc<CertifiedKey>>,
+    /// The wall-clock time at the connection's start, given by the caller: the
+    /// core reads no clock, and certificates are checked against this time.
+    pub(crate) wall_clock: Option<SystemTime>,
+}
+
+/// The time rustls reads (certificate validity, session ticket ages): the
+/// wall-clock time the caller gave at the start, advanced by the monotonic `now`
+/// of each input, in whole seconds (the resolution of certificate validity).
+#[derive(Debug)]
+struct InjectedTime(AtomicU64);
+
+impl rustls::time_provider::TimeProvider for InjectedTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        let secs = self.0.load(Ordering::Relaxed);
+        Some(UnixTime::since_unix_epoch(Duration::from_secs(secs)))
+    }
+}
+
+/// The session's side of [`InjectedTime`]: moves it with the caller's `now`.
+#[derive(Debug)]
+pub(crate) struct TlsClock {
+    time: Arc<InjectedTime>,
+    start_wall: Duration,
+    start: Instant,
+}
+
+impl TlsClock {
+    /// A clock at `wall` for a connection starting at `now`, and the provider
+    /// rustls reads it through.
+    fn start(wall: SystemTime, now: Instant) -> (Arc<InjectedTime>, TlsClock) {
+        let start_wall = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let time = Arc::new(InjectedTime(AtomicU64::new(start_wall.as_secs())));
+        let clock = TlsClock {
+            time: time.clone(),
+            start_wall,
+            start: now,
+        };
+        (time, clock)
+    }
+
+    /// Sets rustls' time to the start's wall-clock time plus `now - start`.
+    pub(crate) fn advance(&self, now: Instant) {
+        let wall = self.start_wall + now.saturating_duration_since(self.start);
+        self.time.0.store(wall.as_secs(), Ordering::Relaxed);
+    }
 }
 
 impl fmt::Debug for ClientTls {
@@ -60,13 +93,41 @@ impl fmt::Debug for ClientTls {
             .field("dangerous_no_verification", &self.dangerous_no_verification)
             .field("platform_verifier", &self.platform_verifier.is_some())
             .field("client_cert", &self.client_cert.is_some())
+            .field("wall_clock", &self.wall_clock)
             .finish()
     }
 }
 
 impl ClientTls {
-    /// Builds the rustls configuration: ALPN `http/1.1` is always offered.
-    pub(crate) fn build(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
+    /// Builds the rustls configuration for a connection starting at `now`: ALPN
+    /// `http/1.1` is always offered, and rustls reads the time from the returned
+    /// clock, which the session moves with each input's `now`. A caller-built
+    /// configuration keeps its own time provider unless a wall clock was given;
+    /// otherwise the wall clock is required.
+    pub(crate) fn build(
+        &self,
+        now: Instant,
+    ) -> Result<(Arc<rustls::ClientConfig>, Option<TlsClock>), Error> {
+        let mut config = self.build_config()?;
+        let clock = match self.wall_clock {
+            Some(wall) => {
+                let (time, clock) = TlsClock::start(wall, now);
+                config.time_provider = time;
+                Some(clock)
+            }
+            None if self.custom.is_some() => None,
+            None => {
+                return Err(Error::Config(
+                    "wss:// needs the wall-clock time to check certificates, and the core \
+                     reads no clock: give it with ClientConfig::wall_clock(SystemTime::now())"
+                        .into(),
+                ))
+            }
+        };
+        Ok((Arc::new(config), clock))
+    }
+
+    fn build_config(&self) -> Result<rustls::ClientConfig, Error> {
         let mut config = match &self.custom {
             Some(custom) => (**custom).clone(),
             None => {
@@ -121,7 +182,7 @@ impl ClientTls {
                 Arc::new(SingleCertAndKey::from(client_cert.clone()));
         }
         config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
-        Ok(Arc::new(config))
+        Ok(config)
     }
 
     /// The platform verifier, and after it the roots added by the caller: a
@@ -153,6 +214,23 @@ impl ClientTls {
             }),
         }))
     }
+}
+
+/// The server role's rustls configuration for a connection starting at `now`:
+/// with a wall clock, a copy whose time (client certificates' validity, ticket
+/// ages) comes from it; without, the caller's configuration and its own provider.
+pub(crate) fn server_config_at(
+    config: Arc<rustls::ServerConfig>,
+    wall_clock: Option<SystemTime>,
+    now: Instant,
+) -> (Arc<rustls::ServerConfig>, Option<TlsClock>) {
+    let Some(wall) = wall_clock else {
+        return (config, None);
+    };
+    let (time, clock) = TlsClock::start(wall, now);
+    let mut config = (*config).clone();
+    config.time_provider = time;
+    (Arc::new(config), Some(clock))
 }
 
 /// The operating system's certificate verifier, with the core's crypto provider
@@ -221,304 +299,6 @@ pub(crate) fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'s
     }
     Ok(certs)
 }
-
-/// A TLS session for one connection.
-pub(crate) struct TlsSession {
-    conn: rustls::Connection,
-    /// Set once the peer's close_notify has been read.
-    peer_closed: bool,
-    alpn_checked: bool,
-    received_any: bool,
-}
-
-/// What one call to [`TlsSession::read`] produced.
-pub(crate) struct TlsRead {
-    pub(crate) peer_closed: bool,
-}
-
-impl TlsSession {
-    pub(crate) fn client(config: Arc<rustls::ClientConfig>, url: &WsUrl) -> Result<Self, Error> {
-        let name = ServerName::try_from(url.host().to_string())
-            .map_err(|e| Error::Config(format!("host {:?} for TLS: {e}", url.host())))?;
-        let mut conn = rustls::ClientConnection::new(config, name)
-            .map_err(|e| Error::Tls(TlsError::from_rustls(e)))?;
-        // Our own `max_buffered_output` bounds what the user may queue.
-        conn.set_buffer_limit(None);
-        Ok(Self::wrap(conn.into()))
-    }
-
-    pub(crate) fn server(config: Arc<rustls::ServerConfig>) -> Result<Self, Error> {
-        let mut conn = rustls::ServerConnection::new(config)
-            .map_err(|e| Error::Tls(TlsError::from_rustls(e)))?;
-        conn.set_buffer_limit(None);
-        Ok(Self::wrap(conn.into()))
-    }
-
-    fn wrap(conn: rustls::Connection) -> Self {
-        TlsSession {
-            conn,
-            peer_closed: false,
-            alpn_checked: false,
-            received_any: false,
-        }
-    }
-
-    /// Feeds ciphertext; appends the plaintext it decrypts to `plaintext`.
-    pub(crate) fn read(
-        &mut self,
-        mut data: &[u8],
-        plaintext: &mut Vec<u8>,
-    ) -> Result<TlsRead, TlsError> {
-        if !self.received_any && self.conn.is_handshaking() {
-            if looks_like_plain_http(data) {
-                return Err(TlsError::new(
-                    TlsErrorKind::NotTls,
-                    "the server answered in plain HTTP on a TLS port (try ws:// instead of wss://)",
-                ));
-            }
-            self.received_any = !data.is_empty();
-        }
-        while !data.is_empty() {
-            if self.peer_closed {
-                return Err(TlsError::new(
-                    TlsErrorKind::DataAfterClose,
-                    "TLS data received after the peer's close_notify",
-                ));
-            }
-            self.conn
-                .read_tls(&mut data)
-                .map_err(|e| TlsError::new(TlsErrorKind::Other, e.to_string()))?;
-            let state = self
-                .conn
-                .process_new_packets()
-                .map_err(TlsError::from_rustls)?;
-            let available = state.plaintext_bytes_to_read();
-            if available > 0 {
-                let start = plaintext.len();
-                plaintext.resize(start + available, 0);
-                self.conn
-                    .reader()
-                    .read_exact(&mut plaintext[start..])
-                    .map_err(|e| TlsError::new(TlsErrorKind::Other, e.to_string()))?;
-            }
-            if state.peer_has_closed() {
-                self.peer_closed = true;
-            }
-            if !self.alpn_checked && !self.conn.is_handshaking() {
-                self.alpn_checked = true;
-                if let Some(alpn) = self.conn.alpn_protocol() {
-                    if alpn != ALPN_HTTP11 {
-                        return Err(TlsError::new(
-                            TlsErrorKind::Alpn,
-                            format!(
-                                "the server selected application protocol {:?}, not http/1.1",
-                                String::from_utf8_lossy(alpn)
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(TlsRead {
-            peer_closed: self.peer_closed,
-        })
-    }
-
-    /// Encrypts `plaintext` (drained) and appends the records to `out`.
-    pub(crate) fn write(&mut self, plaintext: &mut Vec<u8>, out: &mut Vec<u8>) {
-        if !plaintext.is_empty() {
-            // With no buffer limit, rustls takes everything.
-            let _ = self.conn.writer().write_all(plaintext);
-            plaintext.clear();
-        }
-        self.flush(out);
-    }
-
-    /// Appends pending records (handshake messages, alerts) to `out`.
-    pub(crate) fn flush(&mut self, out: &mut Vec<u8>) {
-        while self.conn.wants_write() {
-            if self.conn.write_tls(out).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Queues close_notify (RFC 8446 §6.1).
-    pub(crate) fn send_close_notify(&mut self, out: &mut Vec<u8>) {
-        self.conn.send_close_notify();
-        self.flush(out);
-    }
-
-    pub(crate) fn peer_closed(&self) -> bool {
-        self.peer_closed
-    }
-
-    pub(crate) fn is_handshaking(&self) -> bool {
-        self.conn.is_handshaking()
-    }
-
-    /// The TLS version and cipher suite agreed, for the log.
-    #[cfg(feature = "log")]
-    pub(crate) fn describe(&self) -> String {
-        let version = self.conn.protocol_version();
-        let suite = self.conn.negotiated_cipher_suite().map(|s| s.suite());
-        format!("version {version:?}, cipher suite {suite:?}")
-    }
-}
-
-/// A TLS record starts with a content type byte of 20-24; an HTTP answer with "HTTP/".
-fn looks_like_plain_http(data: &[u8]) -> bool {
-    let n = data.len().min(5);
-    n > 0 && b"HTTP/"[..n] == data[..n]
-}
-
-/// The kinds of TLS failure a user may want to tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TlsErrorKind {
-    /// The certificate chain does not lead to a trusted root (includes self-signed
-    /// certificates that were not added as roots).
-    UnknownIssuer,
-    /// The certificate is not valid for the host name (or IP address) connected to.
-    HostnameMismatch,
-    /// The certificate has expired.
-    Expired,
-    /// The certificate is not valid yet.
-    NotYetValid,
-    /// The certificate was revoked.
-    Revoked,
-    /// Any other problem with the certificate (bad encoding, signature, purpose...).
-    BadCertificate,
-    /// The peer sent a TLS alert (its reason is in the detail).
-    AlertReceived,
-    /// The handshake failed: no common cipher suite, group or signature scheme.
-    HandshakeFailure,
-    /// The peer does not support any TLS version we allow (TLS 1.2 and 1.3).
-    ProtocolVersion,
-    /// The peer answered in plain text (for instance HTTP) on a TLS port.
-    NotTls,
-    /// The peer sent bytes that are not valid TLS.
-    InvalidMessage,
-    /// The server selected an application protocol other than `http/1.1`.
-    Alpn,
-    /// TLS data arrived after the peer's close_notify.
-    DataAfterClose,
-    /// The peer did not present a certificate that was required (server role).
-    NoCertificate,
-    /// Anything else rustls reported.
-    Other,
-}
-
-/// A TLS failure: its kind and rustls' own description.
-#[derive(Debug, Clone)]
-pub struct TlsError {
-    kind: TlsErrorKind,
-    detail: String,
-    source: Option<rustls::Error>,
-}
-
-impl TlsError {
-    fn new(kind: TlsErrorKind, detail: impl Into<String>) -> Self {
-        TlsError {
-            kind,
-            detail: detail.into(),
-            source: None,
-        }
-    }
-
-    /// Classifies a rustls error.
-    pub fn from_rustls(error: rustls::Error) -> Self {
-        use rustls::AlertDescription as Alert;
-        use rustls::Error as E;
-        let kind = match &error {
-            E::InvalidCertificate(cert) => match cert {
-                CertificateError::UnknownIssuer => TlsErrorKind::UnknownIssuer,
-                CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => TlsErrorKind::HostnameMismatch,
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                    TlsErrorKind::Expired
-                }
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                    TlsErrorKind::NotYetValid
-                }
-                CertificateError::Revoked => TlsErrorKind::Revoked,
-                _ => TlsErrorKind::BadCertificate,
-            },
-            E::AlertReceived(Alert::ProtocolVersion) => TlsErrorKind::ProtocolVersion,
-            E::AlertReceived(Alert::HandshakeFailure) => TlsErrorKind::HandshakeFailure,
-            E::AlertReceived(Alert::NoApplicationProtocol) => TlsErrorKind::Alpn,
-            E::AlertReceived(Alert::CertificateRequired) => TlsErrorKind::NoCertificate,
-            E::AlertReceived(_) => TlsErrorKind::AlertReceived,
-            E::PeerIncompatible(p) => {
-                if format!("{p:?}").contains("Version") {
-                    TlsErrorKind::ProtocolVersion
-                } else {
-                    TlsErrorKind::HandshakeFailure
-                }
-            }
-            E::InvalidMessage(rustls::InvalidMessage::UnknownProtocolVersion) => {
-                TlsErrorKind::ProtocolVersion
-            }
-            E::InvalidMessage(_) | E::PeerSentOversizedRecord | E::DecryptError => {
-                TlsErrorKind::InvalidMessage
-            }
-            E::PeerMisbehaved(rustls::PeerMisbehaved::SelectedUnofferedApplicationProtocol)
-            | E::NoApplicationProtocol => TlsErrorKind::Alpn,
-            E::NoCertificatesPresented => TlsErrorKind::NoCertificate,
-            _ => TlsErrorKind::Other,
-        };
-        TlsError {
-            kind,
-            detail: error.to_string(),
-            source: Some(error),
-        }
-    }
-
-    /// What kind of failure this is.
-    pub fn kind(&self) -> TlsErrorKind {
-        self.kind
-    }
-
-    /// rustls' own error, when it came from rustls.
-    pub fn rustls_error(&self) -> Option<&rustls::Error> {
-        self.source.as_ref()
-    }
-}
-
-impl PartialEq for TlsError {
-    fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && self.detail == other.detail
-    }
-}
-
-impl Eq for TlsError {}
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let summary = match self.kind {
-            TlsErrorKind::UnknownIssuer => {
-                "certificate not trusted (unknown issuer or self-signed)"
-            }
-            TlsErrorKind::HostnameMismatch => "certificate not valid for this host name",
-            TlsErrorKind::Expired => "certificate expired",
-            TlsErrorKind::NotYetValid => "certificate not valid yet",
-            TlsErrorKind::Revoked => "certificate revoked",
-            TlsErrorKind::BadCertificate => "invalid certificate",
-            TlsErrorKind::AlertReceived => "the peer sent a TLS alert",
-            TlsErrorKind::HandshakeFailure => "TLS handshake failure",
-            TlsErrorKind::ProtocolVersion => "no TLS protocol version in common",
-            TlsErrorKind::NotTls => "not a TLS server",
-            TlsErrorKind::InvalidMessage => "invalid TLS data from the peer",
-            TlsErrorKind::Alpn => "application protocol mismatch",
-            TlsErrorKind::DataAfterClose => "TLS data after close",
-            TlsErrorKind::NoCertificate => "client certificate required",
-            TlsErrorKind::Other => "TLS error",
-        };
-        write!(f, "{summary}: {}", self.detail)
-    }
-}
-
-impl std::error::Error for TlsError {}
 
 /// Full webpki verification, plus one exception: a server certificate that is
 /// byte for byte one the caller explicitly trusted is accepted as itself (when it
@@ -664,6 +444,9 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
 /// Fails with rustls' own `Expired` / `NotValidYet` errors (so they classify as
 /// [`TlsErrorKind::Expired`] / [`TlsErrorKind::NotYetValid`]) when `now` is outside
 /// the certificate's `notBefore..=notAfter`.
+///
+/// [`TlsErrorKind::Expired`]: super::TlsErrorKind::Expired
+/// [`TlsErrorKind::NotYetValid`]: super::TlsErrorKind::NotYetValid
 fn check_validity_period(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
     let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
     let (not_before, not_after) = validity_period(cert.as_ref()).ok_or_else(bad)?;
@@ -844,6 +627,7 @@ impl ServerCertVerifier for NoVerification {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::{TlsError, TlsErrorKind};
     use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
     use std::time::Duration;
 
@@ -913,6 +697,17 @@ mod tests {
                 "valid {from}..{to}, CA {ca}, now {now}"
             );
         }
+    }
+
+    #[test]
+    fn native_roots_webpki_cannot_use_are_skipped() {
+        let usable = self_signed(2020, 2040, true);
+        let tls = ClientTls {
+            native_roots: vec![CertificateDer::from(vec![0x30, 0x00]), usable],
+            wall_clock: Some(SystemTime::UNIX_EPOCH),
+            ..ClientTls::default()
+        };
+        assert!(tls.build(Instant::now()).is_ok());
     }
 
     #[test]
