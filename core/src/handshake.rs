@@ -177,19 +177,50 @@ impl HeadScan {
         };
         self.count(stop.max(from) - from);
         self.searched = stop;
-        if !window.is_empty() && (self.probed_len == 0 || window.len() >= 2 * self.probed_len) {
-            self.probed_len = window.len();
-            self.count(window.len());
-            match probe(window) {
-                Ok(httparse::Status::Complete(n)) => return Ok(Some(n)),
-                Ok(httparse::Status::Partial) => {}
-                Err(e) => return Err(HeadProblem::Malformed(e.to_string())),
+        // A head that is too large is still reported as malformed when its
+        // bytes say so, as it would be had it arrived in one read.
+        let too_large = buf.len() > max_size;
+        let doubled = self.probed_len == 0 || window.len() >= 2 * self.probed_len;
+        if doubled || too_large {
+            if let Some(n) = self.probe_new_bytes(window, probe)? {
+                return Ok(Some(n));
             }
         }
-        if buf.len() > max_size {
+        if too_large {
             return Err(HeadProblem::TooLarge);
         }
         Ok(None)
+    }
+
+    /// The transport ended before the head did: a partial head whose bytes are
+    /// already malformed is reported so, whatever reads it came in (a probe
+    /// skipped between doublings is run now), else it is merely incomplete.
+    fn check_at_end(
+        &mut self,
+        buf: &[u8],
+        max_size: usize,
+        probe: impl FnOnce(&[u8]) -> Result<httparse::Status<usize>, httparse::Error>,
+    ) -> Result<(), HeadProblem> {
+        self.probe_new_bytes(&buf[..buf.len().min(max_size)], probe)
+            .map(|_| ())
+    }
+
+    /// Runs httparse over `window` unless it already saw all of it.
+    fn probe_new_bytes(
+        &mut self,
+        window: &[u8],
+        probe: impl FnOnce(&[u8]) -> Result<httparse::Status<usize>, httparse::Error>,
+    ) -> Result<Option<usize>, HeadProblem> {
+        if window.is_empty() || window.len() <= self.probed_len {
+            return Ok(None);
+        }
+        self.probed_len = window.len();
+        self.count(window.len());
+        match probe(window) {
+            Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
+            Ok(httparse::Status::Partial) => Ok(None),
+            Err(e) => Err(HeadProblem::Malformed(e.to_string())),
+        }
     }
 
     /// The head ends at `end`: counts the search since `from` and the one full
@@ -317,6 +348,17 @@ impl ClientHandshake {
     /// head's end resumes where it stopped, see [`HeadScan`]).
     /// `Ok(None)`: incomplete. `Ok(Some(upgraded))`: the head is
     /// `upgraded.head_len` bytes long; what follows it is frame data.
+    /// Why the opening failed when the transport ended with `buf` (the answer
+    /// so far) buffered: malformed if its bytes already say so, else incomplete.
+    pub(crate) fn error_at_end(&mut self, buf: &[u8]) -> HandshakeError {
+        match self.scan.check_at_end(buf, self.max_size, |partial| {
+            httparse::Response::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
+        }) {
+            Err(HeadProblem::Malformed(why)) => HandshakeError::Malformed(why),
+            _ => HandshakeError::Incomplete,
+        }
+    }
+
     pub(crate) fn parse_response(
         &mut self,
         buf: &[u8],
@@ -421,6 +463,17 @@ pub(crate) struct Rejection {
 }
 
 impl ServerHandshake {
+    /// Why the opening failed when the transport ended with `buf` (the request
+    /// so far) buffered: malformed if its bytes already say so, else incomplete.
+    pub(crate) fn error_at_end(&mut self, buf: &[u8]) -> HandshakeError {
+        match self.scan.check_at_end(buf, self.max_size, |partial| {
+            httparse::Request::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
+        }) {
+            Err(HeadProblem::Malformed(why)) => HandshakeError::Malformed(why),
+            _ => HandshakeError::Incomplete,
+        }
+    }
+
     /// Parses and validates a client's request; on success returns the 101 answer.
     /// As for [`ClientHandshake::parse_response`], `buf` grows between calls.
     pub(crate) fn parse_request(&mut self, buf: &[u8]) -> Result<Option<Accepted>, Rejection> {

@@ -894,6 +894,50 @@ fn eof_during_handshake_is_an_incomplete_handshake() {
     assert_eq!(err, &Error::Handshake(HandshakeError::Incomplete));
 }
 
+/// Found by the `handshake_response` fuzz target: a head already malformed when
+/// the transport ends gets the same verdict however the reads cut it. Before,
+/// fed one byte per read it was only "incomplete" (the partial head was parsed
+/// again only each time it doubled), but "malformed" when it came in one read.
+#[test]
+fn a_malformed_head_cut_short_by_eof_is_malformed_however_it_was_read() {
+    let answer = b"HTTP/1.1 101 Switching Protocols\r\0HTTP/1\nUpgrbsocket\r\n.1 ";
+    let mut whole = Raw::connecting_client(client_config(URL));
+    let whole_events = {
+        let mut events = whole.feed(answer);
+        events.extend(whole.eof());
+        events
+    };
+    let mut bytewise = Raw::connecting_client(client_config(URL));
+    let mut bytewise_events = bytewise.feed_bytewise(answer);
+    bytewise_events.extend(bytewise.eof());
+    let err = assert_failed(&bytewise_events, CloseCode::Abnormal);
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::Malformed(_))),
+        "{err:?}"
+    );
+    assert_eq!(whole_events, bytewise_events);
+}
+
+/// The server role reads a request the same way.
+#[test]
+fn a_malformed_request_cut_short_by_eof_is_malformed_however_it_was_read() {
+    let request = b"GET /chat HTTP/1.1\r\nHost: example.org\r\nUp\0grade: websocket";
+    let now = std::time::Instant::now();
+    let mut bytewise = Raw {
+        conn: sockette_core::Connection::server(server_config(), now).unwrap(),
+        now,
+        request: String::new(),
+        history: Vec::new(),
+    };
+    let mut events = bytewise.feed_bytewise(request);
+    events.extend(bytewise.eof());
+    let err = assert_failed(&events, CloseCode::Abnormal);
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::Malformed(_))),
+        "{err:?}"
+    );
+}
+
 // =====================================================================================
 // Sending
 // =====================================================================================

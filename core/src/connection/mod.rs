@@ -382,14 +382,18 @@ impl Connection {
             *end = None;
         }
         let handshaking_tls = self.transport.is_handshaking();
-        let error = match (end, &self.phase) {
+        let error = match (end, &mut self.phase) {
             (_, Phase::Closed { .. }) => return,
             (InputEnd::CloseNotify, _) => Error::ConnectionLost(
                 "the peer ended the TLS session (close_notify) without a close frame".into(),
             ),
             _ if handshaking_tls => Error::Handshake(HandshakeError::Incomplete),
-            (_, Phase::ClientHandshake { .. } | Phase::ServerHandshake(_)) => {
-                Error::Handshake(HandshakeError::Incomplete)
+            // The same verdict on the head however the reads cut it.
+            (_, Phase::ClientHandshake { handshake, .. }) => {
+                Error::Handshake(handshake.error_at_end(&self.input))
+            }
+            (_, Phase::ServerHandshake(handshake)) => {
+                Error::Handshake(handshake.error_at_end(&self.input))
             }
             (_, Phase::Open { .. } | Phase::Closing { .. }) => Error::ConnectionLost(
                 if self.assembler.is_mid_message() || !self.input.is_empty() {
