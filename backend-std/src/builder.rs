@@ -423,7 +423,8 @@ mod native_roots {
                 // The store's certificates must make a usable TLS configuration.
                 let config = ClientConfig::new("wss://localhost/")
                     .unwrap()
-                    .add_native_roots(certs);
+                    .add_native_roots(certs)
+                    .wall_clock(std::time::SystemTime::now());
                 let now = std::time::Instant::now();
                 let conn = sockette_core::Connection::client(config, now).unwrap();
                 assert!(conn.is_tls());
