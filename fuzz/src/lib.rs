@@ -6,9 +6,9 @@
 pub mod targets;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
@@ -38,13 +38,29 @@ const MAX_DEFLATED_MESSAGE: usize = 80_000;
 // (`in_conn`) is tagged as the connection's, and counted until it is freed,
 // wherever that happens: an event handed out stays the connection's until the
 // harness drops it. The tag lives in a header in front of each allocation.
+//
+// The flag and the counts are per thread: the regression replays run as
+// parallel tests, each session on its own thread, and a global count would add
+// one session's heap to another's (a session frees on the thread it allocated
+// on, so a thread's count is its session's).
 
 /// The system allocator, tagging and counting the connection's allocations.
 pub struct Tagging;
 
-static IN_CONN: AtomicBool = AtomicBool::new(false);
-static CONN_LIVE: AtomicUsize = AtomicUsize::new(0);
-static CONN_PEAK: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // `const` and free of destructors: safe to read from inside the allocator.
+    static IN_CONN: Cell<bool> = const { Cell::new(false) };
+    static CONN_LIVE: Cell<usize> = const { Cell::new(0) };
+    static CONN_PEAK: Cell<usize> = const { Cell::new(0) };
+}
+
+fn tagging_now() -> bool {
+    IN_CONN.try_with(Cell::get).unwrap_or(false)
+}
+
+fn conn_shrank(by: usize) {
+    let _ = CONN_LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
+}
 
 /// Header in front of each allocation: its tag, padded to the alignment.
 fn header_len(layout: Layout) -> usize {
@@ -57,8 +73,10 @@ fn with_header(layout: Layout) -> Option<Layout> {
 }
 
 fn conn_grew(by: usize) {
-    let live = CONN_LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    CONN_PEAK.fetch_max(live, Ordering::Relaxed);
+    let _ = CONN_LIVE.try_with(|live| {
+        live.set(live.get() + by);
+        let _ = CONN_PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
 }
 
 // SAFETY: each block is the system allocator's, `header_len` bytes longer and at
@@ -75,7 +93,7 @@ unsafe impl GlobalAlloc for Tagging {
         if base.is_null() {
             return base;
         }
-        let tagged = IN_CONN.load(Ordering::Relaxed);
+        let tagged = tagging_now();
         // SAFETY: `base` points to at least `header_len` writable bytes.
         unsafe { base.write(u8::from(tagged)) };
         if tagged {
@@ -91,7 +109,7 @@ unsafe impl GlobalAlloc for Tagging {
         let base = unsafe { ptr.sub(header_len(layout)) };
         // SAFETY: the tag byte written by `alloc`.
         if unsafe { base.read() } == 1 {
-            CONN_LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            conn_shrank(layout.size());
         }
         if let Some(outer) = with_header(layout) {
             // SAFETY: the block was allocated with `outer`.
@@ -116,7 +134,7 @@ unsafe impl GlobalAlloc for Tagging {
             return new_base;
         }
         if tagged {
-            CONN_LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            conn_shrank(layout.size());
             conn_grew(new_size);
         }
         // SAFETY: within the new block.
@@ -130,25 +148,25 @@ static GLOBAL: Tagging = Tagging;
 /// Runs `f` (a call on the connection) with its allocations counted as the
 /// connection's. Compute the arguments before, so that theirs are not.
 pub fn in_conn<T>(f: impl FnOnce() -> T) -> T {
-    let outer = IN_CONN.swap(true, Ordering::Relaxed);
+    let outer = IN_CONN.with(|flag| flag.replace(true));
     let value = f();
-    IN_CONN.store(outer, Ordering::Relaxed);
+    IN_CONN.with(|flag| flag.set(outer));
     value
 }
 
 /// The most heap the connection held at once since the last `reset_conn_peak`.
 pub fn conn_peak() -> usize {
-    CONN_PEAK.load(Ordering::Relaxed)
+    CONN_PEAK.with(Cell::get)
 }
 
 /// Starts measuring the connection's peak from the heap it holds now.
 pub fn reset_conn_peak() {
-    CONN_PEAK.store(CONN_LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    CONN_PEAK.with(|peak| peak.set(CONN_LIVE.with(Cell::get)));
 }
 
 /// The heap the connection holds now.
 pub fn conn_live() -> usize {
-    CONN_LIVE.load(Ordering::Relaxed)
+    CONN_LIVE.with(Cell::get)
 }
 
 /// Checks the events a connection emits over its whole life.
@@ -552,7 +570,13 @@ impl DeflateSpec {
     /// The configuration these choices make.
     pub fn config(&self) -> DeflateConfig {
         let bits = |b: u8| if b == 255 { 16 } else { 8 + b % 8 };
-        DeflateConfig::default().client_max_window_bits(bits(self.client_bits)).server_max_window_bits(self.server_bits.map(bits)).client_no_context_takeover(self.client_reset).server_no_context_takeover(self.server_reset).level((self.level % 10).into()).min_compress_size(self.min_size.into())
+        DeflateConfig::default()
+            .client_max_window_bits(bits(self.client_bits))
+            .server_max_window_bits(self.server_bits.map(bits))
+            .client_no_context_takeover(self.client_reset)
+            .server_no_context_takeover(self.server_reset)
+            .level((self.level % 10).into())
+            .min_compress_size(self.min_size.into())
     }
 }
 
@@ -745,7 +769,10 @@ impl PeerDeflate {
 impl SessionConfig {
     /// The limits this configuration sets.
     pub fn limits(&self) -> Limits {
-        Limits::default().max_frame_size(self.max_frame.into()).max_message_size(self.max_message.into()).max_buffered_output(self.max_buffered.into())
+        Limits::default()
+            .max_frame_size(self.max_frame.into())
+            .max_message_size(self.max_message.into())
+            .max_buffered_output(self.max_buffered.into())
     }
 }
 

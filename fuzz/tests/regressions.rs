@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 use sockette_fuzz::targets;
 
+/// A target's check: panics on a broken invariant, `false` when the bytes are not its input.
+type Check = fn(&[u8]) -> bool;
+
 /// Every target in `fuzz_targets/`, with its check.
-const TARGETS: [(&str, fn(&[u8]) -> bool); 7] = [
+const TARGETS: [(&str, Check); 7] = [
     ("client_session", targets::client_session::check),
     ("close_payload", targets::close_payload::check),
     ("frame_decoder", targets::frame_decoder::check),
