@@ -16,8 +16,8 @@ use mio::event::Event as MioEvent;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token, Waker};
 use sockette_core::{
-    ClientConfig, CloseCode, Connection as Core, Error as CoreError, Event as CoreEvent, Message,
-    State, Stats, WsUrl,
+    ClientConfig, CloseCode, CommandError, Connection as Core, Event as CoreEvent, Message, State,
+    Stats, WsUrl,
 };
 
 use crate::error::Error;
@@ -124,28 +124,24 @@ pub struct Handle<'a> {
 
 impl Handle<'_> {
     /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        let result = self.core.send_text(text);
-        command_result(self.core, result)
+    pub fn send_text(&mut self, text: &str) -> Result<(), CommandError> {
+        self.core.send_text(text)
     }
 
     /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        let result = self.core.send_binary(data);
-        command_result(self.core, result)
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), CommandError> {
+        self.core.send_binary(data)
     }
 
     /// Sends a message (an echo: `h.send(&message)`).
-    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
-        let result = self.core.send(message);
-        command_result(self.core, result)
+    pub fn send(&mut self, message: &Message) -> Result<(), CommandError> {
+        self.core.send(message)
     }
 
     /// Sends a ping (at most 125 bytes of payload); its pong's round-trip time
     /// becomes [`Stats::latest_rtt`].
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let result = self.core.ping_at(Instant::now(), payload);
-        command_result(self.core, result)
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), CommandError> {
+        self.core.ping_at(Instant::now(), payload)
     }
 
     /// Messages and bytes both ways, the compression ratio and the latest ping's
@@ -155,9 +151,8 @@ impl Handle<'_> {
     }
 
     /// Starts the close handshake; [`Event::Close`] follows when the peer answers.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let result = self.core.close(self.now, code, reason);
-        command_result(self.core, result)
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), CommandError> {
+        self.core.close(self.now, code, reason)
     }
 
     /// The browser's `readyState`.
@@ -182,19 +177,6 @@ impl fmt::Debug for Handle<'_> {
             .field("token", &self.token)
             .field("state", &self.core.state())
             .finish()
-    }
-}
-
-/// A command refused because the connection is closing is [`Error::Closed`].
-fn command_result(core: &Core, result: Result<(), CoreError>) -> Result<(), Error> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(CoreError::InvalidState(_) | CoreError::Closed(_))
-            if matches!(core.state(), State::Closing | State::Closed) =>
-        {
-            Err(Error::Closed)
-        }
-        Err(e) => Err(Error::WebSocket(e)),
     }
 }
 
@@ -405,7 +387,7 @@ impl Connection {
             .get_or_insert_with(|| Shared::new(waker, ready))
             .clone();
         if self.finished || self.core.is_closed() {
-            shared.close();
+            shared.close(self.refusal());
         }
         Sender { shared }
     }
@@ -476,7 +458,7 @@ impl Connection {
                 Command::Ping(payload) => self.core.ping_at(now, &payload),
                 Command::Close(code, reason) => match self.core.close(now, code, &reason) {
                     // Already closing or closed: what was asked is under way or done.
-                    Err(CoreError::InvalidState(_) | CoreError::Closed(_)) => Ok(()),
+                    Err(CommandError::Closing | CommandError::Closed(_)) => Ok(()),
                     other => other,
                 },
             };
@@ -500,19 +482,19 @@ impl Connection {
 
     /// Sends a text message from outside a callback; written at once as far as the
     /// socket allows, the rest when it becomes writable.
-    pub fn send_text(&mut self, registry: &Registry, text: &str) -> Result<(), Error> {
+    pub fn send_text(&mut self, registry: &Registry, text: &str) -> Result<(), CommandError> {
         let result = self.core.send_text(text);
         self.after_command(registry, result)
     }
 
     /// Sends a binary message from outside a callback.
-    pub fn send_binary(&mut self, registry: &Registry, data: &[u8]) -> Result<(), Error> {
+    pub fn send_binary(&mut self, registry: &Registry, data: &[u8]) -> Result<(), CommandError> {
         let result = self.core.send_binary(data);
         self.after_command(registry, result)
     }
 
     /// Sends a ping from outside a callback (at most 125 bytes of payload).
-    pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), Error> {
+    pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), CommandError> {
         let result = self.core.ping_at(Instant::now(), payload);
         self.after_command(registry, result)
     }
@@ -526,7 +508,7 @@ impl Connection {
         registry: &Registry,
         code: CloseCode,
         reason: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<(), CommandError> {
         let result = self.core.close(Instant::now(), code, reason);
         self.resume_now = true;
         self.after_command(registry, result)
@@ -535,9 +517,9 @@ impl Connection {
     fn after_command(
         &mut self,
         registry: &Registry,
-        result: Result<(), CoreError>,
-    ) -> Result<(), Error> {
-        command_result(&self.core, result)?;
+        result: Result<(), CommandError>,
+    ) -> Result<(), CommandError> {
+        result?;
         if !self.finished {
             let now = Instant::now();
             self.write(now);
@@ -667,7 +649,8 @@ impl Connection {
                         info.reason = reason;
                     }
                     self.linger = Some(now + LINGER);
-                    let not_sent = self.sender.as_ref().map_or(0, |s| s.close());
+                    let refusal = self.refusal();
+                    let not_sent = self.sender.as_ref().map_or(0, |s| s.close(refusal));
                     if not_sent > 0 {
                         let error = Error::NotSent { messages: not_sent };
                         self.call(now, callback, Event::Error(error));
@@ -740,6 +723,12 @@ impl Connection {
         more
     }
 
+    /// What a [`Sender`] is refused with once the connection is over: the
+    /// core's own answer, with the core's error when a failure ended it.
+    fn refusal(&self) -> CommandError {
+        CommandError::Closed(self.core.failure().cloned().map(Box::new))
+    }
+
     /// The socket failed: no more I/O; the core reports the end (our error in
     /// place of its own), then the close.
     fn fail(&mut self, error: Error, now: Instant) {
@@ -795,7 +784,7 @@ impl Connection {
         }
         self.socket = None;
         if let Some(shared) = &self.sender {
-            shared.close();
+            shared.close(self.refusal());
         }
     }
 }

@@ -1,17 +1,22 @@
 //! The backend's errors: the WebSocket layer's (`sockette-core`), the socket's,
-//! and the refusals of commands after the close. Nothing here knows the protocol.
+//! the configuration files', and what a [`Sender`](crate::Sender) can be refused
+//! with. Commands on a connection are refused with the core's
+//! [`CommandError`]. Nothing here knows the protocol.
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
-use sockette_core::Error as CoreError;
+use sockette_core::{CommandError, Error as CoreError};
 
 /// Everything that can go wrong with a [`Connection`](crate::Connection).
 ///
 /// Failures of the connection itself arrive on the loop's thread as
 /// [`Event::Error`](crate::Event::Error), followed by
 /// [`Event::Close`](crate::Event::Close). Commands (`send_text`, `close`...) return
-/// an `Err` and leave the connection as it was.
+/// a [`CommandError`] instead, and leave the connection as it was.
+/// [`source`](std::error::Error::source) gives the cause: the socket's
+/// `io::Error`, the core's error, the [`ConfigFileError`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -23,14 +28,11 @@ pub enum Error {
     Connect(io::Error),
     /// The WebSocket layer failed the connection (a protocol violation by the peer,
     /// a TLS failure such as an untrusted certificate, a limit, a timeout) or
-    /// refused a command (an invalid close code, a full outgoing buffer).
+    /// refused the configuration.
     WebSocket(CoreError),
     /// The socket failed after the TCP connection was established (reset by the
     /// peer, broken pipe...). The connection is closed with code 1006.
     Io(io::Error),
-    /// The connection is closing or closed: the command was refused and nothing
-    /// was queued.
-    Closed,
     /// Messages queued through a [`Sender`](crate::Sender) were accepted but not
     /// sent: the connection closed first, or the WebSocket layer refused them (its
     /// outgoing buffer was full). Reported as an event, never silently.
@@ -39,9 +41,8 @@ pub enum Error {
         messages: usize,
     },
     /// A configuration file could not be used (a client certificate or its key,
-    /// read by [`ClientConfigFiles`](crate::ClientConfigFiles)): the sentence names
-    /// the file and the problem.
-    Config(String),
+    /// read by [`ClientConfigFiles`](crate::ClientConfigFiles)).
+    Config(ConfigFileError),
 }
 
 impl Error {
@@ -79,12 +80,11 @@ impl fmt::Display for Error {
             Error::Connect(e) => write!(f, "TCP connect failed: {e}"),
             Error::WebSocket(e) => e.fmt(f),
             Error::Io(e) => write!(f, "socket error: {e}"),
-            Error::Closed => write!(f, "the connection is closed"),
             Error::NotSent { messages } => write!(
                 f,
                 "{messages} queued message(s) were not sent: the connection closed or refused them"
             ),
-            Error::Config(why) => write!(f, "invalid configuration: {why}"),
+            Error::Config(e) => write!(f, "invalid configuration: {e}"),
         }
     }
 }
@@ -94,13 +94,116 @@ impl std::error::Error for Error {
         match self {
             Error::Resolve(e) | Error::Connect(e) | Error::Io(e) => Some(e),
             Error::WebSocket(e) => Some(e),
-            _ => None,
+            Error::Config(e) => Some(e),
+            Error::NotSent { .. } => None,
         }
+    }
+}
+
+impl From<ConfigFileError> for Error {
+    fn from(e: ConfigFileError) -> Self {
+        Error::Config(e)
     }
 }
 
 impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
         Error::WebSocket(e)
+    }
+}
+
+/// Why a [`Sender`](crate::Sender) did not queue a command.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The connection takes no more commands: it is over
+    /// ([`CommandError::Closed`], with the WebSocket layer's error when a
+    /// failure ended it).
+    Refused(CommandError),
+    /// The loop could not be woken (mio's `Waker` failed); nothing was queued.
+    Wake(io::Error),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Refused(e) => e.fmt(f),
+            SendError::Wake(e) => write!(f, "cannot wake the event loop: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Refused(e) => Some(e),
+            SendError::Wake(e) => Some(e),
+        }
+    }
+}
+
+impl From<CommandError> for SendError {
+    fn from(e: CommandError) -> Self {
+        SendError::Refused(e)
+    }
+}
+
+/// A configuration file [`ClientConfigFiles`](crate::ClientConfigFiles) reads
+/// for the core, and why it could not be used. The source is the operating
+/// system's or the core's error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// A file could not be read.
+    Read {
+        /// What the file was for: `"client certificate"` or `"client key"`.
+        file: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The client certificate and key read from these files were refused by the
+    /// WebSocket layer (no certificate, no key, a key of another certificate...:
+    /// see the source, a [`ConfigError`](sockette_core::ConfigError)).
+    ClientCert {
+        /// The certificate chain's path.
+        cert: PathBuf,
+        /// The private key's path.
+        key: PathBuf,
+        /// The WebSocket layer's error.
+        source: Box<CoreError>,
+    },
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigFileError::Read { file, path, source } => {
+                write!(f, "cannot read {file} file {}: {source}", path.display())
+            }
+            ConfigFileError::ClientCert { cert, key, source } => {
+                // The core's sentence without its "invalid configuration" prefix.
+                match &**source {
+                    CoreError::Config(e) => e.fmt(f)?,
+                    other => other.fmt(f)?,
+                }
+                write!(
+                    f,
+                    " (certificate {}, key {})",
+                    cert.display(),
+                    key.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigFileError::Read { source, .. } => Some(source),
+            ConfigFileError::ClientCert { source, .. } => Some(&**source),
+        }
     }
 }

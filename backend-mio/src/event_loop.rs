@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token, Waker};
-use sockette_core::{ClientConfig, CloseCode};
+use sockette_core::{ClientConfig, CloseCode, CommandError};
 
 use crate::connection::{Connection, Handle};
 use crate::error::Error;
@@ -216,21 +216,28 @@ impl EventLoop {
         Some(conn.sender_with(waker, Some((ready, token))))
     }
 
-    /// Sends a text message on a connection from outside a callback.
-    pub fn send_text(&mut self, token: Token, text: &str) -> Result<(), Error> {
-        let (conn, registry) = self.get_mut(token).ok_or(Error::Closed)?;
+    /// Sends a text message on a connection from outside a callback. A token
+    /// the loop no longer holds (its connection finished and was removed) is
+    /// refused with [`CommandError::Closed`]`(None)`.
+    pub fn send_text(&mut self, token: Token, text: &str) -> Result<(), CommandError> {
+        let (conn, registry) = self.get_mut(token).ok_or(CommandError::Closed(None))?;
         conn.send_text(registry, text)
     }
 
     /// Sends a binary message on a connection from outside a callback.
-    pub fn send_binary(&mut self, token: Token, data: &[u8]) -> Result<(), Error> {
-        let (conn, registry) = self.get_mut(token).ok_or(Error::Closed)?;
+    pub fn send_binary(&mut self, token: Token, data: &[u8]) -> Result<(), CommandError> {
+        let (conn, registry) = self.get_mut(token).ok_or(CommandError::Closed(None))?;
         conn.send_binary(registry, data)
     }
 
     /// Starts the close handshake of a connection from outside a callback.
-    pub fn close(&mut self, token: Token, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let (conn, registry) = self.get_mut(token).ok_or(Error::Closed)?;
+    pub fn close(
+        &mut self,
+        token: Token,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), CommandError> {
+        let (conn, registry) = self.get_mut(token).ok_or(CommandError::Closed(None))?;
         conn.close(registry, code, reason)
     }
 

@@ -55,7 +55,7 @@ mod sender;
 mod tls_files;
 
 pub use connection::{Connection, Handle};
-pub use error::Error;
+pub use error::{ConfigFileError, Error, SendError};
 pub use event::Event;
 pub use event_loop::EventLoop;
 pub use sender::Sender;
@@ -64,8 +64,8 @@ pub use tls_files::ClientConfigFiles;
 pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State,
-    Stats, Text, Timeouts,
+    Bytes, ClientConfig, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits,
+    Message, OpenInfo, State, Stats, Text, Timeouts,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

@@ -7,9 +7,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mio::{Token, Waker};
-use sockette_core::CloseCode;
+use sockette_core::{CloseCode, CommandError};
 
-use crate::error::Error;
+use crate::error::SendError;
 
 /// A command queued by another thread.
 pub(crate) enum Command {
@@ -25,8 +25,9 @@ pub(crate) type ReadyList = Arc<Mutex<Vec<Token>>>;
 
 struct Queue {
     commands: VecDeque<Command>,
-    /// Set by the loop when the connection's last event is delivered.
-    closed: bool,
+    /// Set by the loop when the connection's last event is delivered: what
+    /// every later command is refused with.
+    refusal: Option<CommandError>,
 }
 
 pub(crate) struct Shared {
@@ -40,7 +41,7 @@ impl Shared {
         Arc::new(Shared {
             queue: Mutex::new(Queue {
                 commands: VecDeque::new(),
-                closed: false,
+                refusal: None,
             }),
             waker,
             ready,
@@ -57,19 +58,20 @@ impl Shared {
         std::mem::take(&mut self.lock().commands)
     }
 
-    /// Refuses further commands; returns how many were queued and never applied.
-    pub(crate) fn close(&self) -> usize {
+    /// Refuses further commands with `refusal`; returns how many were queued and
+    /// never applied.
+    pub(crate) fn close(&self, refusal: CommandError) -> usize {
         let mut queue = self.lock();
-        queue.closed = true;
+        queue.refusal = Some(refusal);
         let left = queue.commands.len();
         queue.commands.clear();
         left
     }
 
-    fn push(&self, command: Command) -> Result<(), Error> {
+    fn push(&self, command: Command) -> Result<(), SendError> {
         let mut queue = self.lock();
-        if queue.closed {
-            return Err(Error::Closed);
+        if let Some(refusal) = &queue.refusal {
+            return Err(SendError::Refused(refusal.clone()));
         }
         let was_empty = queue.commands.is_empty();
         queue.commands.push_back(command);
@@ -81,7 +83,7 @@ impl Shared {
             }
             if let Err(e) = self.waker.wake() {
                 queue.commands.pop_back();
-                return Err(Error::Io(e));
+                return Err(SendError::Wake(e));
             }
         }
         Ok(())
@@ -95,8 +97,10 @@ impl Shared {
 /// ([`Connection::handle_wake`](crate::Connection::handle_wake), done for you by
 /// [`EventLoop`](crate::EventLoop)). Once the connection has delivered its
 /// [`Event::Close`](crate::Event::Close), commands are refused with
-/// [`Error::Closed`]; commands still queued at that moment are reported by an
-/// [`Error::NotSent`] event just before the `Close`.
+/// [`SendError::Refused`] holding [`CommandError::Closed`] (with the WebSocket
+/// layer's error when a failure ended the connection); commands still queued at
+/// that moment are reported by an [`Error::NotSent`](crate::Error::NotSent)
+/// event just before the `Close`.
 #[derive(Clone)]
 pub struct Sender {
     pub(crate) shared: Arc<Shared>,
@@ -104,29 +108,30 @@ pub struct Sender {
 
 impl Sender {
     /// Queues a text message.
-    pub fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+    pub fn send_text(&self, text: impl Into<String>) -> Result<(), SendError> {
         self.shared.push(Command::Text(text.into()))
     }
 
     /// Queues a binary message.
-    pub fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), SendError> {
         self.shared.push(Command::Binary(data.into()))
     }
 
     /// Queues a ping (at most 125 bytes of payload, checked by the loop).
-    pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), Error> {
+    pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), SendError> {
         self.shared.push(Command::Ping(payload.into()))
     }
 
     /// Queues the start of the close handshake (ignored if the connection is
     /// already closing).
-    pub fn close(&self, code: CloseCode, reason: impl Into<String>) -> Result<(), Error> {
+    pub fn close(&self, code: CloseCode, reason: impl Into<String>) -> Result<(), SendError> {
         self.shared.push(Command::Close(code, reason.into()))
     }
 
     /// True once the connection has closed: every command is then refused.
+    #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().closed
+        self.shared.lock().refusal.is_some()
     }
 }
 

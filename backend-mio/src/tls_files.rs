@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use sockette_core::{ClientConfig, Error as CoreError};
+use sockette_core::ClientConfig;
 
-use crate::error::Error;
+use crate::error::{ConfigFileError, Error};
 
 /// File-based TLS settings for a [`ClientConfig`] (`use sockette_mio::ClientConfigFiles`).
 ///
@@ -24,7 +24,7 @@ pub trait ClientConfigFiles: Sized {
     /// intermediates; `key_path` a PEM file with its private key (PKCS#8, PKCS#1
     /// or SEC1). Read now: a missing file, PEM without a certificate or key, or a
     /// key that does not belong to the certificate is an [`Error::Config`] naming
-    /// the file.
+    /// the file ([`ConfigFileError::Read`] or [`ConfigFileError::ClientCert`]).
     fn client_cert(
         self,
         cert_path: impl AsRef<Path>,
@@ -41,21 +41,24 @@ impl ClientConfigFiles for ClientConfig {
         let (cert_path, key_path) = (cert_path.as_ref(), key_path.as_ref());
         let cert = read_file("client certificate", cert_path)?;
         let key = read_file("client key", key_path)?;
-        self.client_cert_pem(&cert, &key).map_err(|e| {
-            let why = match e {
-                CoreError::Config(why) => why,
-                other => other.to_string(),
-            };
-            Error::Config(format!(
-                "{why} (certificate {}, key {})",
-                cert_path.display(),
-                key_path.display()
-            ))
+        self.client_cert_pem(&cert, &key).map_err(|source| {
+            ConfigFileError::ClientCert {
+                cert: cert_path.to_path_buf(),
+                key: key_path.to_path_buf(),
+                source: Box::new(source),
+            }
+            .into()
         })
     }
 }
 
-fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))
+fn read_file(file: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| {
+        ConfigFileError::Read {
+            file,
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    })
 }

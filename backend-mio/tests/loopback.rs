@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 use sockette_mio::{
-    ClientConfig, CloseCode, Connection, Error, Event, EventLoop, Message, State, Timeouts,
+    ClientConfig, CloseCode, CommandError, Connection, Error, Event, EventLoop, Message, SendError,
+    State, Timeouts,
 };
 use support::server::EchoServer;
 use support::{refused_addr, resetting_server, silent_server, Pki};
@@ -310,7 +311,13 @@ fn a_sender_on_another_thread_delivers_in_order_and_is_refused_after_the_close()
     assert_eq!(stats.payload_bytes_received, digits);
     assert!(closed.unwrap().was_clean);
     assert!(sender.is_closed());
-    assert!(matches!(sender.send_text("late"), Err(Error::Closed)));
+    assert!(
+        matches!(
+            sender.send_text("late"),
+            Err(SendError::Refused(CommandError::Closed(None)))
+        ),
+        "a clean close leaves no cause"
+    );
 }
 
 #[test]
@@ -504,7 +511,10 @@ fn a_standalone_sender_wakes_a_callers_own_poll() {
         ),
         "{log:?}"
     );
-    assert!(matches!(sender.send_text("x"), Err(Error::Closed)));
+    assert!(matches!(
+        sender.send_text("x"),
+        Err(SendError::Refused(CommandError::Closed(None)))
+    ));
 }
 
 /// Timeouts too long for an `Instant` (`now + Duration::MAX` overflows) mean no

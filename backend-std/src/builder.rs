@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockette_core::{rustls, ClientConfig, DeflateConfig, Error as CoreError, Limits, Timeouts};
+use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::{Driver, Options};
-use crate::error::Error;
+use crate::error::{ConfigFile, ConfigFileError, Error};
 
 /// Settings for a [`Client`], from [`Client::builder`].
 ///
@@ -304,14 +304,12 @@ impl ClientBuilder {
 fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
-        let why = found
+        let source = found
             .errors
-            .first()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "the store is empty".into());
-        return Err(Error::Config(format!(
-            "no certificate in the operating system's store: {why}"
-        )));
+            .into_iter()
+            .next()
+            .map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
+        return Err(ConfigFileError::NoNativeRoots { source }.into());
     }
     Ok(found.certs)
 }
@@ -319,9 +317,7 @@ fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>
 impl TlsSettings {
     fn apply(self, mut config: ClientConfig) -> Result<ClientConfig, Error> {
         for path in &self.ca_files {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::Config(format!("cannot read CA file {}: {e}", path.display()))
-            })?;
+            let pem = read_file(ConfigFile::Ca, path)?;
             config = config.add_root_certificates_pem(&pem)?;
         }
         for pem in &self.roots_pem {
@@ -359,30 +355,33 @@ impl ClientCert {
         let (cert, key) = match self {
             ClientCert::Pem { cert, key } => (cert.clone(), key.clone()),
             ClientCert::Files { cert, key } => (
-                read_file("client certificate", cert)?,
-                read_file("client key", key)?,
+                read_file(ConfigFile::ClientCertificate, cert)?,
+                read_file(ConfigFile::ClientKey, key)?,
             ),
         };
-        config.client_cert_pem(&cert, &key).map_err(|e| {
-            let why = match e {
-                CoreError::Config(why) => why,
-                other => other.to_string(),
-            };
-            match self {
-                ClientCert::Files { cert, key } => Error::Config(format!(
-                    "{why} (certificate {}, key {})",
-                    cert.display(),
-                    key.display()
-                )),
-                ClientCert::Pem { .. } => Error::Config(why),
-            }
-        })
+        config
+            .client_cert_pem(&cert, &key)
+            .map_err(|source| match self {
+                ClientCert::Files { cert, key } => ConfigFileError::ClientCert {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    source: Box::new(source),
+                }
+                .into(),
+                ClientCert::Pem { .. } => Error::WebSocket(source),
+            })
     }
 }
 
-fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::Config(format!("cannot read {what} file {}: {e}", path.display())))
+fn read_file(file: ConfigFile, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| {
+        ConfigFileError::Read {
+            file,
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    })
 }
 
 #[cfg(test)]
@@ -429,7 +428,9 @@ mod native_roots {
                 let conn = sockette_core::Connection::client(config, now).unwrap();
                 assert!(conn.is_tls());
             }
-            Err(Error::Config(why)) => assert!(why.contains("operating system"), "{why}"),
+            Err(Error::Config(why @ ConfigFileError::NoNativeRoots { .. })) => {
+                assert!(why.to_string().contains("operating system"), "{why}")
+            }
             Err(other) => panic!("{other}"),
         }
 
@@ -445,7 +446,9 @@ mod native_roots {
         std::env::remove_var("SSL_CERT_FILE");
         let _ = std::fs::remove_dir_all(&empty);
         match result {
-            Err(Error::Config(why)) => assert!(why.contains("operating system"), "{why}"),
+            Err(Error::Config(why @ ConfigFileError::NoNativeRoots { .. })) => {
+                assert!(why.to_string().contains("operating system"), "{why}")
+            }
             Ok(_) => panic!("an empty store must not pass silently"),
             Err(other) => panic!("{other}"),
         }

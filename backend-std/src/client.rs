@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use sockette_core::{CloseCode, CloseInfo, Message, State, Stats, WsUrl};
+use sockette_core::{CloseCode, CloseInfo, CommandError, Message, State, Stats, WsUrl};
 
 use crate::builder::ClientBuilder;
 use crate::driver::Driver;
@@ -20,39 +20,44 @@ const DISPATCH_BUDGET: usize = 256;
 /// The connection's commands and getters, as a callback sees it (the `ws` in
 /// `client.run(|ws, event| ...)`). A [`Client`] has them all too.
 ///
-/// Commands return `Err(Error::Closed)` once the connection is closing, and
-/// `Err(Error::WebSocket(..))` for an invalid argument or a full outgoing buffer;
-/// nothing is queued then.
+/// Commands return the WebSocket layer's [`CommandError`], and queue nothing:
+/// [`Closing`](CommandError::Closing) once the close handshake has started,
+/// [`Closed`](CommandError::Closed) once the connection is over (with the
+/// WebSocket layer's error when a failure ended it: for a socket error,
+/// [`ConnectionLost`](sockette_core::Error::ConnectionLost); the socket's own
+/// error was the [`Event::Error`]), [`OutputFull`](CommandError::OutputFull) when
+/// the outgoing buffer is full, [`Invalid`](CommandError::Invalid) for an
+/// argument that cannot be sent.
 pub struct Handle {
     driver: Driver,
 }
 
 impl Handle {
     /// Sends a text message. Before `Open`, it is held and sent right after.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+    pub fn send_text(&mut self, text: &str) -> Result<(), CommandError> {
         self.driver.command(|c, _| c.send_text(text))
     }
 
     /// Sends a binary message. Before `Open`, it is held and sent right after.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), CommandError> {
         self.driver.command(|c, _| c.send_binary(data))
     }
 
     /// Sends a message.
-    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+    pub fn send(&mut self, message: &Message) -> Result<(), CommandError> {
         self.driver.command(|c, _| c.send(message))
     }
 
     /// Sends a ping (at most 125 bytes); the pong arrives as [`Event::Pong`],
     /// and its round-trip time becomes [`Stats::latest_rtt`] in [`stats`](Self::stats).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), CommandError> {
         self.driver.command(|c, now| c.ping_at(now, payload))
     }
 
     /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
     /// arriving until the peer answers; then [`Event::Close`] reports its code.
     /// Before `Open`, abandons the opening (close code 1006).
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), CommandError> {
         self.driver.command(|c, now| c.close(now, code, reason))
     }
 
@@ -135,10 +140,10 @@ impl Handle {
 /// # Backpressure
 /// Outgoing bytes wait in the connection's buffer, bounded by
 /// [`Limits::max_buffered_output`](sockette_core::Limits) (64 MiB by default),
-/// plus at most 1 MiB (or that limit, if smaller) handed to the writer thread. A send that would exceed the
-/// bound is refused with `Error::WebSocket(CoreError::Capacity(OutputBufferFull
-/// { .. }))` and nothing is queued: watch [`buffered_amount`](Handle::buffered_amount)
-/// and retry when it drops. Incoming bytes: the reader stays at most 1 MiB ahead
+/// plus at most 1 MiB (or that limit, if smaller) handed to the writer thread. A
+/// send that would exceed the bound is refused with [`CommandError::OutputFull`]
+/// and nothing is queued: watch [`buffered_amount`](Handle::buffered_amount) and
+/// retry when it drops. Incoming bytes: the reader stays at most 1 MiB ahead
 /// of the owner, then TCP flow control slows the peer down, so a slow callback
 /// never makes memory grow.
 pub struct Client {

@@ -17,8 +17,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sockette_core::{
-    ClientConfig, CloseCode, CloseInfo, Connection, Error as CoreError, Event as CoreEvent, State,
-    TimeoutKind, WsUrl,
+    ClientConfig, CloseCode, CloseInfo, CommandError, Connection, Error as CoreError,
+    Event as CoreEvent, State, TimeoutKind, WsUrl,
 };
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
@@ -159,16 +159,14 @@ impl Driver {
 
     // ----- commands from the owner thread -----
 
-    /// Runs a command on the core, after what senders queued before it.
+    /// Runs a command on the core, after what senders queued before it; the
+    /// core's refusal is returned as it is.
     pub(crate) fn command(
         &mut self,
-        f: impl FnOnce(&mut Connection, Instant) -> Result<(), CoreError>,
-    ) -> Result<(), Error> {
+        f: impl FnOnce(&mut Connection, Instant) -> Result<(), CommandError>,
+    ) -> Result<(), CommandError> {
         let now = Instant::now();
         self.apply_sender_commands(now);
-        if matches!(self.core.state(), State::Closing | State::Closed) {
-            return Err(Error::Closed);
-        }
         f(&mut self.core, now)?;
         self.flush();
         self.sync_shared();
@@ -326,7 +324,7 @@ impl Driver {
             };
             match result {
                 Ok(()) => {}
-                Err(CoreError::Capacity(_)) => {
+                Err(CommandError::OutputFull { .. }) => {
                     self.shared.push_front(cmd);
                     break;
                 }
@@ -379,8 +377,15 @@ impl Driver {
     }
 
     fn sync_shared(&mut self) {
-        if matches!(self.core.state(), State::Closing | State::Closed) {
-            for cmd in self.shared.close() {
+        let refusal = match self.core.state() {
+            State::Closing => Some(CommandError::Closing),
+            State::Closed => Some(CommandError::Closed(
+                self.core.failure().cloned().map(Box::new),
+            )),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            for cmd in self.shared.close(refusal) {
                 if !matches!(cmd, Command::Close(..)) {
                     self.not_sent += 1;
                 }

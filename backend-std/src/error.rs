@@ -1,9 +1,12 @@
 //! The backend's errors: a failed opening names the step (DNS, TCP, TLS, HTTP
 //! upgrade) and its cause; after the opening, errors come from the WebSocket layer
-//! (`sockette-core`) or from the socket; commands after the close are refused.
+//! (`sockette-core`) or from the socket; a configuration file names itself.
+//! What commands are refused with is the core's
+//! [`CommandError`](sockette_core::CommandError).
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sockette_core::Error as CoreError;
@@ -13,21 +16,24 @@ use sockette_core::Error as CoreError;
 /// Failures of the connection itself arrive as [`Event::Error`](crate::Event::Error)
 /// (always followed by [`Event::Close`](crate::Event::Close)), or as the `Err` of the
 /// synchronous [`Client::connect`](crate::Client::connect). Commands
-/// (`send_text`, `close`...) return an `Err` and leave the connection as it was.
+/// (`send_text`, `close`...) return a
+/// [`CommandError`](sockette_core::CommandError) instead, and leave the
+/// connection as it was. [`source`](std::error::Error::source) gives the cause:
+/// the [`ConnectError`], the core's error, the socket's `io::Error`, the
+/// [`ConfigFileError`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The connection could not be opened: which step failed, and why.
     Connect(Box<ConnectError>),
     /// The WebSocket layer failed the connection (a protocol violation by the peer,
-    /// a limit, a timeout) or refused a command (an invalid close code, a full
-    /// outgoing buffer: [`CapacityError::OutputBufferFull`](sockette_core::CapacityError)).
+    /// a limit, a timeout) or refused the configuration.
     WebSocket(CoreError),
     /// The socket failed after the connection opened (reset by the peer, broken
     /// pipe...). The connection is closed with code 1006.
     Io(io::Error),
-    /// The connection is closing or closed: the command was refused and nothing
-    /// was queued.
+    /// The connection is over: every event, `Close` included, was delivered
+    /// before this call to `run`, `dispatch`, `next_event` or `recv_timeout`.
     Closed,
     /// Messages queued through a [`Sender`](crate::Sender) that were accepted but
     /// could not be sent because the connection closed first. Reported once, just
@@ -36,8 +42,9 @@ pub enum Error {
         /// How many messages were not sent.
         messages: usize,
     },
-    /// The configuration could not be read (a CA file, for instance).
-    Config(String),
+    /// A configuration file, or the operating system's certificate store, could
+    /// not be used.
+    Config(ConfigFileError),
 }
 
 impl Error {
@@ -76,7 +83,7 @@ impl fmt::Display for Error {
                 f,
                 "{messages} queued message(s) were not sent: the connection closed first"
             ),
-            Error::Config(why) => write!(f, "invalid configuration: {why}"),
+            Error::Config(e) => write!(f, "invalid configuration: {e}"),
         }
     }
 }
@@ -87,8 +94,15 @@ impl std::error::Error for Error {
             Error::Connect(e) => Some(&**e),
             Error::WebSocket(e) => Some(e),
             Error::Io(e) => Some(e),
-            _ => None,
+            Error::Config(e) => Some(e),
+            Error::Closed | Error::NotSent { .. } => None,
         }
+    }
+}
+
+impl From<ConfigFileError> for Error {
+    fn from(e: ConfigFileError) -> Self {
+        Error::Config(e)
     }
 }
 
@@ -197,5 +211,106 @@ impl std::error::Error for ConnectError {
             ConnectCause::Timeout(_) => None,
             ConnectCause::WebSocket(e) => Some(e),
         }
+    }
+}
+
+/// A configuration input this crate reads for the core, and why it could not be
+/// used. The source is the operating system's or the core's error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// A file could not be read.
+    Read {
+        /// What the file was for.
+        file: ConfigFile,
+        /// The path given.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The client certificate and key read from these files were refused by the
+    /// WebSocket layer (no certificate, no key, a key of another certificate...:
+    /// see the source, a [`ConfigError`](sockette_core::ConfigError)).
+    ClientCert {
+        /// The certificate chain's path.
+        cert: PathBuf,
+        /// The private key's path.
+        key: PathBuf,
+        /// The WebSocket layer's error.
+        source: Box<CoreError>,
+    },
+    /// The operating system's certificate store holds no certificate (the
+    /// `native-roots` feature); the source is the first error met reading it,
+    /// if any.
+    NoNativeRoots {
+        /// The first error met reading the store.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigFileError::Read { file, path, source } => {
+                write!(f, "cannot read {file} file {}: {source}", path.display())
+            }
+            ConfigFileError::ClientCert { cert, key, source } => write!(
+                f,
+                "{} (certificate {}, key {})",
+                client_cert_text(source),
+                cert.display(),
+                key.display()
+            ),
+            ConfigFileError::NoNativeRoots { source } => {
+                write!(f, "no certificate in the operating system's store: ")?;
+                match source {
+                    Some(e) => e.fmt(f),
+                    None => f.write_str("the store is empty"),
+                }
+            }
+        }
+    }
+}
+
+/// The core's sentence for a refused client certificate, without its
+/// "invalid configuration" prefix (this error adds its own).
+fn client_cert_text(error: &CoreError) -> String {
+    match error {
+        CoreError::Config(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl std::error::Error for ConfigFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigFileError::Read { source, .. } => Some(source),
+            ConfigFileError::ClientCert { source, .. } => Some(&**source),
+            ConfigFileError::NoNativeRoots { source } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+        }
+    }
+}
+
+/// What a configuration file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigFile {
+    /// Root certificates to trust ([`ClientBuilder::ca_file`](crate::ClientBuilder)).
+    Ca,
+    /// The client certificate chain.
+    ClientCertificate,
+    /// The client's private key.
+    ClientKey,
+}
+
+impl fmt::Display for ConfigFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigFile::Ca => "CA",
+            ConfigFile::ClientCertificate => "client certificate",
+            ConfigFile::ClientKey => "client key",
+        })
     }
 }

@@ -60,13 +60,14 @@ mod sender;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, Handle};
-pub use error::{ConnectCause, ConnectError, ConnectStep, Error};
+pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
 pub use sender::Sender;
 
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Stats, Text,
+    Bytes, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits, Message,
+    OpenInfo, State, Stats, Text,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

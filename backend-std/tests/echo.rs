@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_core::Event as ServerEvent;
-use sockette_std::{Client, CloseCode, Error, Event, Message, State};
+use sockette_std::{Client, CloseCode, CommandError, Error, Event, Message, State};
 use support::{bounded, echo_server, serve, TestServer};
 
 fn text(m: &Message) -> &str {
@@ -64,7 +64,7 @@ fn echoes_text_binary_empty_and_large_messages_on_the_owner_thread() {
         assert_eq!(text(&received[5]), large_text);
         assert_eq!(client.state(), State::Closed);
         assert!(matches!(client.run(|_, _| {}), Err(Error::Closed)));
-        assert!(matches!(client.send_text("late"), Err(Error::Closed)));
+        assert_eq!(client.send_text("late"), Err(CommandError::Closed(None)));
     });
 }
 
@@ -263,7 +263,7 @@ fn messages_queued_while_opening_go_out_in_order_after_open() {
             })
             .unwrap();
         assert_eq!(seen, ["open", "one", "two", "three"]);
-        assert!(matches!(sender.send_text("late"), Err(Error::Closed)));
+        assert_eq!(sender.send_text("late"), Err(CommandError::Closed(None)));
         assert!(sender.is_closed());
     });
 }
@@ -282,7 +282,7 @@ fn sender_close_is_ordered_after_earlier_messages_and_refuses_later_ones() {
             sender.send_text("too late")
         });
         let late = worker.join().unwrap();
-        assert!(matches!(late, Err(Error::Closed)), "{late:?}");
+        assert_eq!(late, Err(CommandError::Closing));
         let mut messages = Vec::new();
         let info = client
             .run(|_, event| {

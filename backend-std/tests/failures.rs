@@ -9,9 +9,11 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sockette_core::{CapacityError, Error as CoreError};
+use sockette_core::Error as CoreError;
 use sockette_core::{Event as ServerEvent, ServerConfig};
-use sockette_std::{Client, CloseCode, ConnectCause, ConnectStep, Error, Event, Limits};
+use sockette_std::{
+    Client, CloseCode, CommandError, ConnectCause, ConnectStep, Error, Event, Limits,
+};
 use support::{bounded, read_request, serve, TestServer};
 
 /// A loopback port nothing listens on.
@@ -235,10 +237,7 @@ fn a_full_outgoing_buffer_refuses_sends_and_drop_still_returns_promptly() {
             assert!(sent < 4096, "64 MiB accepted by a peer that does not read");
         };
         assert!(
-            matches!(
-                err,
-                Error::WebSocket(CoreError::Capacity(CapacityError::OutputBufferFull { .. }))
-            ),
+            matches!(err, CommandError::OutputFull { limit: l, .. } if l == limit),
             "{err:?}"
         );
         assert!(
@@ -248,7 +247,7 @@ fn a_full_outgoing_buffer_refuses_sends_and_drop_still_returns_promptly() {
         );
         let sender_err = client.sender().send_binary(&chunk).unwrap_err();
         assert!(
-            matches!(sender_err, Error::WebSocket(CoreError::Capacity(_))),
+            matches!(sender_err, CommandError::OutputFull { .. }),
             "{sender_err:?}"
         );
         // The writer thread is stuck on a full socket: dropping must still

@@ -57,7 +57,12 @@ fn the_platform_verifier_trusts_the_systems_store_and_not_the_mozilla_roots() {
         std::env::remove_var("SSL_CERT_DIR");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(
-            matches!(&err, Error::WebSocket(sockette_core::Error::Config(why)) if why.contains("operating system")),
+            matches!(
+                &err,
+                Error::WebSocket(sockette_core::Error::Config(
+                    why @ sockette_core::ConfigError::PlatformVerifier(_)
+                )) if why.to_string().contains("operating system")
+            ),
             "{err:?}"
         );
     });

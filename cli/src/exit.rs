@@ -1,9 +1,10 @@
 //! Exit codes: which class of failure ended the run. One place maps the library's
-//! errors and close codes to the numbers documented in `--help`.
+//! errors and close codes to the numbers documented in `--help`, by their types
+//! (never by their text).
 
 use std::process::ExitCode;
 
-use sockette_std::sockette_core::Error as CoreError;
+use sockette_std::sockette_core::{Error as CoreError, HandshakeError, TlsErrorKind};
 use sockette_std::{CloseCode, CloseInfo, ConnectCause, ConnectStep, Error};
 
 /// Why the run ended, as documented under EXIT CODES in `--help`.
@@ -54,7 +55,7 @@ impl Status {
 
     fn of_core(error: &CoreError) -> Status {
         match error {
-            CoreError::Url(_) | CoreError::Config(_) | CoreError::InvalidInput(_) => Status::Usage,
+            CoreError::Url(_) | CoreError::Config(_) => Status::Usage,
             CoreError::Handshake(_) => Status::Handshake,
             CoreError::Tls(_) => Status::Tls,
             CoreError::Protocol(_) | CoreError::Capacity(_) => Status::Protocol,
@@ -95,17 +96,30 @@ impl Status {
     }
 }
 
-/// A hint worth adding to an error message, for the classes a person can fix.
+/// A hint worth adding to an error message, for the kinds a person can fix.
 pub(crate) fn hint(error: &Error) -> Option<&'static str> {
-    let text = error.to_string();
-    match Status::of_error(error) {
-        Status::Tls if text.contains("not trusted") => {
-            Some("trust its certificate with --ca FILE (or what the operating system trusts with --platform-verifier), or use --insecure for a local test only")
-        }
-        Status::Tls if text.contains("not a TLS server") => Some("try ws:// instead of wss://"),
-        Status::Handshake if text.contains("malformed HTTP") => {
+    match websocket_error(error)? {
+        CoreError::Tls(tls) => match tls.kind() {
+            TlsErrorKind::UnknownIssuer => Some("trust its certificate with --ca FILE (or what the operating system trusts with --platform-verifier), or use --insecure for a local test only"),
+            TlsErrorKind::NotTls => Some("try ws:// instead of wss://"),
+            _ => None,
+        },
+        CoreError::Handshake(HandshakeError::Malformed(_)) => {
             Some("not an HTTP server; if it expects TLS, try wss://")
         }
+        _ => None,
+    }
+}
+
+/// The WebSocket layer's error inside a backend error, during the opening or
+/// after it.
+fn websocket_error(error: &Error) -> Option<&CoreError> {
+    match error {
+        Error::WebSocket(e) => Some(e),
+        Error::Connect(c) => match &c.cause {
+            ConnectCause::WebSocket(e) => Some(e),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -126,7 +140,12 @@ mod tests {
 
     #[test]
     fn errors_map_to_codes() {
-        assert_eq!(Status::of_error(&Error::Config("x".into())), Status::Usage);
+        let unreadable = sockette_std::ConfigFileError::Read {
+            file: sockette_std::ConfigFile::Ca,
+            path: "ca.pem".into(),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        assert_eq!(Status::of_error(&Error::Config(unreadable)), Status::Usage);
         assert_eq!(Status::of_error(&Error::Closed), Status::Failed);
         let protocol =
             CoreError::Protocol(sockette_std::sockette_core::ProtocolError::LengthTooLong);
@@ -134,5 +153,28 @@ mod tests {
             Status::of_error(&Error::WebSocket(protocol)),
             Status::Protocol
         );
+        let lost = CoreError::ConnectionLost(
+            sockette_std::sockette_core::ConnectionLostKind::NoCloseFrame,
+        );
+        assert_eq!(Status::of_error(&Error::WebSocket(lost)), Status::Failed);
+    }
+
+    /// The hints follow the error's kind, whatever its text says.
+    #[test]
+    fn hints_are_chosen_by_kind() {
+        use sockette_std::sockette_core::{rustls, MalformedHttp, TlsError};
+        let untrusted = TlsError::from_rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        let hint_of_untrusted = hint(&Error::WebSocket(CoreError::Tls(untrusted)));
+        assert!(hint_of_untrusted.is_some_and(|h| h.contains("--ca FILE")));
+        let malformed = CoreError::Handshake(HandshakeError::Malformed(MalformedHttp::Version));
+        assert_eq!(
+            hint(&Error::WebSocket(malformed)),
+            Some("not an HTTP server; if it expects TLS, try wss://")
+        );
+        let protocol =
+            CoreError::Protocol(sockette_std::sockette_core::ProtocolError::LengthTooLong);
+        assert_eq!(hint(&Error::WebSocket(protocol)), None);
     }
 }

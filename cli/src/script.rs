@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sockette_std::sockette_core::{CapacityError, Error as CoreError};
-use sockette_std::{CloseCode, Error, Event, Handle, Message, Sender};
+use sockette_std::{CloseCode, CommandError, Event, Handle, Message, Sender};
 
 use crate::exit::Status;
 use crate::output::Printer;
@@ -122,7 +121,7 @@ fn read_stdin(sender: &Sender, out: &Printer, slash: bool) {
         command.show(out, echo);
         match command.queue(sender) {
             Ok(()) => {}
-            Err(Error::Closed) => return,
+            Err(e) if e.is_closed() => return,
             Err(e) => out.warn(&format!("not sent: {e}")),
         }
     }
@@ -181,7 +180,7 @@ impl Command {
 
     /// Queues the command; waits while the outgoing buffer is full (input faster
     /// than the network), so no line is dropped.
-    fn queue(&self, sender: &Sender) -> Result<(), Error> {
+    fn queue(&self, sender: &Sender) -> Result<(), CommandError> {
         loop {
             let result = match self {
                 Command::Text(text) => sender.send_text(text),
@@ -190,9 +189,7 @@ impl Command {
                 Command::Close(code, reason) => sender.close(CloseCode::from(*code), reason),
             };
             match result {
-                Err(Error::WebSocket(CoreError::Capacity(CapacityError::OutputBufferFull {
-                    ..
-                }))) => thread::sleep(BACKPRESSURE_WAIT),
+                Err(CommandError::OutputFull { .. }) => thread::sleep(BACKPRESSURE_WAIT),
                 other => return other,
             }
         }

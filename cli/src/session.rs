@@ -132,7 +132,8 @@ pub(crate) fn run(
 pub(crate) fn close(ws: &mut Handle, out: &Printer, code: CloseCode, reason: &str) {
     match ws.close(code, reason) {
         Ok(()) => out.closing(code.as_u16(), reason),
-        Err(Error::Closed) => {}
+        // Already closing or closed: what was asked is under way or done.
+        Err(e) if e.is_closed() => {}
         Err(e) => out.warn(&format!("cannot close: {e}")),
     }
 }

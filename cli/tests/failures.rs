@@ -82,6 +82,16 @@ fn a_plain_client_on_a_tls_server_fails_with_a_hint() {
     one_line_with(&run, &["wss://"]);
 }
 
+/// The hint comes from the TLS error's kind (`NotTls`), not from its text.
+#[test]
+fn a_tls_client_on_a_plain_server_fails_with_exit_5_and_a_hint() {
+    let server = Server::start(&[]);
+    let url = server.url.replacen("ws://", "wss://", 1);
+    let run = sockette(&[&url, "--send", "x"], 30);
+    assert_eq!(run.code(), 5, "{run:?}");
+    one_line_with(&run, &["TLS handshake", "try ws://"]);
+}
+
 #[test]
 fn json_errors_are_objects_and_the_reason_is_on_stderr() {
     let port = {

@@ -33,7 +33,7 @@ fn print_events(who: &str, conn: &mut Connection) -> Vec<Event> {
     events
 }
 
-fn main() -> Result<(), sockette_core::Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = Instant::now();
     let config = ClientConfig::new("ws://localhost/demo")?.protocol("echo");
     let mut client = Connection::client(config, now)?;

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::error::{Error, ProtocolError};
+use crate::command_error::InvalidInput;
+use crate::error::ProtocolError;
 
 /// The largest reason that fits a control frame beside the 2-byte code (§5.5).
 pub const MAX_REASON_LEN: usize = 123;
@@ -182,22 +183,15 @@ pub(crate) fn truncate_reason(reason: &str) -> &str {
 
 /// Refuses a close command the protocol does not allow: a code that may not be
 /// sent, a reason without a code, a reason over [`MAX_REASON_LEN`].
-pub(crate) fn check_close_command(code: CloseCode, reason: &str) -> Result<(), Error> {
+pub(crate) fn check_close_command(code: CloseCode, reason: &str) -> Result<(), InvalidInput> {
     if code != CloseCode::NoStatus && !code.is_allowed_on_wire() {
-        return Err(Error::InvalidInput(format!(
-            "close code {code} may not be sent"
-        )));
+        return Err(InvalidInput::CloseCodeNotSendable { code });
     }
     if code == CloseCode::NoStatus && !reason.is_empty() {
-        return Err(Error::InvalidInput(
-            "a close reason needs a close code".into(),
-        ));
+        return Err(InvalidInput::ReasonWithoutCode);
     }
     if reason.len() > MAX_REASON_LEN {
-        return Err(Error::InvalidInput(format!(
-            "close reason of {} bytes exceeds {MAX_REASON_LEN}",
-            reason.len()
-        )));
+        return Err(InvalidInput::CloseReasonTooLong { len: reason.len() });
     }
     Ok(())
 }

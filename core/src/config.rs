@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config_error::PemItem;
 use crate::deflate::DeflateConfig;
 use crate::error::Error;
 use crate::rng::{ChaChaSource, RandomSource};
@@ -316,7 +317,9 @@ impl ClientConfig {
     /// [`Expired`](crate::TlsErrorKind::Expired) or
     /// [`NotYetValid`](crate::TlsErrorKind::NotYetValid), as for a CA-issued one.
     pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
-        self.tls.extra_roots.extend(parse_pem_certificates(pem)?);
+        self.tls
+            .extra_roots
+            .extend(parse_pem_certificates(pem, PemItem::RootCertificates)?);
         Ok(self)
     }
 

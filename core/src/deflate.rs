@@ -8,7 +8,8 @@ use std::fmt;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use crate::error::{CapacityError, Error, HandshakeError, ProtocolError};
+use crate::config_error::ConfigError;
+use crate::error::{CapacityError, CompressedDataError, Error, HandshakeError, ProtocolError};
 
 /// The extension's registered name.
 pub(crate) const EXTENSION_NAME: &str = "permessage-deflate";
@@ -82,15 +83,18 @@ crate::config::field_setters!(DeflateConfig {
 
 impl DeflateConfig {
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        let bits_ok = |b: u8| (8..=15).contains(&b);
-        if !bits_ok(self.client_max_window_bits) || !self.server_max_window_bits.is_none_or(bits_ok)
-        {
-            return Err(Error::Config(
-                "permessage-deflate window bits must be within 8..=15".into(),
-            ));
+        let out_of_range = [
+            Some(self.client_max_window_bits),
+            self.server_max_window_bits,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|bits| !(8..=15).contains(bits));
+        if let Some(bits) = out_of_range {
+            return Err(ConfigError::InvalidWindowBits { bits }.into());
         }
         if self.level > 9 {
-            return Err(Error::Config("zlib compression level must be 0..=9".into()));
+            return Err(ConfigError::InvalidCompressionLevel { level: self.level }.into());
         }
         Ok(())
     }
@@ -502,14 +506,13 @@ impl DeflateCodec {
         let inflater = self
             .decompressor
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
-        let invalid = |why: String| Error::Protocol(ProtocolError::InvalidCompressedData(why));
+        let invalid =
+            |why: CompressedDataError| Error::Protocol(ProtocolError::InvalidCompressedData(why));
         let tail: &[u8] = if end { &SYNC_FLUSH_TAIL } else { &[] };
         let mut step = [0u8; INFLATE_STEP];
         let mut stream_ended = self.stream_ended;
         if stream_ended && !input.is_empty() {
-            return Err(invalid(
-                "data after the final deflate block of the message".into(),
-            ));
+            return Err(invalid(CompressedDataError::DataAfterFinalBlock));
         }
         for (index, piece) in [input, tail].into_iter().enumerate() {
             let mut pos = 0;
@@ -519,7 +522,11 @@ impl DeflateCodec {
                 let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
                 let status = inflater
                     .decompress(&piece[pos..], &mut step[..room], FlushDecompress::Sync)
-                    .map_err(|e| invalid(e.to_string()))?;
+                    .map_err(|e| {
+                        invalid(CompressedDataError::Zlib {
+                            message: e.message().map(str::to_string),
+                        })
+                    })?;
                 let consumed = (inflater.total_in() - in_before) as usize;
                 let produced = (inflater.total_out() - out_before) as usize;
                 pos += consumed;
@@ -534,15 +541,13 @@ impl DeflateCodec {
                 stream_ended = status == Status::StreamEnd;
                 // The tail (index 1) may follow a final block; message bytes may not.
                 if stream_ended && pos < piece.len() && index == 0 {
-                    return Err(invalid(
-                        "data after the final deflate block of the message".into(),
-                    ));
+                    return Err(invalid(CompressedDataError::DataAfterFinalBlock));
                 }
                 if pos == piece.len() && produced < room {
                     break;
                 }
                 if consumed == 0 && produced == 0 {
-                    return Err(invalid("the deflate stream stopped making progress".into()));
+                    return Err(invalid(CompressedDataError::NoProgress));
                 }
             }
         }

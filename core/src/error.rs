@@ -5,21 +5,26 @@
 use std::fmt;
 
 use crate::close::CloseCode;
+use crate::config_error::ConfigError;
 use crate::tls::TlsError;
 use crate::url::UrlError;
 
-/// Everything that can go wrong in a WebSocket connection.
+/// Why a connection could not be created, or why it ended.
 ///
 /// Errors from the network arrive as [`Event::Error`](crate::Event::Error), always
-/// followed by [`Event::Close`](crate::Event::Close); errors from the caller's own
-/// commands are returned as `Err` and leave the connection as it was.
+/// followed by [`Event::Close`](crate::Event::Close); creating a connection
+/// ([`Connection::client`](crate::Connection::client)) returns the others. What a
+/// command (`send_text`, `close`...) refuses is a
+/// [`CommandError`](crate::CommandError), which holds this error once a failure
+/// ended the connection. [`source`](std::error::Error::source) gives the typed
+/// cause where there is one (the [`UrlError`], [`ConfigError`], [`TlsError`]...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// The URL cannot be used to open a WebSocket.
     Url(UrlError),
     /// The configuration is not usable (an invalid header name, for instance).
-    Config(String),
+    Config(ConfigError),
     /// The opening handshake failed: the peer's HTTP answer (or request, for the
     /// server role) is not a valid WebSocket upgrade.
     Handshake(HandshakeError),
@@ -31,27 +36,17 @@ pub enum Error {
     /// A deadline passed.
     Timeout(TimeoutKind),
     /// The transport ended before the close handshake completed (close code 1006).
-    ConnectionLost(String),
-    /// The command is not allowed in the connection's current state.
-    InvalidState(&'static str),
-    /// The connection is over, so the command cannot run. Holds the error that
-    /// failed the connection (the one its [`Event::Error`](crate::Event::Error)
-    /// reported: every later command gets the same, a failure sticks), or `None`
-    /// when it ended by a close: a close handshake, or
-    /// [`close`](crate::Connection::close) before the opening completed.
-    Closed(Option<Box<Error>>),
-    /// A value given by the caller cannot be sent (a close code reserved for local
-    /// use, a control payload over 125 bytes...).
-    InvalidInput(String),
+    ConnectionLost(ConnectionLostKind),
     /// TLS failed: see [`TlsError::kind`](crate::TlsError::kind).
     Tls(TlsError),
     /// The operating system's random source failed.
-    Random(String),
+    Random(RandomError),
 }
 
 impl Error {
     /// The close code this error puts on the wire when it fails an open connection,
     /// or [`CloseCode::Abnormal`] (1006, never sent) when no close frame is sent.
+    #[must_use]
     pub fn close_code(&self) -> CloseCode {
         match self {
             Error::Protocol(p) => p.close_code(),
@@ -72,18 +67,40 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol violation by the peer: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::Timeout(kind) => write!(f, "timed out: {kind}"),
-            Error::ConnectionLost(why) => write!(f, "connection lost: {why}"),
-            Error::InvalidState(why) => write!(f, "not allowed now: {why}"),
-            Error::Closed(None) => write!(f, "the connection is closed"),
-            Error::Closed(Some(cause)) => write!(f, "the connection failed earlier: {cause}"),
-            Error::InvalidInput(why) => write!(f, "invalid input: {why}"),
+            Error::ConnectionLost(kind) => write!(f, "connection lost: {kind}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
-            Error::Random(why) => write!(f, "random source failed: {why}"),
+            Error::Random(e) => write!(f, "random source failed: {e}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+/// The typed part of the error, when it has one (a [`Timeout`](Error::Timeout)
+/// or [`ConnectionLost`](Error::ConnectionLost) is complete in itself).
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Url(e) => Some(e),
+            Error::Config(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Capacity(e) => Some(e),
+            Error::Tls(e) => Some(e),
+            Error::Random(e) => Some(e),
+            Error::Timeout(_) | Error::ConnectionLost(_) => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
+}
 
 impl From<UrlError> for Error {
     fn from(e: UrlError) -> Self {
@@ -106,6 +123,65 @@ impl From<CapacityError> for Error {
     }
 }
 
+/// How the transport ended before the close handshake completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionLostKind {
+    /// The transport ended (EOF) with no close frame from the peer.
+    NoCloseFrame,
+    /// The transport ended in the middle of a message (fragments or a frame
+    /// not complete).
+    MidMessage,
+    /// The peer ended the TLS session (close_notify) without a close frame.
+    CloseNotify,
+}
+
+impl fmt::Display for ConnectionLostKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectionLostKind::NoCloseFrame => {
+                "the peer closed the connection without a close frame"
+            }
+            ConnectionLostKind::MidMessage => {
+                "the peer closed the connection in the middle of a message"
+            }
+            ConnectionLostKind::CloseNotify => {
+                "the peer ended the TLS session (close_notify) without a close frame"
+            }
+        })
+    }
+}
+
+/// The operating system's random source failed while seeding
+/// [`ChaChaSource::from_os`](crate::ChaChaSource::from_os).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomError(getrandom::Error);
+
+impl RandomError {
+    pub(crate) fn new(error: getrandom::Error) -> Self {
+        RandomError(error)
+    }
+
+    /// The operating system's error code, when the failure has one.
+    #[must_use]
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.0.raw_os_error()
+    }
+}
+
+impl fmt::Display for RandomError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The cause is getrandom's own error.
+impl std::error::Error for RandomError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// Why an opening handshake was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -119,8 +195,8 @@ pub enum HandshakeError {
         /// The `Location` header of a redirect (3xx), if any.
         location: Option<String>,
     },
-    /// The HTTP message could not be parsed.
-    Malformed(String),
+    /// The peer's bytes are not the HTTP/1.1 head a WebSocket opening needs.
+    Malformed(MalformedHttp),
     /// The HTTP head exceeded [`Limits::max_handshake_size`](crate::Limits).
     TooLarge {
         /// The configured limit in bytes.
@@ -140,9 +216,11 @@ pub enum HandshakeError {
         /// The value received.
         received: String,
     },
-    /// The server selected a subprotocol the client did not offer.
+    /// The server selected a subprotocol the client did not offer (its name, as
+    /// sent).
     UnexpectedProtocol(String),
-    /// The server enabled an extension the client did not offer.
+    /// The server enabled an extension the client did not offer (the header
+    /// value or extension name, as sent).
     UnexpectedExtension(String),
     /// The peer closed the transport before the handshake completed.
     Incomplete,
@@ -187,6 +265,84 @@ impl fmt::Display for HandshakeError {
     }
 }
 
+/// The cause is the [`MalformedHttp`] kind of a malformed head.
+impl std::error::Error for HandshakeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HandshakeError::Malformed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What makes an HTTP head unusable for the opening handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MalformedHttp {
+    /// A header name holds a character HTTP does not allow.
+    HeaderName,
+    /// A header value holds a character HTTP does not allow.
+    HeaderValue,
+    /// A line does not end with CRLF (or LF).
+    NewLine,
+    /// The status line's code or reason is invalid.
+    Status,
+    /// The method or the request target is not a valid token.
+    Token,
+    /// The head has more header lines than this crate accepts (64).
+    TooManyHeaders,
+    /// The HTTP version is neither HTTP/1.0 nor HTTP/1.1.
+    Version,
+    /// The head is HTTP/1.0; the WebSocket handshake needs HTTP/1.1.
+    NotHttp11,
+    /// A request whose method is not `GET`.
+    NotGet {
+        /// The method, as sent.
+        method: String,
+    },
+    /// The head ended with an empty line the HTTP parser did not accept as
+    /// its end.
+    Unterminated,
+}
+
+impl MalformedHttp {
+    pub(crate) fn from_httparse(error: httparse::Error) -> Self {
+        match error {
+            httparse::Error::HeaderName => MalformedHttp::HeaderName,
+            httparse::Error::HeaderValue => MalformedHttp::HeaderValue,
+            httparse::Error::NewLine => MalformedHttp::NewLine,
+            httparse::Error::Status => MalformedHttp::Status,
+            httparse::Error::Token => MalformedHttp::Token,
+            httparse::Error::TooManyHeaders => MalformedHttp::TooManyHeaders,
+            httparse::Error::Version => MalformedHttp::Version,
+        }
+    }
+}
+
+impl fmt::Display for MalformedHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            MalformedHttp::NotGet { method } => {
+                return write!(f, "the request method is {method:?}, not GET")
+            }
+            MalformedHttp::HeaderName => "invalid header name",
+            MalformedHttp::HeaderValue => "invalid header value",
+            MalformedHttp::NewLine => "a line does not end with CRLF",
+            MalformedHttp::Status => "invalid status line",
+            MalformedHttp::Token => "invalid method or request target",
+            MalformedHttp::TooManyHeaders => "more than 64 header lines",
+            MalformedHttp::Version => "invalid HTTP version (is this HTTP at all?)",
+            MalformedHttp::NotHttp11 => "HTTP/1.0, where the handshake needs HTTP/1.1",
+            MalformedHttp::Unterminated => {
+                "the head ends with an empty line the HTTP parser did not accept"
+            }
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for MalformedHttp {}
+
 /// A rule of RFC 6455 the peer broke. Each fails the connection with
 /// [`ProtocolError::close_code`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,15 +376,20 @@ pub enum ProtocolError {
     InvalidCloseReason,
     /// RFC 6455 §5.5.1: data frames after the peer's close frame.
     DataAfterClose,
-    /// RFC 7692 §6.1: RSV1 marks the first frame of a compressed message only.
-    MisplacedCompressionBit(&'static str),
+    /// RFC 7692 §6.1: RSV1 (compressed) set on a control frame.
+    CompressedControlFrame,
+    /// RFC 7692 §6.1: RSV1 (compressed) set on a continuation frame; it marks
+    /// the first frame of a compressed message only.
+    CompressedContinuation,
     /// RFC 7692 §6.2: a compressed message is not a valid deflate stream (1007).
-    InvalidCompressedData(String),
+    InvalidCompressedData(CompressedDataError),
 }
 
 impl ProtocolError {
     /// The close code sent when failing the connection for this reason:
-    /// 1007 for invalid UTF-8, 1002 for everything else.
+    /// 1007 for invalid UTF-8 (text or close reason) and invalid compressed
+    /// data, 1002 for everything else.
+    #[must_use]
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8
@@ -272,8 +433,11 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::InvalidCloseReason => write!(f, "close reason is not valid UTF-8"),
             ProtocolError::DataAfterClose => write!(f, "data frame after the close frame"),
-            ProtocolError::MisplacedCompressionBit(frame) => {
-                write!(f, "RSV1 (compressed) set on {frame}")
+            ProtocolError::CompressedControlFrame => {
+                write!(f, "RSV1 (compressed) set on a control frame")
+            }
+            ProtocolError::CompressedContinuation => {
+                write!(f, "RSV1 (compressed) set on a continuation frame")
             }
             ProtocolError::InvalidCompressedData(why) => {
                 write!(f, "compressed message is not valid deflate data: {why}")
@@ -281,6 +445,48 @@ impl fmt::Display for ProtocolError {
         }
     }
 }
+
+/// The cause is the [`CompressedDataError`] for invalid compressed data.
+impl std::error::Error for ProtocolError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProtocolError::InvalidCompressedData(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a compressed message could not be inflated (RFC 7692 §6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompressedDataError {
+    /// zlib refused the stream; its message says where.
+    Zlib {
+        /// zlib's description of the problem, when it gave one.
+        message: Option<String>,
+    },
+    /// Compressed bytes follow the final deflate block of the message.
+    DataAfterFinalBlock,
+    /// The deflate stream neither consumed input nor produced output.
+    NoProgress,
+}
+
+impl fmt::Display for CompressedDataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompressedDataError::Zlib { message: Some(m) } => write!(f, "zlib: {m}"),
+            CompressedDataError::Zlib { message: None } => write!(f, "zlib refused the stream"),
+            CompressedDataError::DataAfterFinalBlock => {
+                write!(f, "data after the final deflate block of the message")
+            }
+            CompressedDataError::NoProgress => {
+                write!(f, "the deflate stream stopped making progress")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CompressedDataError {}
 
 /// A configured limit that was reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,20 +506,11 @@ pub enum CapacityError {
         /// The configured limit.
         limit: usize,
     },
-    /// A send would take the outgoing buffer past
-    /// [`Limits::max_buffered_output`](crate::Limits); nothing was queued.
-    OutputBufferFull {
-        /// Bytes already waiting to be written.
-        buffered: usize,
-        /// Bytes the refused send needed.
-        needed: usize,
-        /// The configured limit.
-        limit: usize,
-    },
 }
 
 impl CapacityError {
     /// The close code for this limit: 1009 (message too big).
+    #[must_use]
     pub fn close_code(&self) -> CloseCode {
         CloseCode::TooBig
     }
@@ -330,17 +527,11 @@ impl fmt::Display for CapacityError {
                 f,
                 "message of {size} bytes exceeds max_message_size ({limit} bytes)"
             ),
-            CapacityError::OutputBufferFull {
-                buffered,
-                needed,
-                limit,
-            } => write!(
-                f,
-                "outgoing buffer full: {buffered} bytes waiting, {needed} more would exceed max_buffered_output ({limit} bytes)"
-            ),
         }
     }
 }
+
+impl std::error::Error for CapacityError {}
 
 /// Which deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -145,7 +145,7 @@ pub fn decode_header(
     if opcode.is_control() {
         if rsv != 0 {
             // Extensions grant RSV bits to data frames only (RFC 7692 §6.1).
-            return Err(ProtocolError::MisplacedCompressionBit("a control frame").into());
+            return Err(ProtocolError::CompressedControlFrame.into());
         }
         if payload_len > MAX_CONTROL_PAYLOAD as u64 {
             return Err(ProtocolError::ControlFrameTooLong(payload_len).into());

@@ -8,8 +8,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use crate::config_error::ConfigError;
 use crate::deflate::{self, DeflateConfig, Negotiated};
-use crate::error::{Error, HandshakeError};
+use crate::error::{Error, HandshakeError, MalformedHttp};
 use crate::event::OpenInfo;
 use crate::url::WsUrl;
 
@@ -40,30 +41,25 @@ const SINGLE_HEADERS: [&str; 4] = [
 ];
 
 /// Why a caller-supplied header may not be sent, if it may not.
-fn refused_header(name: &str, earlier: &[(String, String)]) -> Option<String> {
+fn refused_header(name: &str, earlier: &[(String, String)]) -> Option<ConfigError> {
     let lower = name.to_ascii_lowercase();
-    if !is_token(name) {
-        return Some(format!("header name {name:?} is not a valid HTTP token"));
+    let name = name.to_string();
+    if !is_token(&name) {
+        return Some(ConfigError::InvalidHeaderName { name });
     }
     if MANAGED_HEADERS.contains(&lower.as_str()) || lower.starts_with(WEBSOCKET_HEADER_PREFIX) {
-        return Some(format!("header {name:?} is set by the handshake itself"));
+        return Some(ConfigError::ManagedHeader { name });
     }
     if lower == "origin" {
-        return Some(format!(
-            "header {name:?} has its own setting: use ClientConfig::origin() instead of header()"
-        ));
+        return Some(ConfigError::OriginHeader);
     }
     if BODY_HEADERS.contains(&lower.as_str()) {
-        return Some(format!(
-            "header {name:?} describes a request body, and the handshake request has none"
-        ));
+        return Some(ConfigError::BodyHeader { name });
     }
     if SINGLE_HEADERS.contains(&lower.as_str())
-        && earlier.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        && earlier.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name))
     {
-        return Some(format!(
-            "header {name:?} is given twice; it may appear only once in a request"
-        ));
+        return Some(ConfigError::RepeatedHeader { name });
     }
     None
 }
@@ -100,15 +96,11 @@ fn is_header_value(s: &str) -> bool {
     s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
-/// httparse wanted more than the head the search delimited (not expected: both
-/// end a head at its first empty line).
-const INCOMPLETE: &str = "the head ends with an empty line httparse did not accept";
-
 /// Why a head could not be located.
 #[derive(Debug)]
 enum HeadProblem {
     TooLarge,
-    Malformed(String),
+    Malformed(MalformedHttp),
 }
 
 /// Finds where an HTTP head ends in a buffer that grows between calls, in work
@@ -219,7 +211,7 @@ impl HeadScan {
         match probe(window) {
             Ok(httparse::Status::Complete(n)) => Ok(Some(n)),
             Ok(httparse::Status::Partial) => Ok(None),
-            Err(e) => Err(HeadProblem::Malformed(e.to_string())),
+            Err(e) => Err(HeadProblem::Malformed(MalformedHttp::from_httparse(e))),
         }
     }
 
@@ -286,24 +278,23 @@ impl ClientHandshake {
     ) -> Result<(ClientHandshake, Vec<u8>), Error> {
         for p in protocols {
             if !is_token(p) {
-                return Err(Error::Config(format!(
-                    "subprotocol {p:?} is not a valid HTTP token"
-                )));
+                return Err(ConfigError::InvalidProtocol {
+                    protocol: p.clone(),
+                }
+                .into());
             }
         }
         for (i, (name, value)) in headers.iter().enumerate() {
             if let Some(why) = refused_header(name, &headers[..i]) {
-                return Err(Error::Config(why));
+                return Err(why.into());
             }
             if !is_header_value(value) {
-                return Err(Error::Config(format!(
-                    "value of header {name:?} contains a control character"
-                )));
+                return Err(ConfigError::InvalidHeaderValue { name: name.clone() }.into());
             }
         }
         if let Some(origin) = origin {
             if !is_header_value(origin) {
-                return Err(Error::Config("Origin contains a control character".into()));
+                return Err(ConfigError::InvalidOrigin.into());
             }
         }
         let mut req = format!(
@@ -377,9 +368,9 @@ impl ClientHandshake {
         let head_len = match response.parse(&buf[..end]) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
-                return Err(HandshakeError::Malformed(INCOMPLETE.into()))
+                return Err(HandshakeError::Malformed(MalformedHttp::Unterminated))
             }
-            Err(e) => return Err(HandshakeError::Malformed(e.to_string())),
+            Err(e) => return Err(HandshakeError::Malformed(MalformedHttp::from_httparse(e))),
         };
         let headers = collect_headers(response.headers);
         let code = response.code.unwrap_or(0);
@@ -395,9 +386,7 @@ impl ClientHandshake {
             });
         }
         if response.version != Some(1) {
-            return Err(HandshakeError::Malformed(
-                "101 response is not HTTP/1.1".into(),
-            ));
+            return Err(HandshakeError::Malformed(MalformedHttp::NotHttp11));
         }
         require_token(&headers, "Upgrade", "websocket")?;
         require_token(&headers, "Connection", "upgrade")?;
@@ -510,23 +499,25 @@ impl ServerHandshake {
             Ok(httparse::Status::Partial) => {
                 return Err(reject(
                     "400 Bad Request",
-                    HandshakeError::Malformed(INCOMPLETE.into()),
+                    HandshakeError::Malformed(MalformedHttp::Unterminated),
                 ))
             }
             Err(e) => {
                 return Err(reject(
                     "400 Bad Request",
-                    HandshakeError::Malformed(e.to_string()),
+                    HandshakeError::Malformed(MalformedHttp::from_httparse(e)),
                 ))
             }
         };
         let headers = collect_headers(request.headers);
         let bad = |error| Err(reject("400 Bad Request", error));
         if request.method != Some("GET") {
-            return bad(HandshakeError::Malformed("method is not GET".into()));
+            return bad(HandshakeError::Malformed(MalformedHttp::NotGet {
+                method: request.method.unwrap_or("").to_string(),
+            }));
         }
         if request.version != Some(1) {
-            return bad(HandshakeError::Malformed("request is not HTTP/1.1".into()));
+            return bad(HandshakeError::Malformed(MalformedHttp::NotHttp11));
         }
         if header(&headers, "host").is_none() {
             return bad(HandshakeError::BadHeader {

@@ -49,7 +49,7 @@
 //! let at_client = pump(&mut server, &mut client, now);
 //! assert!(matches!(&at_client[0], Event::Close(c) if c.was_clean && c.code == CloseCode::Normal));
 //! assert!(client.is_closed() && server.is_closed());
-//! # Ok::<(), sockette_core::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Guarantees
@@ -72,7 +72,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod close;
+mod command_error;
 mod config;
+mod config_error;
 mod connection;
 mod deflate;
 mod error;
@@ -93,10 +95,15 @@ mod url;
 pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
+pub use command_error::{CommandError, InvalidInput};
 pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
+pub use config_error::{ConfigError, PemItem};
 pub use connection::{Connection, Role, State};
 pub use deflate::DeflateConfig;
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};
+pub use error::{
+    CapacityError, CompressedDataError, ConnectionLostKind, Error, HandshakeError, MalformedHttp,
+    ProtocolError, RandomError, TimeoutKind,
+};
 pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};

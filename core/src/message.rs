@@ -62,9 +62,7 @@ impl Assembler {
         if chunk.first {
             let kind = match (header.opcode, self.in_progress) {
                 (OpCode::Continuation, Some(_)) if rsv1 => {
-                    return Err(
-                        ProtocolError::MisplacedCompressionBit("a continuation frame").into(),
-                    )
+                    return Err(ProtocolError::CompressedContinuation.into())
                 }
                 (OpCode::Continuation, Some(kind)) => kind,
                 (OpCode::Continuation, None) => {

@@ -5,7 +5,7 @@
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 
-use crate::error::Error;
+use crate::error::{Error, RandomError};
 
 /// A source of random bytes for the connection.
 pub trait RandomSource: Send {
@@ -22,7 +22,7 @@ impl ChaChaSource {
     /// Seeds from the operating system's random source.
     pub fn from_os() -> Result<Self, Error> {
         let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::Random(e.to_string()))?;
+        getrandom::fill(&mut seed).map_err(|e| Error::Random(RandomError::new(e)))?;
         Ok(ChaChaSource(ChaCha12Rng::from_seed(seed)))
     }
 

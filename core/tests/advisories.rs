@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_core::{
-    CapacityError, ClientConfig, CloseCode, Connection, DeflateConfig, Error, Event,
+    CapacityError, ClientConfig, CloseCode, CommandError, Connection, DeflateConfig, Error, Event,
     HandshakeError, Limits, ProtocolError,
 };
 use support::*;
@@ -198,8 +198,8 @@ fn cve_2020_27813_frame_and_message_lengths_do_not_overflow() {
 
 /// RUSTSEC-2020-0043 (ws: the outgoing buffer grew without bound when the peer
 /// did not read). With `max_buffered_output` at 64 KiB and nothing written out,
-/// sends are refused with `OutputBufferFull` once the next one would pass the
-/// limit, nothing of a refused send is queued, and the buffer never exceeds the
+/// sends are refused with `CommandError::OutputFull` once the next one would pass
+/// the limit, nothing of a refused send is queued, and the buffer never exceeds the
 /// limit; pings from a peer that never reads do not grow it past the limit plus
 /// one control frame either.
 #[test]
@@ -226,10 +226,7 @@ fn rustsec_2020_0043_output_buffer_is_bounded() {
         assert!(accepted < 100, "sends were never refused");
     };
     assert!(
-        matches!(
-            refusal,
-            Error::Capacity(CapacityError::OutputBufferFull { limit: LIMIT, .. })
-        ),
+        matches!(refusal, CommandError::OutputFull { limit: LIMIT, .. }),
         "{refusal:?}"
     );
     assert_eq!(accepted, 3, "16 KiB sends (plus headers) into 64 KiB");

@@ -7,8 +7,9 @@ mod support;
 use std::time::Duration;
 
 use sockette_core::{
-    accept_key, CapacityError, ClientConfig, CloseCode, Error, Event, HandshakeError, Limits,
-    Message, ProtocolError, State, TimeoutKind, Timeouts, WsUrl,
+    accept_key, CapacityError, ClientConfig, CloseCode, CommandError, ConfigError,
+    ConnectionLostKind, Error, Event, HandshakeError, InvalidInput, Limits, Message, ProtocolError,
+    State, TimeoutKind, Timeouts, WsUrl,
 };
 use support::{
     assert_close_frame_sent, assert_failed, check_event_order, client_config, close_payload,
@@ -549,16 +550,24 @@ fn close_with_codes_reserved_for_local_use_is_refused() {
     let mut raw = Raw::client();
     for code in [CloseCode::Abnormal, CloseCode::Tls, CloseCode::Other(999)] {
         let result = raw.conn.close(raw.now, code, "");
-        assert!(matches!(result, Err(Error::InvalidInput(_))), "{code}");
+        assert_eq!(
+            result,
+            Err(CommandError::Invalid(InvalidInput::CloseCodeNotSendable {
+                code
+            })),
+            "{code}"
+        );
     }
-    assert!(matches!(
+    assert_eq!(
         raw.conn.close(raw.now, CloseCode::NoStatus, "a reason"),
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
+        Err(CommandError::Invalid(InvalidInput::ReasonWithoutCode))
+    );
+    assert_eq!(
         raw.conn.close(raw.now, CloseCode::Normal, &"x".repeat(124)),
-        Err(Error::InvalidInput(_))
-    ));
+        Err(CommandError::Invalid(InvalidInput::CloseReasonTooLong {
+            len: 124
+        }))
+    );
     assert_eq!(raw.conn.state(), State::Open, "refusals change nothing");
     assert!(raw.sent_frames().is_empty());
     // 1005 sends a close frame with no payload.
@@ -861,7 +870,7 @@ fn eof_mid_message_is_error_then_close_1006() {
     assert!(raw.feed(&bytes).is_empty());
     let events = raw.eof();
     let err = assert_failed(&events, CloseCode::Abnormal);
-    assert!(matches!(err, Error::ConnectionLost(why) if why.contains("middle of a message")));
+    assert_eq!(err, &Error::ConnectionLost(ConnectionLostKind::MidMessage));
     assert!(
         raw.conn.poll_transmit().is_none(),
         "no close frame on a dead link"
@@ -950,18 +959,18 @@ fn sending_after_close_is_err_not_panic() {
     raw.take_output();
     let now = raw.now;
     let c = &mut raw.conn;
-    // Closed by a close handshake: `Error::Closed` with no failure as cause.
-    assert_eq!(c.send_text("x"), Err(Error::Closed(None)));
-    assert_eq!(c.send_binary(b"x"), Err(Error::Closed(None)));
+    // Closed by a close handshake: `CommandError::Closed` with no failure as cause.
+    assert_eq!(c.send_text("x"), Err(CommandError::Closed(None)));
+    assert_eq!(c.send_binary(b"x"), Err(CommandError::Closed(None)));
     assert_eq!(
         c.send(&Message::Binary(b"x".to_vec().into())),
-        Err(Error::Closed(None))
+        Err(CommandError::Closed(None))
     );
-    assert_eq!(c.ping(b""), Err(Error::Closed(None)));
-    assert_eq!(c.pong(b""), Err(Error::Closed(None)));
+    assert_eq!(c.ping(b""), Err(CommandError::Closed(None)));
+    assert_eq!(c.pong(b""), Err(CommandError::Closed(None)));
     assert_eq!(
         c.close(now, CloseCode::Normal, ""),
-        Err(Error::Closed(None))
+        Err(CommandError::Closed(None))
     );
     assert!(c.poll_transmit().is_none(), "refused sends queue nothing");
     assert!(raw.events().is_empty(), "no event after Close");
@@ -969,15 +978,12 @@ fn sending_after_close_is_err_not_panic() {
     // While closing: data is refused, so is a second close.
     let mut raw = Raw::client();
     raw.conn.close(now, CloseCode::Normal, "").unwrap();
-    assert!(matches!(
-        raw.conn.send_text("x"),
-        Err(Error::InvalidState(_))
-    ));
-    assert!(matches!(raw.conn.ping(b""), Err(Error::InvalidState(_))));
-    assert!(matches!(
+    assert_eq!(raw.conn.send_text("x"), Err(CommandError::Closing));
+    assert_eq!(raw.conn.ping(b""), Err(CommandError::Closing));
+    assert_eq!(
         raw.conn.close(now, CloseCode::Normal, ""),
-        Err(Error::InvalidState(_))
-    ));
+        Err(CommandError::Closing)
+    );
     assert_eq!(raw.sent_frames().len(), 1, "one close frame only");
 }
 
@@ -1031,14 +1037,11 @@ fn server_frames_are_not_masked() {
 #[test]
 fn control_payload_over_125_bytes_is_refused() {
     let mut raw = Raw::client();
-    assert!(matches!(
-        raw.conn.ping(&[0; 126]),
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
-        raw.conn.pong(&[0; 126]),
-        Err(Error::InvalidInput(_))
-    ));
+    let too_long = Err(CommandError::Invalid(InvalidInput::ControlPayloadTooLong {
+        len: 126,
+    }));
+    assert_eq!(raw.conn.ping(&[0; 126]), too_long);
+    assert_eq!(raw.conn.pong(&[0; 126]), too_long);
     raw.conn.ping(&[0; 125]).unwrap();
     let frames = raw.sent_frames();
     assert_eq!(frames.len(), 1);
@@ -1175,18 +1178,12 @@ fn output_buffer_cap_refuses_sends_with_capacity_error() {
     assert!(before > 800);
     let result = raw.conn.send_binary(&[3; 400]);
     assert!(
-        matches!(
-            result,
-            Err(Error::Capacity(CapacityError::OutputBufferFull {
-                limit: 1000,
-                ..
-            }))
-        ),
+        matches!(result, Err(CommandError::OutputFull { limit: 1000, .. })),
         "{result:?}"
     );
     assert!(matches!(
         raw.conn.send_text(&"x".repeat(2000)),
-        Err(Error::Capacity(CapacityError::OutputBufferFull { .. }))
+        Err(CommandError::OutputFull { .. })
     ));
     assert_eq!(raw.conn.buffered_amount(), before, "nothing was queued");
     assert_eq!(raw.conn.state(), State::Open, "a refused send is not fatal");
@@ -1201,7 +1198,7 @@ fn output_buffer_cap_refuses_sends_with_capacity_error() {
     raw.take_output();
     assert!(matches!(
         raw.conn.send_binary(&[0; 1001]),
-        Err(Error::Capacity(CapacityError::OutputBufferFull { .. }))
+        Err(CommandError::OutputFull { .. })
     ));
 }
 
@@ -1350,7 +1347,10 @@ fn forbidden_extra_headers_are_config_errors() {
             .header("Origin", "http://b.example"),
     ] {
         match sockette_core::Connection::client(config, now) {
-            Err(Error::Config(why)) => assert!(why.contains("origin()"), "{why}"),
+            Err(Error::Config(why)) => {
+                assert_eq!(why, ConfigError::OriginHeader);
+                assert!(why.to_string().contains("origin()"), "{why}");
+            }
             other => panic!("Origin via header() accepted: {:?}", other.is_ok()),
         }
     }
@@ -1863,7 +1863,7 @@ fn server_reports_resource_headers_and_selected_protocol() {
 fn server_refuses_sending_before_the_handshake() {
     let mut server =
         sockette_core::Connection::server(server_config(), std::time::Instant::now()).unwrap();
-    assert!(matches!(server.send_text("x"), Err(Error::InvalidState(_))));
+    assert_eq!(server.send_text("x"), Err(CommandError::Connecting));
     assert_eq!(server.state(), State::Connecting);
     assert!(server.poll_transmit().is_none());
 }

@@ -1,16 +1,24 @@
 //! A fatal error sticks: once the connection has failed, every later command
 //! (`send_*`, `ping`, `pong`, `close`) returns the failure that ended it, inside
-//! `Error::Closed`, typed; after a close it returns `Error::Closed(None)`.
+//! `CommandError::Closed`, typed; after a close it returns
+//! `CommandError::Closed(None)`. Each other kind of refusal is reached here
+//! too, and told apart by its type.
 
 mod support;
 
 use std::time::Duration;
 
-use sockette_core::{CloseCode, Connection, Error, Event, Message, ProtocolError, TimeoutKind};
-use support::{client_config, frame, masked_frame, op, Raw, URL};
+use sockette_core::{
+    CloseCode, CommandError, Connection, Error, Event, InvalidInput, Limits, Message,
+    ProtocolError, TimeoutKind,
+};
+use support::{client_config, frame, masked_frame, op, server_config, Raw, URL};
 
 /// Every command on `conn`, each with its result.
-fn every_command(conn: &mut Connection, raw_now: std::time::Instant) -> Vec<Result<(), Error>> {
+fn every_command(
+    conn: &mut Connection,
+    raw_now: std::time::Instant,
+) -> Vec<Result<(), CommandError>> {
     vec![
         conn.send_text("x"),
         conn.send_binary(b"x"),
@@ -35,7 +43,7 @@ fn reported_error(events: &[Event]) -> Error {
 
 fn assert_every_command_returns(raw: &mut Raw, cause: Option<Error>) {
     let now = raw.now;
-    let expected = Err(Error::Closed(cause.map(Box::new)));
+    let expected = Err(CommandError::Closed(cause.map(Box::new)));
     // Twice: the cause does not wear off.
     for _ in 0..2 {
         for result in every_command(&mut raw.conn, now) {
@@ -119,12 +127,76 @@ fn invalid_input_is_still_reported_as_such_after_a_failure() {
     // What is wrong with the command itself is said first.
     let mut raw = Raw::client();
     raw.eof();
-    assert!(matches!(
+    assert_eq!(
         raw.conn.ping(&[0; 126]),
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
+        Err(CommandError::Invalid(InvalidInput::ControlPayloadTooLong {
+            len: 126
+        }))
+    );
+    assert_eq!(
         raw.conn.close(raw.now, CloseCode::Abnormal, ""),
-        Err(Error::InvalidInput(_))
-    ));
+        Err(CommandError::Invalid(InvalidInput::CloseCodeNotSendable {
+            code: CloseCode::Abnormal
+        }))
+    );
+}
+
+#[test]
+fn every_kind_of_command_error_is_reached_and_told_apart_by_type() {
+    use std::error::Error as _;
+
+    // The server role cannot hold a message before it accepts a request.
+    let mut server = Connection::server(server_config(), std::time::Instant::now()).unwrap();
+    assert_eq!(server.send_text("x"), Err(CommandError::Connecting));
+
+    // A full outgoing buffer: the sizes are given, nothing is queued.
+    let limits = Limits::default().max_buffered_output(100);
+    let mut raw = Raw::open_client(client_config(URL).limits(limits));
+    match raw.conn.send_binary(&[0; 200]) {
+        Err(CommandError::OutputFull {
+            buffered: 0,
+            needed,
+            limit: 100,
+        }) => assert!(needed > 200, "{needed}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(raw.conn.buffered_amount(), 0);
+
+    // Each argument that cannot be sent.
+    let invalid = |result: Result<(), CommandError>| match result {
+        Err(CommandError::Invalid(kind)) => kind,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        invalid(raw.conn.pong(&[0; 200])),
+        InvalidInput::ControlPayloadTooLong { len: 200 }
+    );
+    assert_eq!(
+        invalid(raw.conn.close(raw.now, CloseCode::Other(1004), "")),
+        InvalidInput::CloseCodeNotSendable {
+            code: CloseCode::Other(1004)
+        }
+    );
+    assert_eq!(
+        invalid(raw.conn.close(raw.now, CloseCode::NoStatus, "why")),
+        InvalidInput::ReasonWithoutCode
+    );
+    assert_eq!(
+        invalid(raw.conn.close(raw.now, CloseCode::Normal, &"é".repeat(62))),
+        InvalidInput::CloseReasonTooLong { len: 124 }
+    );
+
+    // Closing, then closed by a failure: the cause is the source.
+    raw.conn.close(raw.now, CloseCode::Normal, "").unwrap();
+    assert_eq!(raw.conn.ping(b""), Err(CommandError::Closing));
+    assert!(raw.conn.failure().is_none());
+    let events = raw.advance(Duration::from_secs(60));
+    let cause = reported_error(&events);
+    assert_eq!(cause, Error::Timeout(TimeoutKind::CloseHandshake));
+    assert_eq!(raw.conn.failure(), Some(&cause));
+    let refusal = raw.conn.send_text("x").unwrap_err();
+    assert_eq!(refusal.cause(), Some(&cause));
+    assert!(refusal.is_closed());
+    let source = refusal.source().and_then(|s| s.downcast_ref::<Error>());
+    assert_eq!(source, Some(&cause));
 }

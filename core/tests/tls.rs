@@ -10,8 +10,8 @@ use rcgen::{
 use sockette_core::rustls;
 use sockette_core::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{
-    ChaChaSource, ClientConfig, CloseCode, Connection, Error, Event, HandshakeError, Message,
-    ServerConfig, TlsErrorKind,
+    ChaChaSource, ClientConfig, CloseCode, ConfigError, Connection, Error, Event, HandshakeError,
+    Message, PemItem, ServerConfig, TlsErrorKind,
 };
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -226,6 +226,31 @@ fn unknown_issuer_is_its_own_error() {
     assert_eq!(kind, TlsErrorKind::UnknownIssuer, "{text}");
     assert!(text.contains("not trusted"), "{text}");
     assert_eq!(close_of(&events).code, CloseCode::Tls);
+}
+
+/// The chain a caller walks with `source()`: the connection's error, its
+/// `TlsError`, then rustls' own error.
+#[test]
+fn a_tls_failure_chains_down_to_the_rustls_error() {
+    use std::error::Error as _;
+    let pki = Pki::new();
+    let events = client_events_against(&pki, Pki::new().leaf(&["localhost"], |_| {}));
+    let Some(Event::Error(error)) = events.iter().find(|e| matches!(e, Event::Error(_))) else {
+        panic!("no error in {events:?}");
+    };
+    let tls = error
+        .source()
+        .and_then(|s| s.downcast_ref::<sockette_core::TlsError>())
+        .unwrap_or_else(|| panic!("no TlsError under {error:?}"));
+    assert_eq!(tls.kind(), TlsErrorKind::UnknownIssuer);
+    let rustls_error = tls
+        .source()
+        .and_then(|s| s.downcast_ref::<rustls::Error>())
+        .unwrap_or_else(|| panic!("no rustls::Error under {tls:?}"));
+    assert_eq!(
+        rustls_error,
+        &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+    );
 }
 
 #[test]
@@ -463,45 +488,82 @@ fn unusable_client_certificate_pem_is_a_config_error_that_says_why() {
     let pki = Pki::new();
     let (cert_pem, key_pem) = client_cert_pem(&pki);
     let (_, other_key_pem) = client_cert_pem(&pki);
-    let cases: [(&str, &[u8], &[u8], &str); 5] = [
+    /// The case, the certificate and key given, the kind expected, its text.
+    type Case<'a> = (
+        &'a str,
+        &'a [u8],
+        &'a [u8],
+        fn(&ConfigError) -> bool,
+        &'a str,
+    );
+    let cases: [Case<'_>; 5] = [
         (
             "no certificate",
             b"not a certificate",
             key_pem.as_bytes(),
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::PemEmpty {
+                        item: PemItem::ClientCertificate
+                    }
+                )
+            },
             "client certificate: no certificate",
         ),
         (
             "no key",
             cert_pem.as_bytes(),
             b"not a key",
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::PemEmpty {
+                        item: PemItem::ClientKey
+                    }
+                )
+            },
             "client key: no private key",
         ),
         (
             "certificate given as the key",
             cert_pem.as_bytes(),
             cert_pem.as_bytes(),
+            |e| {
+                matches!(
+                    e,
+                    ConfigError::PemEmpty {
+                        item: PemItem::ClientKey
+                    }
+                )
+            },
             "client key: no private key",
         ),
         (
             "another certificate's key",
             cert_pem.as_bytes(),
             other_key_pem.as_bytes(),
+            |e| matches!(e, ConfigError::ClientKeyMismatch),
             "does not belong to the client certificate",
         ),
         (
             "a key rustls cannot use",
             cert_pem.as_bytes(),
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            |e| matches!(e, ConfigError::UnusableClientKey(_)),
             "client key: unusable private key",
         ),
     ];
-    for (case, cert, key, expected) in cases {
+    for (case, cert, key, kind, expected) in cases {
         match ClientConfig::new("wss://localhost/")
             .unwrap()
             .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
             .client_cert_pem(cert, key)
         {
-            Err(Error::Config(why)) => assert!(why.contains(expected), "{case}: {why}"),
+            Err(Error::Config(why)) => {
+                assert!(kind(&why), "{case}: {why:?}");
+                assert!(why.to_string().contains(expected), "{case}: {why}");
+            }
             Err(other) => panic!("{case}: {other:?}"),
             Ok(_) => panic!("{case}: accepted"),
         }

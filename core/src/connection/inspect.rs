@@ -1,5 +1,6 @@
 //! What a caller can read about a connection without changing it.
 
+use crate::error::Error;
 use crate::stats::Stats;
 use crate::url::WsUrl;
 
@@ -39,6 +40,18 @@ impl Connection {
     #[inline]
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed { .. })
+    }
+
+    /// The error that failed the connection, once a failure closed it: the
+    /// cause every later command returns in
+    /// [`CommandError::Closed`](crate::CommandError::Closed). `None` before the
+    /// end and after a close.
+    #[must_use]
+    pub fn failure(&self) -> Option<&Error> {
+        match &self.phase {
+            Phase::Closed { cause } => cause.as_deref(),
+            _ => None,
+        }
     }
 
     /// Bytes queued for the peer and not yet written (the browser's

@@ -26,10 +26,10 @@
 //! ClientHs(*)     invalid response                Closed{cause}    Error, Close(1006)
 //! ClientHs        send_*, ping, pong              ClientHs         frame queued until open
 //! ClientHs        close, frames queued            ClientHs*        close frame queued after them
-//! ClientHs*       send_*, ping, pong, close       ClientHs*        Err(InvalidState)
+//! ClientHs*       send_*, ping, pong, close       ClientHs*        Err(Closing)
 //! ServerHs        valid request                   Open             101 written; Open
 //! ServerHs        invalid request                 Closed{cause}    error response written; Error, Close(1006)
-//! ServerHs        send_*, ping, pong              ServerHs         Err(InvalidState)
+//! ServerHs        send_*, ping, pong              ServerHs         Err(Connecting)
 //! ClientHs, Srv   close, nothing queued           Closed{None}     Close(1006)
 //! handshakes      handshake timer                 Closed{cause}    Error(Timeout), Close(1006)
 //! handshakes      end                             Closed{cause}    Error(Handshake or ConnectionLost), Close(1006)
@@ -41,12 +41,12 @@
 //! Closing         close frame                     Closed{None}     Close(clean)
 //! Open            bad frame, limit exceeded       Closed{cause}    close frame (1002, 1007, 1009); Error, Close
 //! Closing         bad frame, limit exceeded       Closed{cause}    Error, Close(1006)
-//! Open            send_*, ping, pong              Open             frames written (or Err(Capacity))
+//! Open            send_*, ping, pong              Open             frames written (or Err(OutputFull))
 //! Open            close                           Closing{end}     close frame; close timer
 //! Open            keepalive ping timer            Open             ping (unless the output is full); deadline
 //! Open            keepalive deadline              Closed{cause}    close frame 1011; Error(Timeout), Close
 //! Closing         close timer                     Closed{cause}    Error(Timeout), Close(1006)
-//! Closing         send_*, ping, pong, close       Closing          Err(InvalidState)
+//! Closing         send_*, ping, pong, close       Closing          Err(Closing)
 //! Open, Closing   end, frames buffered            same{end}        input and timers stop; the frames decode
 //! Open, Closing   end, nothing (more) buffered    Closed{cause}    Error(ConnectionLost), Close(1006)
 //! any             TLS error                       Closed{cause}    Error(Tls), Close(1006; 1015 in TLS handshake)
@@ -68,9 +68,10 @@ mod transport;
 mod writer;
 
 use crate::close::{self, CloseCode};
+use crate::command_error::CommandError;
 use crate::config::{Limits, Timeouts};
 use crate::deflate::{DeflateCodec, DeflateConfig};
-use crate::error::{Error, HandshakeError, TimeoutKind};
+use crate::error::{ConnectionLostKind, Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message};
 use crate::frame::{self, FrameChunk, FrameDecoder, OpCode};
 use crate::handshake::{ClientHandshake, ServerHandshake, Upgraded};
@@ -128,7 +129,8 @@ enum Phase {
     /// Our close frame is out; the peer's is awaited.
     Closing { end: Option<InputEnd> },
     /// The last event is queued. `cause`: the error that failed the connection,
-    /// returned (in [`Error::Closed`]) by every later command; `None` after a close.
+    /// returned (in [`CommandError::Closed`]) by every later command; `None`
+    /// after a close.
     Closed { cause: Option<Box<Error>> },
 }
 
@@ -384,9 +386,7 @@ impl Connection {
         let handshaking_tls = self.transport.is_handshaking();
         let error = match (end, &mut self.phase) {
             (_, Phase::Closed { .. }) => return,
-            (InputEnd::CloseNotify, _) => Error::ConnectionLost(
-                "the peer ended the TLS session (close_notify) without a close frame".into(),
-            ),
+            (InputEnd::CloseNotify, _) => Error::ConnectionLost(ConnectionLostKind::CloseNotify),
             _ if handshaking_tls => Error::Handshake(HandshakeError::Incomplete),
             // The same verdict on the head however the reads cut it.
             (_, Phase::ClientHandshake { handshake, .. }) => {
@@ -397,11 +397,10 @@ impl Connection {
             }
             (_, Phase::Open { .. } | Phase::Closing { .. }) => Error::ConnectionLost(
                 if self.assembler.is_mid_message() || !self.input.is_empty() {
-                    "the peer closed the connection in the middle of a message"
+                    ConnectionLostKind::MidMessage
                 } else {
-                    "the peer closed the connection without a close frame"
-                }
-                .into(),
+                    ConnectionLostKind::NoCloseFrame
+                },
             ),
         };
         self.fail_without_close(error);
@@ -444,17 +443,17 @@ impl Connection {
     // ----- commands -----
 
     /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+    pub fn send_text(&mut self, text: &str) -> Result<(), CommandError> {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
     /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), CommandError> {
         self.send_data(OpCode::Binary, data)
     }
 
     /// Sends a message.
-    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+    pub fn send(&mut self, message: &Message) -> Result<(), CommandError> {
         match message {
             Message::Text(t) => self.send_data(OpCode::Text, t.as_bytes()),
             Message::Binary(b) => self.send_data(OpCode::Binary, b),
@@ -463,7 +462,7 @@ impl Connection {
 
     /// Sends a ping (at most 125 bytes of payload). Its pong is not timed: use
     /// [`ping_at`](Self::ping_at) for that.
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), CommandError> {
         self.send_control(OpCode::Ping, payload)
     }
 
@@ -471,26 +470,31 @@ impl Connection {
     /// [`Stats::latest_rtt`](crate::Stats::latest_rtt) (see [`stats`](Self::stats)).
     /// A ping queued before the opening completes is timed from `now` all the
     /// same, so its round trip includes the rest of the opening.
-    pub fn ping_at(&mut self, now: Instant, payload: &[u8]) -> Result<(), Error> {
+    pub fn ping_at(&mut self, now: Instant, payload: &[u8]) -> Result<(), CommandError> {
         self.send_control(OpCode::Ping, payload)?;
         self.stats.ping_sent(payload, now);
         Ok(())
     }
 
     /// Sends an unsolicited pong (at most 125 bytes of payload).
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), CommandError> {
         self.send_control(OpCode::Pong, payload)
     }
 
     /// Starts the close handshake. Messages keep arriving until the peer's close
     /// frame; then [`Event::Close`] reports it. [`CloseCode::NoStatus`] sends a close
     /// frame without a code. Closing before the handshake completes abandons it.
-    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub fn close(
+        &mut self,
+        now: Instant,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), CommandError> {
         close::check_close_command(code, reason)?;
         match &mut self.phase {
             Phase::ClientHandshake {
                 close_queued: true, ..
-            } => Err(Error::InvalidState("the connection is already closing")),
+            } => Err(CommandError::Closing),
             Phase::ClientHandshake {
                 early,
                 close_queued,
@@ -525,25 +529,23 @@ impl Connection {
                 self.flush();
                 Ok(())
             }
-            Phase::Closing { .. } => Err(Error::InvalidState("the connection is already closing")),
-            Phase::Closed { cause } => Err(Error::Closed(cause.clone())),
+            Phase::Closing { .. } => Err(CommandError::Closing),
+            Phase::Closed { cause } => Err(CommandError::Closed(cause.clone())),
         }
     }
 
     // ----- internals -----
 
-    fn writable_phase(&self) -> Result<(), Error> {
+    fn writable_phase(&self) -> Result<(), CommandError> {
         match &self.phase {
             Phase::Open { .. } => Ok(()),
             Phase::ClientHandshake {
                 close_queued: true, ..
-            } => Err(Error::InvalidState("the connection is closing")),
+            } => Err(CommandError::Closing),
             Phase::ClientHandshake { .. } => Ok(()),
-            Phase::ServerHandshake(_) => {
-                Err(Error::InvalidState("the handshake has not completed"))
-            }
-            Phase::Closing { .. } => Err(Error::InvalidState("the connection is closing")),
-            Phase::Closed { cause } => Err(Error::Closed(cause.clone())),
+            Phase::ServerHandshake(_) => Err(CommandError::Connecting),
+            Phase::Closing { .. } => Err(CommandError::Closing),
+            Phase::Closed { cause } => Err(CommandError::Closed(cause.clone())),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::error::{CapacityError, Error};
+use crate::command_error::CommandError;
 
 use super::IDLE_BUFFER_CAPACITY;
 
@@ -77,14 +77,13 @@ impl Outbox {
     }
 
     /// Refuses a command that would queue `needed` bytes past the limit.
-    pub(super) fn check_room(&self, buffered: usize, needed: usize) -> Result<(), Error> {
+    pub(super) fn check_room(&self, buffered: usize, needed: usize) -> Result<(), CommandError> {
         if buffered.saturating_add(needed) > self.limit {
-            return Err(CapacityError::OutputBufferFull {
+            return Err(CommandError::OutputFull {
                 buffered,
                 needed,
                 limit: self.limit,
-            }
-            .into());
+            });
         }
         Ok(())
     }

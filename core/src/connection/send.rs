@@ -2,7 +2,7 @@
 //! they go: held until open (client handshake), to TLS, or to the wire. No
 //! state changes here; `writable_phase` in `mod.rs` decides what may be sent.
 
-use crate::error::Error;
+use crate::command_error::{CommandError, InvalidInput};
 use crate::frame::{self, OpCode};
 
 use super::outbox::Outbox;
@@ -11,7 +11,7 @@ use super::{Connection, Phase};
 
 impl Connection {
     #[inline]
-    pub(super) fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+    pub(super) fn send_data(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), CommandError> {
         if !matches!(self.phase, Phase::Open { .. }) {
             self.writable_phase()?;
         }
@@ -24,12 +24,13 @@ impl Connection {
         Ok(())
     }
 
-    pub(super) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+    pub(super) fn send_control(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(), CommandError> {
         if payload.len() > frame::MAX_CONTROL_PAYLOAD {
-            return Err(Error::InvalidInput(format!(
-                "control frame payload of {} bytes exceeds 125",
-                payload.len()
-            )));
+            return Err(InvalidInput::ControlPayloadTooLong { len: payload.len() }.into());
         }
         self.writable_phase()?;
         self.outbox.check_room(

@@ -13,8 +13,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::error::{TlsError, TlsErrorKind};
 use super::{default_provider, ALPN_HTTP11};
-use crate::error::Error;
+use crate::config_error::{ConfigError, PemItem};
 
 /// How a client verifies servers, as configured before the connection starts.
 #[derive(Clone, Default)]
@@ -107,7 +108,7 @@ impl ClientTls {
     pub(crate) fn build(
         &self,
         now: Instant,
-    ) -> Result<(Arc<rustls::ClientConfig>, Option<TlsClock>), Error> {
+    ) -> Result<(Arc<rustls::ClientConfig>, Option<TlsClock>), ConfigError> {
         let mut config = self.build_config()?;
         let clock = match self.wall_clock {
             Some(wall) => {
@@ -116,24 +117,18 @@ impl ClientTls {
                 Some(clock)
             }
             None if self.custom.is_some() => None,
-            None => {
-                return Err(Error::Config(
-                    "wss:// needs the wall-clock time to check certificates, and the core \
-                     reads no clock: give it with ClientConfig::wall_clock(SystemTime::now())"
-                        .into(),
-                ))
-            }
+            None => return Err(ConfigError::MissingWallClock),
         };
         Ok((Arc::new(config), clock))
     }
 
-    fn build_config(&self) -> Result<rustls::ClientConfig, Error> {
+    fn build_config(&self) -> Result<rustls::ClientConfig, ConfigError> {
         let mut config = match &self.custom {
             Some(custom) => (**custom).clone(),
             None => {
                 let builder = rustls::ClientConfig::builder_with_provider(default_provider())
                     .with_safe_default_protocol_versions()
-                    .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?;
+                    .map_err(|e| ConfigError::Tls(TlsError::from_rustls(e)))?;
                 if self.dangerous_no_verification {
                     builder
                         .dangerous()
@@ -154,7 +149,7 @@ impl ClientTls {
                     roots.add_parsable_certificates(self.native_roots.iter().cloned());
                     for cert in &self.extra_roots {
                         roots.add(cert.clone()).map_err(|e| {
-                            Error::Config(format!("unusable root certificate: {e}"))
+                            ConfigError::InvalidRootCertificate(TlsError::from_rustls(e))
                         })?;
                     }
                     if self.extra_roots.is_empty() {
@@ -165,7 +160,7 @@ impl ClientTls {
                             default_provider(),
                         )
                         .build()
-                        .map_err(|e| Error::Config(format!("TLS verifier: {e}")))?;
+                        .map_err(verifier_error)?;
                         builder
                             .dangerous()
                             .with_custom_certificate_verifier(Arc::new(TrustedOrWebPki {
@@ -190,7 +185,7 @@ impl ClientTls {
     fn platform_or_extra_roots(
         &self,
         platform: &Arc<dyn ServerCertVerifier>,
-    ) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+    ) -> Result<Arc<dyn ServerCertVerifier>, ConfigError> {
         if self.extra_roots.is_empty() {
             return Ok(platform.clone());
         }
@@ -198,14 +193,14 @@ impl ClientTls {
         for cert in &self.extra_roots {
             roots
                 .add(cert.clone())
-                .map_err(|e| Error::Config(format!("unusable root certificate: {e}")))?;
+                .map_err(|e| ConfigError::InvalidRootCertificate(TlsError::from_rustls(e)))?;
         }
         let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             default_provider(),
         )
         .build()
-        .map_err(|e| Error::Config(format!("TLS verifier: {e}")))?;
+        .map_err(verifier_error)?;
         Ok(Arc::new(PlatformOrExtraRoots {
             platform: platform.clone(),
             extra: Arc::new(TrustedOrWebPki {
@@ -243,12 +238,9 @@ pub(crate) fn server_config_at(
 /// the operating system's policy (its trust settings, revocation) and the one
 /// place where a connection leaves the core.
 #[cfg(feature = "platform-verifier")]
-pub(crate) fn platform_verifier() -> Result<Arc<dyn ServerCertVerifier>, Error> {
-    let verifier = rustls_platform_verifier::Verifier::new(default_provider()).map_err(|e| {
-        Error::Config(format!(
-            "the operating system's certificate verifier is unavailable: {e}"
-        ))
-    })?;
+pub(crate) fn platform_verifier() -> Result<Arc<dyn ServerCertVerifier>, ConfigError> {
+    let verifier = rustls_platform_verifier::Verifier::new(default_provider())
+        .map_err(|e| ConfigError::PlatformVerifier(TlsError::from_rustls(e)))?;
     Ok(Arc::new(verifier))
 }
 
@@ -257,45 +249,45 @@ pub(crate) fn platform_verifier() -> Result<Arc<dyn ServerCertVerifier>, Error> 
 pub(crate) fn parse_client_cert(
     cert_chain_pem: &[u8],
     key_pem: &[u8],
-) -> Result<Arc<CertifiedKey>, Error> {
+) -> Result<Arc<CertifiedKey>, ConfigError> {
     use rustls::pki_types::pem::{self, PemObject};
-    let chain = parse_pem_certificates(cert_chain_pem)
-        .map_err(|e| Error::Config(format!("client certificate: {}", config_text(e))))?;
+    let chain = parse_pem_certificates(cert_chain_pem, PemItem::ClientCertificate)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
-        pem::Error::NoItemsFound => Error::Config(
-            "client key: no private key found in the PEM data (expected a PKCS#8, PKCS#1 \
-             or SEC1 \"PRIVATE KEY\" block)"
-                .into(),
-        ),
-        other => Error::Config(format!("client key: cannot read the PEM data: {other}")),
+        pem::Error::NoItemsFound => ConfigError::PemEmpty {
+            item: PemItem::ClientKey,
+        },
+        other => ConfigError::InvalidPem {
+            item: PemItem::ClientKey,
+            detail: other.to_string(),
+        },
     })?;
     let key = CertifiedKey::from_der(chain, key, &default_provider()).map_err(|e| match e {
-        rustls::Error::InconsistentKeys(_) => Error::Config(
-            "client key: the private key does not belong to the client certificate (their \
-             public keys differ)"
-                .into(),
-        ),
-        other => Error::Config(format!("client key: unusable private key: {other}")),
+        rustls::Error::InconsistentKeys(_) => ConfigError::ClientKeyMismatch,
+        other => ConfigError::UnusableClientKey(TlsError::from_rustls(other)),
     })?;
     Ok(Arc::new(key))
 }
 
-/// The sentence of a configuration error, to prefix it with context.
-fn config_text(error: Error) -> String {
-    match error {
-        Error::Config(text) => text,
-        other => other.to_string(),
-    }
+/// rustls refused to build a certificate verifier (it has roots, so this is not
+/// expected); the builder's error is not a rustls error, so only its text is kept.
+fn verifier_error(error: rustls::client::VerifierBuilderError) -> ConfigError {
+    ConfigError::Tls(TlsError::new(TlsErrorKind::Other, error.to_string()))
 }
 
 /// Parses every certificate of a PEM bundle.
-pub(crate) fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+pub(crate) fn parse_pem_certificates(
+    pem: &[u8],
+    item: PemItem,
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     use rustls::pki_types::pem::PemObject;
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Config(format!("cannot read PEM certificates: {e}")))?;
+        .map_err(|e| ConfigError::InvalidPem {
+            item,
+            detail: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(Error::Config("no certificate found in the PEM data".into()));
+        return Err(ConfigError::PemEmpty { item });
     }
     Ok(certs)
 }
@@ -627,7 +619,6 @@ impl ServerCertVerifier for NoVerification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::{TlsError, TlsErrorKind};
     use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, IsCa, KeyPair};
     use std::time::Duration;
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use rustls::pki_types::ServerName;
 
 use super::{TlsClock, TlsError, TlsErrorKind, ALPN_HTTP11};
+use crate::config_error::ConfigError;
 use crate::error::Error;
 use crate::url::WsUrl;
 
@@ -29,8 +30,11 @@ pub(crate) struct TlsRead {
 
 impl TlsSession {
     pub(crate) fn client(config: Arc<rustls::ClientConfig>, url: &WsUrl) -> Result<Self, Error> {
-        let name = ServerName::try_from(url.host().to_string())
-            .map_err(|e| Error::Config(format!("host {:?} for TLS: {e}", url.host())))?;
+        let name = ServerName::try_from(url.host().to_string()).map_err(|_| {
+            ConfigError::InvalidTlsHost {
+                host: url.host().to_string(),
+            }
+        })?;
         let mut conn = rustls::ClientConnection::new(config, name)
             .map_err(|e| Error::Tls(TlsError::from_rustls(e)))?;
         // Our own `max_buffered_output` bounds what the user may queue.
