@@ -1,8 +1,11 @@
 //! One WebSocket connection over a non-blocking `mio::net::TcpStream`: bytes move
 //! between the socket and [`sockette_core::Connection`], events go to the caller's
-//! callback. Rules: read and write until `WouldBlock` (mio is edge-triggered);
-//! after each read, deliver every event before writing; ask for WRITABLE only while
-//! output is pending; a socket failure becomes an `Error` event, then the `Close`.
+//! callback. Rules: write until `WouldBlock`, and read until `WouldBlock` or the
+//! read budget (32 reads of 32 KiB per call, so that a busy peer does not starve
+//! the loop's other connections; readiness is remembered and `poll_timeout` says
+//! "now" to come back for the rest: mio is edge-triggered); after each read,
+//! deliver every event before writing; ask for WRITABLE only while output is
+//! pending; a socket failure becomes an `Error` event, then the `Close`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -413,10 +416,11 @@ impl Connection {
     // ----- inputs -----
 
     /// Handles a `mio` event for this connection's token: finishes the TCP connect,
-    /// reads until `WouldBlock` (feeding the core and delivering every event to
-    /// `callback` after each read), writes until `WouldBlock`, and re-arms the
-    /// interest (WRITABLE only while output is pending). Spurious events are
-    /// harmless.
+    /// reads until `WouldBlock` or the read budget (1 MiB per call; past it,
+    /// [`poll_timeout`](Self::poll_timeout) says "now" and `handle_timeout` reads
+    /// on), feeding the core and delivering every event to `callback` after each
+    /// read, writes until `WouldBlock`, and re-arms the interest (WRITABLE only
+    /// while output is pending). Spurious events are harmless.
     pub fn handle_event<F>(&mut self, registry: &Registry, event: &MioEvent, mut callback: F)
     where
         F: FnMut(&mut Handle<'_>, Event),
@@ -517,10 +521,12 @@ impl Connection {
         self.after_command(registry, result)
     }
 
-    /// Starts the close handshake from outside a callback. Closing before the
-    /// opening completes ends the connection at once: its `Close` event is then
-    /// delivered by the next `handle_timeout` ([`poll_timeout`](Self::poll_timeout)
-    /// says "now").
+    /// Starts the close handshake from outside a callback. Before the opening
+    /// completes: if messages were sent (held until open), the close frame is
+    /// held after them, the opening goes on, and `Open` is followed by the close
+    /// handshake; with nothing sent, the connection ends at once (code 1006), its
+    /// `Close` event delivered by the next `handle_timeout`
+    /// ([`poll_timeout`](Self::poll_timeout) says "now").
     pub fn close(
         &mut self,
         registry: &Registry,

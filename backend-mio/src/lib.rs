@@ -1,9 +1,11 @@
 //! # sockette-mio
 //!
 //! WebSocket client connections inside a `mio` event loop: yours, or the small
-//! ready-made [`EventLoop`]. This crate only moves bytes between non-blocking
-//! sockets and [`sockette_core::Connection`] and calls you back on the loop's
-//! thread; the protocol lives in the core.
+//! ready-made [`EventLoop`]. The protocol lives in [`sockette_core::Connection`];
+//! this crate moves bytes between it and non-blocking sockets, calls you back on
+//! the loop's thread, and adds a policy of its own around the close: [`Sender`]
+//! commands are refused once the last event is delivered, and after the close the
+//! socket lingers up to 2 s for our last bytes and the peer's end.
 //!
 //! - [`Connection`]: created from a URL or a [`ClientConfig`] (name resolution
 //!   blocks; [`Connection::with_addr`] takes a resolved address),

@@ -51,7 +51,10 @@ impl Handle {
 
     /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
     /// arriving until the peer answers; then [`Event::Close`] reports its code.
-    /// Before `Open`, abandons the opening (close code 1006).
+    /// Before `Open`: if messages were sent (they are held until open), the close
+    /// frame is held after them, the opening goes on, and `Open` is followed by
+    /// the close handshake; with nothing sent, the opening is abandoned (a
+    /// `Close` with code 1006).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.driver.command(|c, now| c.close(now, code, reason))
     }

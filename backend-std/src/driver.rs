@@ -1,6 +1,10 @@
 //! The owner thread's loop: waits on the channel the helper threads and senders
 //! feed, passes bytes and time to the core, hands the core's output to the writer,
-//! and turns the core's events into this crate's. No protocol logic lives here.
+//! and turns the core's events into this crate's. The WebSocket protocol is the
+//! core's; this crate's own policy around the close lives here: commands are
+//! refused once the core is closing (and what senders still queue is counted as
+//! not sent), dropping an open client closes it with 1001, and after the close
+//! the socket lingers up to [`LINGER`] for our last bytes and the peer's end.
 //!
 //! Rules:
 //! - Only the owner thread touches the core; helper threads only move bytes.
@@ -59,7 +63,10 @@ pub(crate) struct Driver {
     writer: Option<Writer>,
     step: ConnectStep,
     opened: bool,
-    /// Bytes arrived from the server (over `wss://`: the TLS handshake answered).
+    /// The reader reached the end of the socket: the peer's EOF (given to the
+    /// core, which reports the end itself, so a later transport failure is not
+    /// reported), or, during the linger after the close, EOF or a failed read
+    /// (no peer end left to wait for).
     eof_seen: bool,
     /// A transport failure to report instead of the core's generic one.
     pending_error: Option<Error>,

@@ -43,8 +43,11 @@
 //! thread that panics (a bug) reports it on that channel as it unwinds: the
 //! connection fails with an [`Event::Error`] and a 1006 close, never hangs.
 //!
-//! This crate only moves bytes between a socket and [`sockette_core::Connection`]
-//! and calls you back; see [`Client`] for its threads and backpressure.
+//! The protocol is [`sockette_core::Connection`]'s; this crate moves bytes
+//! between it and a socket, calls you back, and adds a policy of its own around
+//! the close: commands are refused once the connection is closing, dropping an
+//! open client closes it with 1001, and after the close the socket lingers up to
+//! 1 s for the peer's end. See [`Client`] for its threads and backpressure.
 
 // docs.rs (which sets `docsrs`) labels the items that a feature enables.
 #![cfg_attr(docsrs, feature(doc_cfg))]

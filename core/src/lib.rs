@@ -54,9 +54,16 @@
 //!
 //! ## Guarantees
 //! - Every input, however malformed, ends in an event, never a panic: a protocol
-//!   violation fails the connection with close code 1002 (1007 for invalid UTF-8,
-//!   1009 for a limit) and an [`Event::Error`] saying which rule was broken.
-//! - Memory is bounded by [`Limits`]: frame, message, handshake and output sizes.
+//!   violation fails the connection with close code 1002 (1007 for invalid UTF-8
+//!   or invalid compressed data, 1009 for a limit) and an [`Event::Error`] saying
+//!   which rule was broken.
+//! - Memory: whatever the peer sends and however the transport ends, the heap a
+//!   connection holds at once stays within [`Limits::max_message_size`] (the one
+//!   message being assembled or inflated) + the input buffered and not yet
+//!   decoded + [`Limits::max_buffered_output`] (held twice while a message is
+//!   compressed into it) + a few KiB (plus zlib's state with permessage-deflate).
+//!   Frames are decoded as [`Connection::poll_event`] asks for them: a caller
+//!   that feeds input without polling holds all it fed.
 //! - [`Event::Close`] is the last event, emitted exactly once.
 //!
 //! ## Internals
