@@ -21,8 +21,9 @@
 //! - [`ClientConfigFiles`]: the settings that come from files (a client
 //!   certificate and its key), read when configuring; the core reads no files.
 //!   The core's TLS options (`add_root_certificates_pem`, `add_native_roots`,
-//!   `with_platform_verifier` with this crate's `platform-verifier` feature...)
-//!   are on [`ClientConfig`] itself.
+//!   `server_cert_verifier`...) are on [`ClientConfig`] itself; with the
+//!   `platform-verifier` feature, `platform_verifier()` builds the operating
+//!   system's verifier for it.
 //!
 //! Failures (refused connection, silent server, reset, untrusted certificate...)
 //! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
@@ -53,6 +54,8 @@ mod connection;
 mod error;
 mod event;
 mod event_loop;
+#[cfg(feature = "platform-verifier")]
+mod platform_verifier;
 mod sender;
 mod tls_files;
 
@@ -60,6 +63,8 @@ pub use connection::{Connection, Handle};
 pub use error::Error;
 pub use event::Event;
 pub use event_loop::EventLoop;
+#[cfg(feature = "platform-verifier")]
+pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
 pub use tls_files::ClientConfigFiles;
 

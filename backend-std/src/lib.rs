@@ -59,12 +59,16 @@ mod driver;
 mod error;
 mod event;
 mod io;
+#[cfg(feature = "platform-verifier")]
+mod platform_verifier;
 mod sender;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, Handle};
 pub use error::{ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
+#[cfg(feature = "platform-verifier")]
+pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
 
 pub use sockette_core;

@@ -341,22 +341,26 @@ impl ClientConfig {
         self
     }
 
-    /// Lets the operating system verify server certificates (feature
-    /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
-    /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
-    /// that the system trusts are trusted. It replaces the Mozilla roots (and
-    /// `add_native_roots`); roots added with `add_root_certificate*` are still
-    /// trusted as well.
+    /// Verifies server certificates with `verifier`, built by the caller, in place
+    /// of the Mozilla roots (and [`add_native_roots`](Self::add_native_roots));
+    /// roots added with `add_root_certificate*` are still trusted as well (a
+    /// certificate either accepts is accepted; one the verifier calls revoked is
+    /// refused). The verifier also checks the handshake signatures: build it with
+    /// [`crypto_provider`](crate::crypto_provider) to use the core's.
     ///
-    /// The verifier is made here, once, not by the connection: on Linux and the
-    /// BSDs the system's store is read now (and a store with no usable
-    /// certificate is an error); on macOS, Windows and Android the system is
-    /// asked during each handshake. The core's crypto provider (ring by default)
-    /// checks the handshake signatures.
-    #[cfg(feature = "platform-verifier")]
-    pub fn with_platform_verifier(mut self) -> Result<Self, Error> {
-        self.tls.platform_verifier = Some(crate::tls::platform_verifier()?);
-        Ok(self)
+    /// The verifier is the caller's, so whatever it reads (files, the system) is
+    /// read there, not by the core. The backends' `platform-verifier` feature
+    /// builds the operating system's (rustls-platform-verifier), which decides
+    /// as a browser does: corporate CAs and TLS-inspecting proxies the system
+    /// trusts are trusted. Ignored when [`tls_config`](Self::tls_config) is
+    /// given, and by
+    /// [`dangerous_disable_certificate_verification`](Self::dangerous_disable_certificate_verification).
+    pub fn server_cert_verifier(
+        mut self,
+        verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>,
+    ) -> Self {
+        self.tls.verifier = Some(verifier);
+        self
     }
 
     /// Presents a client certificate to servers that ask for one (mutual TLS):

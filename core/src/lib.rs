@@ -1,6 +1,7 @@
 //! # sockette-core
 //!
-//! A WebSocket (RFC 6455) engine with no I/O: no sockets, no threads, no clock.
+//! A WebSocket (RFC 6455) engine with no I/O: no sockets, no threads, no clock,
+//! no files.
 //! Bytes read from the transport go in, events and bytes to write come out, and
 //! time is passed in. The backends (`sockette-std`, `sockette-mio`) move the bytes;
 //! tests and fuzzers drive the very same entry points in memory.
@@ -8,7 +9,11 @@
 //! That holds for TLS too: rustls' time is the wall-clock time the caller gives
 //! ([`ClientConfig::wall_clock`], required for `wss://`) advanced by the `now` of
 //! each input, and trusted roots are handed in
-//! ([`ClientConfig::add_native_roots`]), never read from the system here.
+//! ([`ClientConfig::add_native_roots`]), never read from the system here; so is a
+//! verifier that consults the system ([`ClientConfig::server_cert_verifier`]:
+//! the backends' `platform-verifier` feature builds the operating system's). The
+//! one read from the system is the default random source's seed (getrandom,
+//! once per connection; [`RandomSource`] replaces it).
 //!
 //! ## Driving a connection
 //! After any input or command, drain the outputs in this order: events (answering
@@ -108,7 +113,7 @@ pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;
-pub use tls::{TlsError, TlsErrorKind};
+pub use tls::{crypto_provider, TlsError, TlsErrorKind};
 pub use url::{UrlError, WsUrl};
 
 pub use bytes::Bytes;
