@@ -488,3 +488,77 @@ impl fmt::Debug for ServerConfig {
             .finish_non_exhaustive()
     }
 }
+
+/// The settings of a connection whose opening handshake was done elsewhere (by
+/// hyper, axum, a proxy library...), for [`Connection::upgraded`]: the limits,
+/// deadlines, keepalive and fragmenting of the other configurations, and what
+/// that handshake agreed (a subprotocol, permessage-deflate). `Clone + Send +
+/// Sync`, like [`ClientConfig`].
+///
+/// ```
+/// use sockette_core::{DeflateConfig, UpgradedConfig};
+///
+/// // The 101 response said `Sec-WebSocket-Extensions: permessage-deflate;
+/// // server_no_context_takeover` and `Sec-WebSocket-Protocol: chat.v1`.
+/// let config = UpgradedConfig::new()
+///     .protocol("chat.v1")
+///     .deflate_agreed("permessage-deflate; server_no_context_takeover", DeflateConfig::default())?;
+/// # Ok::<(), sockette_core::Error>(())
+/// ```
+///
+/// [`Connection::upgraded`]: crate::Connection::upgraded
+#[derive(Default, Clone)]
+pub struct UpgradedConfig {
+    pub(crate) protocol: Option<String>,
+    pub(crate) deflate: Option<(crate::deflate::Negotiated, DeflateConfig)>,
+    pub(crate) common: Common,
+}
+
+impl UpgradedConfig {
+    /// Default settings: no subprotocol, no extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The subprotocol the handshake selected (`Sec-WebSocket-Protocol` of the
+    /// 101 response), reported in [`OpenInfo::protocol`](crate::OpenInfo::protocol).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// permessage-deflate, as the handshake agreed it: `agreed` is the
+    /// `Sec-WebSocket-Extensions` value of the 101 response (whichever side
+    /// wrote it), which says how the peer compresses. `deflate` gives our side's
+    /// compression level and minimum size, and may make our compressor use less
+    /// than agreed: a client's `client_max_window_bits` and
+    /// `client_no_context_takeover`, a server's `server_max_window_bits` and
+    /// `server_no_context_takeover` (the others are ignored: the answer decides).
+    ///
+    /// Read as strictly as a client reads a server's answer: a value that is not
+    /// exactly one permessage-deflate element, or has an unknown, repeated or
+    /// malformed parameter, is an [`Error::Handshake`] naming it; invalid
+    /// `deflate` settings are an [`Error::Config`].
+    pub fn deflate_agreed(mut self, agreed: &str, deflate: DeflateConfig) -> Result<Self, Error> {
+        deflate.validate()?;
+        let agreed = crate::deflate::agreed_elsewhere(agreed)?;
+        self.deflate = Some((agreed, deflate));
+        Ok(self)
+    }
+
+    common_setters!();
+}
+
+impl fmt::Debug for UpgradedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradedConfig")
+            .field("protocol", &self.protocol)
+            .field(
+                "deflate",
+                &self.deflate.map(|(agreed, _)| agreed.to_string()),
+            )
+            .field("limits", &self.common.limits)
+            .field("timeouts", &self.common.timeouts)
+            .finish_non_exhaustive()
+    }
+}

@@ -105,7 +105,7 @@ mod url;
 pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
-pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
+pub use config::{ClientConfig, Limits, ServerConfig, Timeouts, UpgradedConfig};
 pub use connection::{Connection, Role, State};
 pub use deflate::DeflateConfig;
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};

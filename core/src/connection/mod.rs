@@ -17,6 +17,8 @@
 //! `Phase` (private) is the state; `ClientHs*` is `ClientHandshake` with a close
 //! queued (`close_queued`), which [`State`] reports as `Closing`. "Any" means every
 //! state but `Closed`. "End" is EOF (`handle_eof`) or a TLS close_notify.
+//! `Connection::upgraded` (a stream upgraded elsewhere) starts in `Open`, its
+//! `Open` event queued.
 //!
 //! ```text
 //! state           input                           next             output, events
@@ -69,10 +71,10 @@ mod writer;
 
 use crate::close::{self, CloseCode};
 use crate::config::{Limits, Timeouts};
-use crate::deflate::{DeflateCodec, DeflateConfig};
+use crate::deflate::DeflateConfig;
 use crate::error::{Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message};
-use crate::frame::{self, FrameChunk, FrameDecoder, OpCode};
+use crate::frame::{FrameChunk, FrameDecoder, OpCode};
 use crate::handshake::{ClientHandshake, ServerHandshake, Upgraded};
 use crate::logging;
 use crate::message::Assembler;
@@ -619,12 +621,7 @@ impl Connection {
                 }
             };
         if let (Some(agreed), Some(config)) = (deflate, &deflate_config) {
-            self.decoder.set_allowed_rsv(frame::RSV1);
-            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
-            self.assembler.set_deflate(codec);
-            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
-            self.writer.set_deflate(codec);
-            self.stats.set_deflate();
+            self.enable_deflate(&agreed, config);
         }
         self.timers.clear(Timer::Handshake);
         if close_queued {
