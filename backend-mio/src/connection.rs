@@ -20,7 +20,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token, Waker};
 use sockette_core::{
     ClientConfig, CloseCode, Connection as Core, Error as CoreError, Event as CoreEvent, Message,
-    State, Stats, WsUrl,
+    Role, State, Stats, UpgradedConfig, WsUrl,
 };
 
 use crate::error::Error;
@@ -248,11 +248,58 @@ impl Connection {
         let core = Core::client(config, now)?;
         let mut fallbacks: VecDeque<SocketAddr> = addrs.into();
         let target = fallbacks.pop_front().expect("at least one address");
-        let mut conn = Connection {
+        let mut conn = Connection::from_parts(core, target, now);
+        conn.fallbacks = fallbacks;
+        conn.start_connect(None, now);
+        Ok(conn)
+    }
+
+    /// A connection already open on `stream`, whose HTTP upgrade was done
+    /// elsewhere (a proxy library, an HTTP server of your own), as tungstenite's
+    /// `from_raw_socket`. `role` is the side this end played in that handshake
+    /// (`Role::Server` for a stream your server accepted and answered `101`);
+    /// `config` carries what it agreed (subprotocol, permessage-deflate: see
+    /// [`UpgradedConfig`]) and the limits, deadlines and keepalive; `leftover`
+    /// is whatever was read from the stream past the end of the handshake's
+    /// HTTP head, decoded first.
+    ///
+    /// `stream` is non-blocking, as mio's are (from a `std` one:
+    /// `set_nonblocking(true)`, then `TcpStream::from_std`); `TCP_NODELAY` is
+    /// set. Then [`register`](Self::register) it (or
+    /// [`EventLoop::insert`](crate::EventLoop::insert) it) like any other: the
+    /// first event is `Open` (no HTTP heads: the handshake was not seen here),
+    /// delivered by the first `handle_event` or `handle_timeout`
+    /// ([`poll_timeout`](Self::poll_timeout) says "now"). [`url`](Self::url) is
+    /// `None`. The stream is plain TCP: for TLS, drive
+    /// `sockette_core::Connection::upgraded` over your own TLS stream.
+    pub fn from_upgraded_stream(
+        stream: TcpStream,
+        role: Role,
+        config: UpgradedConfig,
+        leftover: &[u8],
+    ) -> Result<Connection, Error> {
+        let now = Instant::now();
+        let target = stream.peer_addr().map_err(Error::Io)?;
+        let _ = stream.set_nodelay(true);
+        let core = Core::upgraded(role, config, now, leftover)?;
+        let mut conn = Connection::from_parts(core, target, now);
+        conn.socket = Some(stream);
+        conn.connected = true;
+        // Whatever the socket holds is read at the first call, and the `Open`
+        // event (and the leftover's) delivered then, without waiting for an event.
+        conn.readable = true;
+        conn.writable = true;
+        conn.resume_now = true;
+        Ok(conn)
+    }
+
+    /// A connection around `core`, not connected, without a socket yet.
+    fn from_parts(core: Core, target: SocketAddr, _now: Instant) -> Connection {
+        Connection {
             core,
             socket: None,
             target,
-            fallbacks,
+            fallbacks: VecDeque::new(),
             token: None,
             interest: None,
             connected: false,
@@ -268,10 +315,8 @@ impl Connection {
             close_reason: None,
             sender: None,
             #[cfg(feature = "log")]
-            started_at: now,
-        };
-        conn.start_connect(None, now);
-        Ok(conn)
+            started_at: _now,
+        }
     }
 
     /// Starts a non-blocking connect to `target`, then to the fallbacks if the

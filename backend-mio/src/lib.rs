@@ -14,6 +14,8 @@
 //!   [`handle_timeout`](Connection::handle_timeout) at
 //!   [`poll_timeout`](Connection::poll_timeout). Your callback receives each
 //!   [`Event`] with a [`Handle`] to answer from inside it.
+//! - [`Connection::from_upgraded_stream`]: a stream whose HTTP upgrade was done
+//!   elsewhere (either role), open at once, then driven like the others.
 //! - [`Sender`]: `Send + Clone`, for other threads; wakes the loop through a
 //!   `mio::Waker`; commands go out in order, and are refused after the close.
 //! - [`EventLoop`]: a `Poll`, a slab of connections, their deadlines, one waker —
@@ -71,8 +73,8 @@ pub use tls_files::ClientConfigFiles;
 pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State,
-    Stats, Text, Timeouts,
+    Bytes, ClientConfig, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, Role,
+    State, Stats, Text, Timeouts, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

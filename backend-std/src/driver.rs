@@ -21,8 +21,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sockette_core::{
-    ClientConfig, CloseCode, CloseInfo, Connection, Error as CoreError, Event as CoreEvent, State,
-    TimeoutKind, WsUrl,
+    ClientConfig, CloseCode, CloseInfo, Connection, Error as CoreError, Event as CoreEvent, Role,
+    State, TimeoutKind, UpgradedConfig, WsUrl,
 };
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
@@ -116,6 +116,54 @@ impl Driver {
             socket: None,
             writer: None,
             step: ConnectStep::Resolve,
+            opened: false,
+            eof_seen: false,
+            pending_error: None,
+            last_error: None,
+            not_sent: 0,
+            events: VecDeque::new(),
+            finished: false,
+            close_info: None,
+        })
+    }
+
+    /// A connection already open on `stream`, whose upgrade was done elsewhere:
+    /// the reader and writer threads start on it at once, nothing is connected.
+    /// The stream is made blocking, without read or write timeouts (the threads
+    /// block on it), and with `TCP_NODELAY`, as the streams this crate connects.
+    pub(crate) fn upgraded(
+        stream: TcpStream,
+        role: Role,
+        config: UpgradedConfig,
+        leftover: &[u8],
+    ) -> Result<Driver, Error> {
+        stream.set_nonblocking(false).map_err(Error::Io)?;
+        stream.set_read_timeout(None).map_err(Error::Io)?;
+        stream.set_write_timeout(None).map_err(Error::Io)?;
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().map_err(Error::Io)?;
+        let url = WsUrl::parse(&format!("ws://{peer}/")).map_err(CoreError::from)?;
+        let core = Connection::upgraded(role, config, Instant::now(), leftover)?;
+        let max_buffered_output = core.limits().max_buffered_output;
+        let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        let writer =
+            Writer::spawn(stream.try_clone().map_err(Error::Io)?, tx.clone()).map_err(Error::Io)?;
+        let reader = io::spawn_reader(stream.try_clone().map_err(Error::Io)?, tx.clone())
+            .map_err(Error::Io)?;
+        Ok(Driver {
+            core,
+            url,
+            target: peer.to_string(),
+            connect_timeout: Duration::ZERO,
+            write_window: WRITE_WINDOW.min(max_buffered_output).max(1),
+            rx: Some(rx),
+            tx,
+            shared: Shared::new(max_buffered_output),
+            cancel: Arc::new(AtomicBool::new(false)),
+            reader: Some(reader),
+            socket: Some(stream),
+            writer: Some(writer),
+            step: ConnectStep::Upgrade,
             opened: false,
             eof_seen: false,
             pending_error: None,

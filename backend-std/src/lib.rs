@@ -29,6 +29,9 @@
 //! - Driving: [`Client::run`] until closed; [`Client::dispatch`] for a program
 //!   with its own main loop; [`Client::next_event`] and [`Client::recv_timeout`]
 //!   to pull (WLanguage's `SocketRead`).
+//! - A stream upgraded elsewhere: [`Client::from_upgraded_stream`] takes a
+//!   `TcpStream` whose HTTP upgrade your own code did (either role) and runs it
+//!   as any other connection.
 //! - Other threads: [`Handle::sender`] (a [`Client`] derefs to its [`Handle`])
 //!   gives a `Send + Clone` [`Sender`] that queues messages and a close and
 //!   wakes the owner at once.
@@ -73,7 +76,8 @@ pub use sender::Sender;
 
 pub use sockette_core;
 pub use sockette_core::{
-    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, State, Stats, Text,
+    Bytes, CloseCode, CloseInfo, DeflateConfig, Limits, Message, OpenInfo, Role, State, Stats,
+    Text, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled
