@@ -1,8 +1,11 @@
 //! One WebSocket connection over a non-blocking `mio::net::TcpStream`: bytes move
 //! between the socket and [`sockette_core::Connection`], events go to the caller's
-//! callback. Rules: read and write until `WouldBlock` (mio is edge-triggered);
-//! after each read, deliver every event before writing; ask for WRITABLE only while
-//! output is pending; a socket failure becomes an `Error` event, then the `Close`.
+//! callback. Rules: write until `WouldBlock`, and read until `WouldBlock` or the
+//! read budget (32 reads of 32 KiB per call, so that a busy peer does not starve
+//! the loop's other connections; readiness is remembered and `poll_timeout` says
+//! "now" to come back for the rest: mio is edge-triggered); after each read,
+//! deliver every event before writing; ask for WRITABLE only while output is
+//! pending; a socket failure becomes an `Error` event, then the `Close`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -16,8 +19,8 @@ use mio::event::Event as MioEvent;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token, Waker};
 use sockette_core::{
-    ClientConfig, CloseCode, CommandError, Connection as Core, Event as CoreEvent, Message, State,
-    Stats, WsUrl,
+    ClientConfig, CloseCode, CommandError, Connection as Core, Event as CoreEvent, Message, Role,
+    State, Stats, UpgradedConfig, WsUrl,
 };
 
 use crate::error::Error;
@@ -227,11 +230,58 @@ impl Connection {
         let core = Core::client(config, now)?;
         let mut fallbacks: VecDeque<SocketAddr> = addrs.into();
         let target = fallbacks.pop_front().expect("at least one address");
-        let mut conn = Connection {
+        let mut conn = Connection::from_parts(core, target, now);
+        conn.fallbacks = fallbacks;
+        conn.start_connect(None, now);
+        Ok(conn)
+    }
+
+    /// A connection already open on `stream`, whose HTTP upgrade was done
+    /// elsewhere (a proxy library, an HTTP server of your own), as tungstenite's
+    /// `from_raw_socket`. `role` is the side this end played in that handshake
+    /// (`Role::Server` for a stream your server accepted and answered `101`);
+    /// `config` carries what it agreed (subprotocol, permessage-deflate: see
+    /// [`UpgradedConfig`]) and the limits, deadlines and keepalive; `leftover`
+    /// is whatever was read from the stream past the end of the handshake's
+    /// HTTP head, decoded first.
+    ///
+    /// `stream` is non-blocking, as mio's are (from a `std` one:
+    /// `set_nonblocking(true)`, then `TcpStream::from_std`); `TCP_NODELAY` is
+    /// set. Then [`register`](Self::register) it (or
+    /// [`EventLoop::insert`](crate::EventLoop::insert) it) like any other: the
+    /// first event is `Open` (no HTTP heads: the handshake was not seen here),
+    /// delivered by the first `handle_event` or `handle_timeout`
+    /// ([`poll_timeout`](Self::poll_timeout) says "now"). [`url`](Self::url) is
+    /// `None`. The stream is plain TCP: for TLS, drive
+    /// `sockette_core::Connection::upgraded` over your own TLS stream.
+    pub fn from_upgraded_stream(
+        stream: TcpStream,
+        role: Role,
+        config: UpgradedConfig,
+        leftover: &[u8],
+    ) -> Result<Connection, Error> {
+        let now = Instant::now();
+        let target = stream.peer_addr().map_err(Error::Io)?;
+        let _ = stream.set_nodelay(true);
+        let core = Core::upgraded(role, config, now, leftover)?;
+        let mut conn = Connection::from_parts(core, target, now);
+        conn.socket = Some(stream);
+        conn.connected = true;
+        // Whatever the socket holds is read at the first call, and the `Open`
+        // event (and the leftover's) delivered then, without waiting for an event.
+        conn.readable = true;
+        conn.writable = true;
+        conn.resume_now = true;
+        Ok(conn)
+    }
+
+    /// A connection around `core`, not connected, without a socket yet.
+    fn from_parts(core: Core, target: SocketAddr, _now: Instant) -> Connection {
+        Connection {
             core,
             socket: None,
             target,
-            fallbacks,
+            fallbacks: VecDeque::new(),
             token: None,
             interest: None,
             connected: false,
@@ -247,10 +297,8 @@ impl Connection {
             close_reason: None,
             sender: None,
             #[cfg(feature = "log")]
-            started_at: now,
-        };
-        conn.start_connect(None, now);
-        Ok(conn)
+            started_at: _now,
+        }
     }
 
     /// Starts a non-blocking connect to `target`, then to the fallbacks if the
@@ -395,10 +443,11 @@ impl Connection {
     // ----- inputs -----
 
     /// Handles a `mio` event for this connection's token: finishes the TCP connect,
-    /// reads until `WouldBlock` (feeding the core and delivering every event to
-    /// `callback` after each read), writes until `WouldBlock`, and re-arms the
-    /// interest (WRITABLE only while output is pending). Spurious events are
-    /// harmless.
+    /// reads until `WouldBlock` or the read budget (1 MiB per call; past it,
+    /// [`poll_timeout`](Self::poll_timeout) says "now" and `handle_timeout` reads
+    /// on), feeding the core and delivering every event to `callback` after each
+    /// read, writes until `WouldBlock`, and re-arms the interest (WRITABLE only
+    /// while output is pending). Spurious events are harmless.
     pub fn handle_event<F>(&mut self, registry: &Registry, event: &MioEvent, mut callback: F)
     where
         F: FnMut(&mut Handle<'_>, Event),
@@ -499,10 +548,12 @@ impl Connection {
         self.after_command(registry, result)
     }
 
-    /// Starts the close handshake from outside a callback. Closing before the
-    /// opening completes ends the connection at once: its `Close` event is then
-    /// delivered by the next `handle_timeout` ([`poll_timeout`](Self::poll_timeout)
-    /// says "now").
+    /// Starts the close handshake from outside a callback. Before the opening
+    /// completes: if messages were sent (held until open), the close frame is
+    /// held after them, the opening goes on, and `Open` is followed by the close
+    /// handshake; with nothing sent, the connection ends at once (code 1006), its
+    /// `Close` event delivered by the next `handle_timeout`
+    /// ([`poll_timeout`](Self::poll_timeout) says "now").
     pub fn close(
         &mut self,
         registry: &Registry,

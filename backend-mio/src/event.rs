@@ -20,7 +20,9 @@ pub enum Event {
     Open(OpenInfo),
     /// A complete message arrived (`SocketMessage`).
     Message(Message),
-    /// The peer sent a ping; the pong has already been queued.
+    /// The peer sent a ping. While open, the pong is queued already (or, when the
+    /// outgoing buffer is full, held until it drains: only the latest ping's);
+    /// while closing, none is sent (see `sockette_core::Event::Ping`).
     Ping(Bytes),
     /// The peer sent a pong.
     Pong(Bytes),

@@ -1,9 +1,11 @@
 //! # sockette-mio
 //!
 //! WebSocket client connections inside a `mio` event loop: yours, or the small
-//! ready-made [`EventLoop`]. This crate only moves bytes between non-blocking
-//! sockets and [`sockette_core::Connection`] and calls you back on the loop's
-//! thread; the protocol lives in the core.
+//! ready-made [`EventLoop`]. The protocol lives in [`sockette_core::Connection`];
+//! this crate moves bytes between it and non-blocking sockets, calls you back on
+//! the loop's thread, and adds a policy of its own around the close: [`Sender`]
+//! commands are refused once the last event is delivered, and after the close the
+//! socket lingers up to 2 s for our last bytes and the peer's end.
 //!
 //! - [`Connection`]: created from a URL or a [`ClientConfig`] (name resolution
 //!   blocks; [`Connection::with_addr`] takes a resolved address),
@@ -12,6 +14,8 @@
 //!   [`handle_timeout`](Connection::handle_timeout) at
 //!   [`poll_timeout`](Connection::poll_timeout). Your callback receives each
 //!   [`Event`] with a [`Handle`] to answer from inside it.
+//! - [`Connection::from_upgraded_stream`]: a stream whose HTTP upgrade was done
+//!   elsewhere (either role), open at once, then driven like the others.
 //! - [`Sender`]: `Send + Clone`, for other threads; wakes the loop through a
 //!   `mio::Waker`; commands go out in order, and are refused after the close.
 //! - [`EventLoop`]: a `Poll`, a slab of connections, their deadlines, one waker —
@@ -19,8 +23,9 @@
 //! - [`ClientConfigFiles`]: the settings that come from files (a client
 //!   certificate and its key), read when configuring; the core reads no files.
 //!   The core's TLS options (`add_root_certificates_pem`, `add_native_roots`,
-//!   `with_platform_verifier` with this crate's `platform-verifier` feature...)
-//!   are on [`ClientConfig`] itself.
+//!   `server_cert_verifier`...) are on [`ClientConfig`] itself; with the
+//!   `platform-verifier` feature, `platform_verifier()` builds the operating
+//!   system's verifier for it.
 //!
 //! Failures (refused connection, silent server, reset, untrusted certificate...)
 //! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
@@ -51,6 +56,8 @@ mod connection;
 mod error;
 mod event;
 mod event_loop;
+#[cfg(feature = "platform-verifier")]
+mod platform_verifier;
 mod sender;
 mod tls_files;
 
@@ -58,6 +65,8 @@ pub use connection::{Connection, Handle};
 pub use error::{ConfigFileError, Error, SendError};
 pub use event::Event;
 pub use event_loop::EventLoop;
+#[cfg(feature = "platform-verifier")]
+pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
 pub use tls_files::ClientConfigFiles;
 
@@ -65,7 +74,7 @@ pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
     Bytes, ClientConfig, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits,
-    Message, OpenInfo, State, Stats, Text, Timeouts,
+    Message, OpenInfo, Role, State, Stats, Text, Timeouts, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

@@ -117,7 +117,10 @@ impl Sender {
         self.shared.push(Command::Binary(data.into()))
     }
 
-    /// Queues a ping (at most 125 bytes of payload, checked by the loop).
+    /// Queues a ping (at most 125 bytes of payload). The length is not checked
+    /// here: a longer payload is queued, refused by the connection when the loop
+    /// applies it, and counted in the `Event::Error(Error::NotSent { .. })` the
+    /// callback then receives.
     pub fn ping(&self, payload: impl Into<Vec<u8>>) -> Result<(), SendError> {
         self.shared.push(Command::Ping(payload.into()))
     }

@@ -1,4 +1,4 @@
-//! Loopback echo through backend-std (issue 10): the sockette-std client next to
+//! Loopback echo through backend-std: the sockette-std client next to
 //! tungstenite 0.30's client, against the same in-process echo server (the core's
 //! server role on a thread), over `ws://` and `wss://` (rustls with ring on both
 //! clients and the server: the very same rustls crate).

@@ -187,9 +187,10 @@ impl ClientBuilder {
     /// and policies decide, so corporate CAs and TLS-inspecting proxies the system
     /// trusts are trusted. Replaces the Mozilla roots and
     /// `native_roots()`; roots added here are still trusted.
-    /// Made when connecting (on Linux the system's store is read then); an
+    /// Built by this crate when connecting (on Linux the system's store is read
+    /// then) and handed to the core (`ClientConfig::server_cert_verifier`); an
     /// unavailable verifier or an empty store makes `connect`/`start` fail with
-    /// [`Error::WebSocket`].
+    /// [`Error::Config`].
     #[cfg(feature = "platform-verifier")]
     pub fn platform_verifier(mut self) -> Self {
         self.tls.platform_verifier = true;
@@ -332,7 +333,7 @@ impl TlsSettings {
         }
         #[cfg(feature = "platform-verifier")]
         if self.platform_verifier {
-            config = config.with_platform_verifier()?;
+            config = config.server_cert_verifier(crate::platform_verifier()?);
         }
         if let Some(client_cert) = &self.client_cert {
             config = client_cert.apply(config)?;

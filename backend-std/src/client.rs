@@ -1,11 +1,13 @@
 //! [`Client`], the owned connection, and [`Handle`], what a callback receives to
 //! answer from inside it. Both only translate calls into the driver's.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use sockette_core::{CloseCode, CloseInfo, CommandError, Message, State, Stats, WsUrl};
+use sockette_core::{
+    CloseCode, CloseInfo, CommandError, Message, Role, State, Stats, UpgradedConfig, WsUrl,
+};
 
 use crate::builder::ClientBuilder;
 use crate::driver::Driver;
@@ -56,7 +58,10 @@ impl Handle {
 
     /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
     /// arriving until the peer answers; then [`Event::Close`] reports its code.
-    /// Before `Open`, abandons the opening (close code 1006).
+    /// Before `Open`: if messages were sent (they are held until open), the close
+    /// frame is held after them, the opening goes on, and `Open` is followed by
+    /// the close handshake; with nothing sent, the opening is abandoned (a
+    /// `Close` with code 1006).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), CommandError> {
         self.driver.command(|c, now| c.close(now, code, reason))
     }
@@ -77,12 +82,14 @@ impl Handle {
         self.driver.sender()
     }
 
-    /// The URL connected to.
+    /// The URL connected to; `ws://<peer address>/` for a connection made with
+    /// [`Client::from_upgraded_stream`].
     pub fn url(&self) -> &WsUrl {
         self.driver.url()
     }
 
-    /// The address of the server, once TCP is connected and until the close.
+    /// The address of the peer (the server, or the client of a stream upgraded
+    /// as a server), once TCP is connected and until the close.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.driver.peer_addr()
     }
@@ -166,6 +173,53 @@ impl Client {
     /// Settings: subprotocols, headers, limits, deadlines, keepalive.
     pub fn builder(url: &str) -> ClientBuilder {
         ClientBuilder::new(url)
+    }
+
+    /// A connection already open on `stream`, whose HTTP upgrade was done
+    /// elsewhere (a small HTTP server of your own, a proxy library), as
+    /// tungstenite's `from_raw_socket`. `role` is the side this end played in
+    /// that handshake: `Role::Server` for a stream your server accepted and
+    /// answered `101`, `Role::Client` for one you upgraded as the client.
+    /// `config` carries what the handshake agreed (subprotocol,
+    /// permessage-deflate: see [`UpgradedConfig`]) and the limits, deadlines and
+    /// keepalive; `leftover` is whatever was read from `stream` past the end of
+    /// the handshake's HTTP head (frames the peer sent right behind it).
+    ///
+    /// From then on it is a [`Client`] like any other: the same threads (a
+    /// reader and a writer start on the stream now; it is made blocking,
+    /// without read or write timeouts, with `TCP_NODELAY`), events, commands and
+    /// close. The first event is `Open` (no HTTP heads: the handshake was not
+    /// seen here), and [`url`](Handle::url) is `ws://<peer address>/`, since no
+    /// URL was given. The stream is plain TCP: for TLS, drive
+    /// `sockette_core::Connection::upgraded` over your own TLS stream. Fails
+    /// if the stream cannot be set up (its peer address, a clone for the
+    /// threads) or a thread cannot start.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    /// use sockette_std::{Client, Event, Role, UpgradedConfig};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:9001")?;
+    /// let (stream, _) = listener.accept()?;
+    /// // ... read the request, answer "101 Switching Protocols" yourself ...
+    /// let leftover: Vec<u8> = Vec::new(); // what was read past the request's head
+    /// let mut ws = Client::from_upgraded_stream(stream, Role::Server, UpgradedConfig::new(), &leftover)?;
+    /// ws.run(|ws, event| {
+    ///     if let Event::Message(m) = event {
+    ///         let _ = ws.send(&m); // echo
+    ///     }
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_upgraded_stream(
+        stream: TcpStream,
+        role: Role,
+        config: UpgradedConfig,
+        leftover: &[u8],
+    ) -> Result<Client, Error> {
+        Ok(Client::from_driver(Driver::upgraded(
+            stream, role, config, leftover,
+        )?))
     }
 
     pub(crate) fn from_driver(driver: Driver) -> Client {

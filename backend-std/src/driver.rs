@@ -1,6 +1,10 @@
 //! The owner thread's loop: waits on the channel the helper threads and senders
 //! feed, passes bytes and time to the core, hands the core's output to the writer,
-//! and turns the core's events into this crate's. No protocol logic lives here.
+//! and turns the core's events into this crate's. The WebSocket protocol is the
+//! core's; this crate's own policy around the close lives here: commands are
+//! refused once the core is closing (and what senders still queue is counted as
+//! not sent), dropping an open client closes it with 1001, and after the close
+//! the socket lingers up to [`LINGER`] for our last bytes and the peer's end.
 //!
 //! Rules:
 //! - Only the owner thread touches the core; helper threads only move bytes.
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use sockette_core::{
     ClientConfig, CloseCode, CloseInfo, CommandError, Connection, Error as CoreError,
-    Event as CoreEvent, State, TimeoutKind, WsUrl,
+    Event as CoreEvent, Role, State, TimeoutKind, UpgradedConfig, WsUrl,
 };
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
@@ -59,7 +63,10 @@ pub(crate) struct Driver {
     writer: Option<Writer>,
     step: ConnectStep,
     opened: bool,
-    /// Bytes arrived from the server (over `wss://`: the TLS handshake answered).
+    /// The reader reached the end of the socket: the peer's EOF (given to the
+    /// core, which reports the end itself, so a later transport failure is not
+    /// reported), or, during the linger after the close, EOF or a failed read
+    /// (no peer end left to wait for).
     eof_seen: bool,
     /// A transport failure to report instead of the core's generic one.
     pending_error: Option<Error>,
@@ -109,6 +116,54 @@ impl Driver {
             socket: None,
             writer: None,
             step: ConnectStep::Resolve,
+            opened: false,
+            eof_seen: false,
+            pending_error: None,
+            last_error: None,
+            not_sent: 0,
+            events: VecDeque::new(),
+            finished: false,
+            close_info: None,
+        })
+    }
+
+    /// A connection already open on `stream`, whose upgrade was done elsewhere:
+    /// the reader and writer threads start on it at once, nothing is connected.
+    /// The stream is made blocking, without read or write timeouts (the threads
+    /// block on it), and with `TCP_NODELAY`, as the streams this crate connects.
+    pub(crate) fn upgraded(
+        stream: TcpStream,
+        role: Role,
+        config: UpgradedConfig,
+        leftover: &[u8],
+    ) -> Result<Driver, Error> {
+        stream.set_nonblocking(false).map_err(Error::Io)?;
+        stream.set_read_timeout(None).map_err(Error::Io)?;
+        stream.set_write_timeout(None).map_err(Error::Io)?;
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().map_err(Error::Io)?;
+        let url = WsUrl::parse(&format!("ws://{peer}/")).map_err(CoreError::from)?;
+        let core = Connection::upgraded(role, config, Instant::now(), leftover)?;
+        let max_buffered_output = core.limits().max_buffered_output;
+        let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        let writer =
+            Writer::spawn(stream.try_clone().map_err(Error::Io)?, tx.clone()).map_err(Error::Io)?;
+        let reader = io::spawn_reader(stream.try_clone().map_err(Error::Io)?, tx.clone())
+            .map_err(Error::Io)?;
+        Ok(Driver {
+            core,
+            url,
+            target: peer.to_string(),
+            connect_timeout: Duration::ZERO,
+            write_window: WRITE_WINDOW.min(max_buffered_output).max(1),
+            rx: Some(rx),
+            tx,
+            shared: Shared::new(max_buffered_output),
+            cancel: Arc::new(AtomicBool::new(false)),
+            reader: Some(reader),
+            socket: Some(stream),
+            writer: Some(writer),
+            step: ConnectStep::Upgrade,
             opened: false,
             eof_seen: false,
             pending_error: None,

@@ -15,11 +15,14 @@ use crate::error::Error;
 #[non_exhaustive]
 pub enum Event {
     /// The opening handshake succeeded (WLanguage's `SocketOuverture`): messages
-    /// may be sent, and those queued earlier are on their way.
+    /// may be sent, and those queued earlier are on their way (unless `close` was
+    /// called before: its close frame follows them, and the state is `Closing`).
     Open(OpenInfo),
     /// A complete message arrived (`SocketMessage`).
     Message(Message),
-    /// The peer sent a ping; the pong has already been queued.
+    /// The peer sent a ping. While open, the pong is queued already (or, when the
+    /// outgoing buffer is full, held until it drains: only the latest ping's);
+    /// while closing, none is sent (see `sockette_core::Event::Ping`).
     Ping(Bytes),
     /// The peer sent a pong.
     Pong(Bytes),

@@ -2,7 +2,8 @@
 //! state machine and every callback stay on the owner thread.
 //!
 //! - The *connector*, which then becomes the *reader*: resolves the host, connects,
-//!   hands a clone of the socket to the owner, then loops on blocking reads.
+//!   hands a clone of the socket to the owner, then loops on blocking reads. On a
+//!   stream upgraded elsewhere there is nothing to connect: the reader alone.
 //! - The *writer*: writes the chunks the owner hands it, in order.
 //!
 //! Both report to the owner through one bounded channel of [`Input`]s, which is
@@ -61,6 +62,23 @@ pub(crate) fn spawn_connector(job: ConnectJob) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("sockette-reader".into())
         .spawn(move || connect_then_read(job))
+}
+
+/// Starts the reader thread alone, on a stream already connected (and upgraded).
+pub(crate) fn spawn_reader(
+    mut stream: TcpStream,
+    to_owner: SyncSender<Input>,
+) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("sockette-reader".into())
+        .spawn(move || {
+            let _report = ReportPanic {
+                tx: &to_owner,
+                input: Input::ReadFailed,
+                thread: "reader",
+            };
+            read_loop(&mut stream, &to_owner);
+        })
 }
 
 /// Reports a panic of a helper thread to the owner as a transport failure: the

@@ -29,6 +29,9 @@
 //! - Driving: [`Client::run`] until closed; [`Client::dispatch`] for a program
 //!   with its own main loop; [`Client::next_event`] and [`Client::recv_timeout`]
 //!   to pull (WLanguage's `SocketRead`).
+//! - A stream upgraded elsewhere: [`Client::from_upgraded_stream`] takes a
+//!   `TcpStream` whose HTTP upgrade your own code did (either role) and runs it
+//!   as any other connection.
 //! - Other threads: [`Handle::sender`] (a [`Client`] derefs to its [`Handle`])
 //!   gives a `Send + Clone` [`Sender`] that queues messages and a close and
 //!   wakes the owner at once.
@@ -43,8 +46,11 @@
 //! thread that panics (a bug) reports it on that channel as it unwinds: the
 //! connection fails with an [`Event::Error`] and a 1006 close, never hangs.
 //!
-//! This crate only moves bytes between a socket and [`sockette_core::Connection`]
-//! and calls you back; see [`Client`] for its threads and backpressure.
+//! The protocol is [`sockette_core::Connection`]'s; this crate moves bytes
+//! between it and a socket, calls you back, and adds a policy of its own around
+//! the close: commands are refused once the connection is closing, dropping an
+//! open client closes it with 1001, and after the close the socket lingers up to
+//! 1 s for the peer's end. See [`Client`] for its threads and backpressure.
 
 // docs.rs (which sets `docsrs`) labels the items that a feature enables.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -56,18 +62,22 @@ mod driver;
 mod error;
 mod event;
 mod io;
+#[cfg(feature = "platform-verifier")]
+mod platform_verifier;
 mod sender;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, Handle};
 pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
+#[cfg(feature = "platform-verifier")]
+pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
 
 pub use sockette_core;
 pub use sockette_core::{
     Bytes, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits, Message,
-    OpenInfo, State, Stats, Text,
+    OpenInfo, Role, State, Stats, Text, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

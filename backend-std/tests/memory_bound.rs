@@ -1,5 +1,5 @@
 //! End to end, the peak memory of a client fed a burst of compressed messages
-//! followed by a FIN while its callback is slow (issue 13, item 1): the reader
+//! followed by a FIN while its callback is slow: the reader
 //! thread runs ahead and queues the whole burst and the end of the stream, and
 //! still the messages are inflated one at a time, as the callback takes them.
 //!

@@ -1,5 +1,5 @@
-//! Allocations per message on the steady-state receive and send paths (issue 10),
-//! counted by a global allocator, sockette next to tungstenite.
+//! Allocations per message on the steady-state receive and send paths, counted
+//! by a global allocator, sockette next to tungstenite.
 //!
 //! `cargo bench -p sockette-core --bench allocs`. Each path first runs a warm-up
 //! batch (buffers reach their size), then the counted batches.

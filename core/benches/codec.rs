@@ -1,4 +1,4 @@
-//! In-memory codec benchmarks (issue 10), sockette next to tungstenite 0.30 and
+//! In-memory codec benchmarks, sockette next to tungstenite 0.30 and
 //! nexus-web 0.8 on the same bytes in the same run:
 //! 1. receive: unmasked server frames → messages (binary, and text with UTF-8
 //!    validation), through owned events and through the borrowed path;

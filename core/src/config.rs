@@ -344,22 +344,26 @@ impl ClientConfig {
         self
     }
 
-    /// Lets the operating system verify server certificates (feature
-    /// `platform-verifier`, through rustls-platform-verifier), as a browser does:
-    /// its store and policies decide, so corporate CAs and TLS-inspecting proxies
-    /// that the system trusts are trusted. It replaces the Mozilla roots (and
-    /// `add_native_roots`); roots added with `add_root_certificate*` are still
-    /// trusted as well.
+    /// Verifies server certificates with `verifier`, built by the caller, in place
+    /// of the Mozilla roots (and [`add_native_roots`](Self::add_native_roots));
+    /// roots added with `add_root_certificate*` are still trusted as well (a
+    /// certificate either accepts is accepted; one the verifier calls revoked is
+    /// refused). The verifier also checks the handshake signatures: build it with
+    /// [`crypto_provider`](crate::crypto_provider) to use the core's.
     ///
-    /// The verifier is made here, once, not by the connection: on Linux and the
-    /// BSDs the system's store is read now (and a store with no usable
-    /// certificate is an error); on macOS, Windows and Android the system is
-    /// asked during each handshake. The core's crypto provider (ring by default)
-    /// checks the handshake signatures.
-    #[cfg(feature = "platform-verifier")]
-    pub fn with_platform_verifier(mut self) -> Result<Self, Error> {
-        self.tls.platform_verifier = Some(crate::tls::platform_verifier()?);
-        Ok(self)
+    /// The verifier is the caller's, so whatever it reads (files, the system) is
+    /// read there, not by the core. The backends' `platform-verifier` feature
+    /// builds the operating system's (rustls-platform-verifier), which decides
+    /// as a browser does: corporate CAs and TLS-inspecting proxies the system
+    /// trusts are trusted. Ignored when [`tls_config`](Self::tls_config) is
+    /// given, and by
+    /// [`dangerous_disable_certificate_verification`](Self::dangerous_disable_certificate_verification).
+    pub fn server_cert_verifier(
+        mut self,
+        verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>,
+    ) -> Self {
+        self.tls.verifier = Some(verifier);
+        self
     }
 
     /// Presents a client certificate to servers that ask for one (mutual TLS):
@@ -484,6 +488,80 @@ impl fmt::Debug for ServerConfig {
             .field("tls", &self.tls.is_some())
             .field("wall_clock", &self.wall_clock)
             .field("limits", &self.common.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of a connection whose opening handshake was done elsewhere (by
+/// hyper, axum, a proxy library...), for [`Connection::upgraded`]: the limits,
+/// deadlines, keepalive and fragmenting of the other configurations, and what
+/// that handshake agreed (a subprotocol, permessage-deflate). `Clone + Send +
+/// Sync`, like [`ClientConfig`].
+///
+/// ```
+/// use sockette_core::{DeflateConfig, UpgradedConfig};
+///
+/// // The 101 response said `Sec-WebSocket-Extensions: permessage-deflate;
+/// // server_no_context_takeover` and `Sec-WebSocket-Protocol: chat.v1`.
+/// let config = UpgradedConfig::new()
+///     .protocol("chat.v1")
+///     .deflate_agreed("permessage-deflate; server_no_context_takeover", DeflateConfig::default())?;
+/// # Ok::<(), sockette_core::Error>(())
+/// ```
+///
+/// [`Connection::upgraded`]: crate::Connection::upgraded
+#[derive(Default, Clone)]
+pub struct UpgradedConfig {
+    pub(crate) protocol: Option<String>,
+    pub(crate) deflate: Option<(crate::deflate::Negotiated, DeflateConfig)>,
+    pub(crate) common: Common,
+}
+
+impl UpgradedConfig {
+    /// Default settings: no subprotocol, no extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The subprotocol the handshake selected (`Sec-WebSocket-Protocol` of the
+    /// 101 response), reported in [`OpenInfo::protocol`](crate::OpenInfo::protocol).
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// permessage-deflate, as the handshake agreed it: `agreed` is the
+    /// `Sec-WebSocket-Extensions` value of the 101 response (whichever side
+    /// wrote it), which says how the peer compresses. `deflate` gives our side's
+    /// compression level and minimum size, and may make our compressor use less
+    /// than agreed: a client's `client_max_window_bits` and
+    /// `client_no_context_takeover`, a server's `server_max_window_bits` and
+    /// `server_no_context_takeover` (the others are ignored: the answer decides).
+    ///
+    /// Read as strictly as a client reads a server's answer: a value that is not
+    /// exactly one permessage-deflate element, or has an unknown, repeated or
+    /// malformed parameter, is an [`Error::Handshake`] naming it; invalid
+    /// `deflate` settings are an [`Error::Config`].
+    pub fn deflate_agreed(mut self, agreed: &str, deflate: DeflateConfig) -> Result<Self, Error> {
+        deflate.validate()?;
+        let agreed = crate::deflate::agreed_elsewhere(agreed)?;
+        self.deflate = Some((agreed, deflate));
+        Ok(self)
+    }
+
+    common_setters!();
+}
+
+impl fmt::Debug for UpgradedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradedConfig")
+            .field("protocol", &self.protocol)
+            .field(
+                "deflate",
+                &self.deflate.map(|(agreed, _)| agreed.to_string()),
+            )
+            .field("limits", &self.common.limits)
+            .field("timeouts", &self.common.timeouts)
             .finish_non_exhaustive()
     }
 }

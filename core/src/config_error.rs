@@ -87,7 +87,8 @@ pub enum ConfigError {
     ClientKeyMismatch,
     /// A client private key rustls cannot use (its source is rustls' error).
     UnusableClientKey(TlsError),
-    /// The operating system's certificate verifier is unavailable.
+    /// The operating system's certificate verifier is unavailable (built by the
+    /// backends' `platform_verifier()`: the core reads no trust store).
     PlatformVerifier(TlsError),
     /// rustls refused to build the TLS configuration.
     Tls(TlsError),

@@ -359,6 +359,56 @@ pub(crate) fn accept_response(
     Ok(agreed)
 }
 
+/// permessage-deflate as agreed by a handshake done elsewhere: `answer` is the
+/// `Sec-WebSocket-Extensions` value of the 101 response, read as strictly as
+/// [`accept_response`] reads one; it alone says how each side compresses (absent
+/// parameters: window 15, context kept).
+pub(crate) fn agreed_elsewhere(answer: &str) -> Result<Negotiated, HandshakeError> {
+    let elements = parse_elements(answer);
+    let element = match elements.as_slice() {
+        [one] if one.name.eq_ignore_ascii_case(EXTENSION_NAME) => one,
+        [] => {
+            return Err(extension_error(
+                "no permessage-deflate in the agreed extensions".into(),
+            ))
+        }
+        [one] => return Err(HandshakeError::UnexpectedExtension(one.name.to_string())),
+        _ => {
+            return Err(extension_error(
+                "more than one extension agreed; permessage-deflate is the only one supported"
+                    .into(),
+            ))
+        }
+    };
+    let params = read_params(&element.params, Side::Answer).map_err(extension_error)?;
+    Ok(Negotiated {
+        client_max_window_bits: params.client_max_window_bits.flatten().unwrap_or(15),
+        server_max_window_bits: params.server_max_window_bits.unwrap_or(15),
+        client_no_context_takeover: params.client_no_context_takeover,
+        server_no_context_takeover: params.server_no_context_takeover,
+    })
+}
+
+impl Negotiated {
+    /// The agreement with our own compressor held to `ours` (a client's
+    /// `client_*`, a server's `server_*` settings): a smaller window, or no
+    /// context takeover, which the peer inflates all the same. The peer's half
+    /// is the agreement's.
+    pub(crate) fn with_our_side(mut self, ours: &DeflateConfig, is_client: bool) -> Negotiated {
+        if is_client {
+            self.client_max_window_bits =
+                self.client_max_window_bits.min(ours.client_max_window_bits);
+            self.client_no_context_takeover |= ours.client_no_context_takeover;
+        } else {
+            if let Some(bits) = ours.server_max_window_bits {
+                self.server_max_window_bits = self.server_max_window_bits.min(bits);
+            }
+            self.server_no_context_takeover |= ours.server_no_context_takeover;
+        }
+        self
+    }
+}
+
 /// For the server role: what we answer to one permessage-deflate offer, or why
 /// the offer is malformed (the reason names the parameter).
 fn answer_offer(offer: &Element<'_>, ours: &DeflateConfig) -> Result<Negotiated, String> {

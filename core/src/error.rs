@@ -386,9 +386,9 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The close code sent when failing the connection for this reason:
-    /// 1007 for invalid UTF-8 (text or close reason) and invalid compressed
-    /// data, 1002 for everything else.
+    /// The close code sent when failing the connection for this reason: 1007
+    /// (invalid data) for invalid UTF-8 in a text message or a close reason, and
+    /// for invalid compressed data; 1002 for everything else.
     #[must_use]
     pub fn close_code(&self) -> CloseCode {
         match self {

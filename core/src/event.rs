@@ -17,7 +17,12 @@ pub enum Event {
     Open(OpenInfo),
     /// A complete message arrived (`SocketMessage`).
     Message(Message),
-    /// The peer sent a ping; the pong has already been queued.
+    /// The peer sent a ping. While the connection is open, its pong is already
+    /// queued, or, if the output is full ([`Limits::max_buffered_output`]), held
+    /// and sent once the output drains (only the latest ping's, RFC 6455 §5.5.3).
+    /// While closing, no pong is sent: nothing may follow our close frame.
+    ///
+    /// [`Limits::max_buffered_output`]: crate::Limits::max_buffered_output
     Ping(Bytes),
     /// The peer sent a pong (solicited or not).
     Pong(Bytes),
@@ -48,7 +53,10 @@ pub enum EventRef<'a> {
 pub struct OpenInfo {
     /// The subprotocol the server selected, if any.
     pub protocol: Option<String>,
-    /// The extensions in effect (none until permessage-deflate exists).
+    /// The extensions in effect, each written as a `Sec-WebSocket-Extensions`
+    /// answer with the parameters agreed (`"permessage-deflate;
+    /// client_max_window_bits=10"`): permessage-deflate is the only one this
+    /// crate knows. Empty when none was agreed.
     pub extensions: Vec<String>,
     /// The peer's HTTP headers (the response for a client, the request for a server).
     pub headers: Vec<(String, String)>,

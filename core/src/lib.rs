@@ -1,6 +1,7 @@
 //! # sockette-core
 //!
-//! A WebSocket (RFC 6455) engine with no I/O: no sockets, no threads, no clock.
+//! A WebSocket (RFC 6455) engine with no I/O: no sockets, no threads, no clock,
+//! no files.
 //! Bytes read from the transport go in, events and bytes to write come out, and
 //! time is passed in. The backends (`sockette-std`, `sockette-mio`) move the bytes;
 //! tests and fuzzers drive the very same entry points in memory.
@@ -8,7 +9,11 @@
 //! That holds for TLS too: rustls' time is the wall-clock time the caller gives
 //! ([`ClientConfig::wall_clock`], required for `wss://`) advanced by the `now` of
 //! each input, and trusted roots are handed in
-//! ([`ClientConfig::add_native_roots`]), never read from the system here.
+//! ([`ClientConfig::add_native_roots`]), never read from the system here; so is a
+//! verifier that consults the system ([`ClientConfig::server_cert_verifier`]:
+//! the backends' `platform-verifier` feature builds the operating system's). The
+//! one read from the system is the default random source's seed (getrandom,
+//! once per connection; [`RandomSource`] replaces it).
 //!
 //! ## Driving a connection
 //! After any input or command, drain the outputs in this order: events (answering
@@ -54,9 +59,16 @@
 //!
 //! ## Guarantees
 //! - Every input, however malformed, ends in an event, never a panic: a protocol
-//!   violation fails the connection with close code 1002 (1007 for invalid UTF-8,
-//!   1009 for a limit) and an [`Event::Error`] saying which rule was broken.
-//! - Memory is bounded by [`Limits`]: frame, message, handshake and output sizes.
+//!   violation fails the connection with close code 1002 (1007 for invalid UTF-8
+//!   or invalid compressed data, 1009 for a limit) and an [`Event::Error`] saying
+//!   which rule was broken.
+//! - Memory: whatever the peer sends and however the transport ends, the heap a
+//!   connection holds at once stays within [`Limits::max_message_size`] (the one
+//!   message being assembled or inflated) + the input buffered and not yet
+//!   decoded + [`Limits::max_buffered_output`] (held twice while a message is
+//!   compressed into it) + a few KiB (plus zlib's state with permessage-deflate).
+//!   Frames are decoded as [`Connection::poll_event`] asks for them: a caller
+//!   that feeds input without polling holds all it fed.
 //! - [`Event::Close`] is the last event, emitted exactly once.
 //!
 //! ## Internals
@@ -96,7 +108,7 @@ pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
 pub use command_error::{CommandError, InvalidInput};
-pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
+pub use config::{ClientConfig, Limits, ServerConfig, Timeouts, UpgradedConfig};
 pub use config_error::{ConfigError, PemItem};
 pub use connection::{Connection, Role, State};
 pub use deflate::DeflateConfig;
@@ -108,7 +120,7 @@ pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;
-pub use tls::{TlsError, TlsErrorKind};
+pub use tls::{crypto_provider, TlsError, TlsErrorKind};
 pub use url::{UrlError, WsUrl};
 
 pub use bytes::Bytes;

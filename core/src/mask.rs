@@ -6,7 +6,7 @@
 //!
 //! [`extend_masked`] copies and masks in one pass, writing straight into the
 //! output's spare capacity: a copy followed by an in-place XOR reads and writes the
-//! payload twice and halves the send bandwidth (issue 10: ≥ 80% of memcpy). Marking
+//! payload twice and halves the send bandwidth (the target: ≥ 80% of memcpy's). Marking
 //! the written bytes as initialised, and calling the same loop compiled for AVX2
 //! once the CPU is known to have it, are two of the crate's three `unsafe` blocks
 //! (the third: `utf8::validated_str`).

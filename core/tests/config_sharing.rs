@@ -1,5 +1,5 @@
 //! One configuration opens many connections: it is `Clone + Send + Sync`, and each
-//! connection gets its own random source from it (issue 15, item 5).
+//! connection gets its own random source from it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

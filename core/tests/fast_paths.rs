@@ -1,4 +1,5 @@
-//! The receive fast paths (issue 10) equal the simple path byte for byte.
+//! The receive fast paths (whole single-frame messages, by value or borrowed)
+//! equal the simple path byte for byte.
 //!
 //! The same seeded streams of server frames — whole messages, fragments, pings,
 //! pongs, invalid UTF-8, oversized messages, a close — go to three clients:

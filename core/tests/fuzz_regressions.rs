@@ -1,6 +1,8 @@
-//! Bugs the fuzz targets (`fuzz/`) found, each rebuilt by hand through the public
-//! API so that `cargo test --workspace` pins it. The crashing inputs themselves
-//! are saved by `fuzz/run.sh` in `tests/fuzz_regressions/<target>/` and replayed
+//! Bugs the fuzz targets (`fuzz/`) found, rebuilt by hand through the public API
+//! so that `cargo test --workspace` pins them; others are pinned beside the rule
+//! they broke (`rfc6455.rs`: a malformed head cut short by EOF). The crashing
+//! inputs themselves are saved by `fuzz/run.sh` in
+//! `tests/fuzz_regressions/<target>/` and replayed
 //! through each target's own check by the fuzz crate's `tests/regressions.rs`
 //! (run by `fuzz/run.sh`, or `cargo test` in `fuzz/`): the targets' checks need
 //! the fuzz crate, which depends on this one and is outside the workspace.

@@ -1,6 +1,6 @@
-//! The heap a connection holds at once, counted by a global allocator (issue 13,
-//! item 1): a burst of messages followed by the end of the transport (EOF, TLS
-//! close_notify) is decoded one event at a time, so the connection holds at most
+//! The heap a connection holds at once, counted by a global allocator: a burst
+//! of messages followed by the end of the transport (EOF, TLS close_notify) is
+//! decoded one event at a time, so the connection holds at most
 //! `max_message_size` + its input buffer + `max_buffered_output` + a few KiB,
 //! never one message per frame still buffered.
 //!

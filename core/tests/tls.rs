@@ -908,3 +908,135 @@ fn the_server_checks_client_certificates_against_the_wall_clock_it_is_given() {
     let events = run(wall(2040, 1));
     assert_eq!(tls_error(&events).0, TlsErrorKind::Expired, "{events:?}");
 }
+
+/// A verifier handed in by the caller (as the backends hand in the operating
+/// system's): it counts its calls and says what `verdict` says, or what webpki
+/// over `roots` says, with the core's crypto provider for the signatures.
+#[derive(Debug)]
+struct CallerVerifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    revoke_all: bool,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl CallerVerifier {
+    fn trusting(pki: &Pki, revoke_all: bool) -> Arc<CallerVerifier> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca.der().clone()).unwrap();
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            sockette_core::crypto_provider(),
+        )
+        .build()
+        .unwrap();
+        Arc::new(CallerVerifier {
+            webpki,
+            revoke_all,
+            calls: Default::default(),
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for CallerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.revoke_all {
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Revoked,
+            ));
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// A client verified by `verifier`, also trusting `extra_root`'s CA if given.
+fn events_with_verifier(
+    verifier: Arc<CallerVerifier>,
+    extra_root: Option<&Pki>,
+    leaf: Leaf,
+) -> Vec<Event> {
+    let mut config = ClientConfig::new("wss://localhost/")
+        .unwrap()
+        .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
+        .server_cert_verifier(verifier)
+        .random_source(ChaChaSource::from_seed(1));
+    if let Some(pki) = extra_root {
+        config = config
+            .add_root_certificates_pem(pki.ca_pem().as_bytes())
+            .unwrap();
+    }
+    let mut c = Connection::client(config, Instant::now()).unwrap();
+    let mut s = server(server_tls(leaf));
+    drive(&mut c, &mut s, usize::MAX).0
+}
+
+#[test]
+fn a_verifier_handed_in_decides_and_added_roots_are_trusted_beside_it() {
+    let (system, private) = (Pki::new(), Pki::new());
+    // What the verifier trusts opens; the Mozilla roots were not asked.
+    let verifier = CallerVerifier::trusting(&system, false);
+    let trusted = events_with_verifier(verifier.clone(), None, system.leaf(&["localhost"], |_| {}));
+    assert!(
+        matches!(trusted.first(), Some(Event::Open(_))),
+        "{trusted:?}"
+    );
+    assert_eq!(verifier.calls(), 1);
+    // What it does not trust is refused, with its reason.
+    let refused = events_with_verifier(
+        CallerVerifier::trusting(&system, false),
+        None,
+        private.leaf(&["localhost"], |_| {}),
+    );
+    assert_eq!(tls_error(&refused).0, TlsErrorKind::UnknownIssuer);
+    // A root added by the caller is trusted beside the verifier...
+    let verifier = CallerVerifier::trusting(&system, false);
+    let beside = events_with_verifier(
+        verifier.clone(),
+        Some(&private),
+        private.leaf(&["localhost"], |_| {}),
+    );
+    assert!(matches!(beside.first(), Some(Event::Open(_))), "{beside:?}");
+    assert_eq!(verifier.calls(), 1, "the verifier is asked first");
+    // ...but not over the verifier's "revoked".
+    let revoked = events_with_verifier(
+        CallerVerifier::trusting(&system, true),
+        Some(&private),
+        private.leaf(&["localhost"], |_| {}),
+    );
+    assert_eq!(tls_error(&revoked).0, TlsErrorKind::Revoked);
+}

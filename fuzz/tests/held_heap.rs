@@ -1,6 +1,6 @@
 //! The held-heap invariant of the session targets can fail: a burst of deflated
 //! messages fed ahead of polling, then EOF, decoded all at once by the EOF would
-//! hold one inflated message per frame (issue 13, item 1).
+//! hold one inflated message per frame.
 
 use std::time::Instant;
 

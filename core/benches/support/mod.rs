@@ -11,7 +11,7 @@ use std::time::Instant;
 use sockette_core::frame::{encode_frame, FrameHeader, OpCode};
 use sockette_core::{ClientConfig, Connection, Event, ServerConfig};
 
-/// The message sizes the issue asks for.
+/// The message sizes measured: small, 1 KiB, 64 KiB, 1 MiB.
 pub const SIZES: [usize; 4] = [16, 1 << 10, 64 << 10, 1 << 20];
 
 /// How many messages one batch of input holds for a size: about 1 MiB of input

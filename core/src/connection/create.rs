@@ -1,14 +1,17 @@
-//! Building a connection from its configuration: the first state (a handshake)
-//! and the layers under it (transport, frame writer, decoder, timers).
+//! Building a connection from its configuration: the first state (a handshake,
+//! or `Open` for a stream upgraded elsewhere) and the layers under it
+//! (transport, frame writer, decoder, timers, permessage-deflate).
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::config::{ClientConfig, Common, ServerConfig};
+use crate::config::{ClientConfig, Common, ServerConfig, UpgradedConfig};
+use crate::deflate::{DeflateCodec, DeflateConfig, Negotiated};
 use crate::error::Error;
-use crate::frame::{DecoderRules, FrameDecoder};
+use crate::event::{Event, OpenInfo};
+use crate::frame::{self, DecoderRules, FrameDecoder};
 use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake};
 use crate::message::Assembler;
 use crate::rng::RandomSource;
@@ -93,6 +96,74 @@ impl Connection {
         );
         conn.transport = transport;
         Ok(conn)
+    }
+
+    /// A connection that starts open, on a stream whose opening handshake was
+    /// done elsewhere (by hyper, axum, a proxy library): frames flow at once.
+    ///
+    /// `role` is the side this end played in that handshake (a client masks its
+    /// frames and expects unmasked ones; a server the reverse). `config` holds
+    /// what the handshake agreed (subprotocol, permessage-deflate) and the
+    /// limits, deadlines and keepalive. `leftover` is whatever was read past the
+    /// end of the handshake's HTTP head (the peer may send frames right behind
+    /// it): those bytes are the first input, decoded as `poll_event` asks.
+    ///
+    /// The transport is plain: TLS, if any, belongs to whoever did the upgrade,
+    /// and the bytes given to [`handle_input`](Self::handle_input) are the
+    /// WebSocket stream itself. The first event is [`Event::Open`], with the
+    /// subprotocol and the extensions agreed, and no HTTP heads or headers (the
+    /// handshake was not seen here); keepalive starts now, and there is no
+    /// handshake deadline. Fails only when the random source cannot be seeded.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use sockette_core::{Connection, Event, Role, UpgradedConfig};
+    ///
+    /// // A server's HTTP stack answered 101 and read a little further: a masked
+    /// // text frame "hi" the client sent right behind its request.
+    /// let leftover = [0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+    /// let mut ws = Connection::upgraded(Role::Server, UpgradedConfig::new(), Instant::now(), &leftover)?;
+    /// assert!(matches!(ws.poll_event(), Some(Event::Open(_))));
+    /// assert!(matches!(ws.poll_event(), Some(Event::Message(m)) if m.as_text() == Some("hi")));
+    /// # Ok::<(), sockette_core::Error>(())
+    /// ```
+    pub fn upgraded(
+        role: Role,
+        mut config: UpgradedConfig,
+        now: Instant,
+        leftover: &[u8],
+    ) -> Result<Connection, Error> {
+        let rng = config.common.take_rng()?;
+        let mut conn = Connection::new(role, Phase::Open { end: None }, config.common, rng, now);
+        conn.timers.clear(Timer::Handshake);
+        let mut info = OpenInfo {
+            protocol: config.protocol,
+            ..OpenInfo::default()
+        };
+        if let Some((agreed, deflate)) = &config.deflate {
+            let ours = agreed.with_our_side(deflate, role == Role::Client);
+            conn.enable_deflate(&ours, deflate);
+            info.extensions.push(agreed.to_string());
+        }
+        conn.schedule_keepalive(now);
+        conn.events.push_back(Event::Open(info));
+        if !leftover.is_empty() {
+            conn.stats.wire_received(leftover.len());
+            conn.input.extend_from_slice(leftover);
+        }
+        Ok(conn)
+    }
+
+    /// Compresses and inflates messages with the parameters agreed: RSV1 is
+    /// allowed on the first frame of a message from then on.
+    pub(super) fn enable_deflate(&mut self, agreed: &Negotiated, config: &DeflateConfig) {
+        let is_client = self.role == Role::Client;
+        self.decoder.set_allowed_rsv(frame::RSV1);
+        self.assembler
+            .set_deflate(DeflateCodec::new(agreed, config, is_client));
+        self.writer
+            .set_deflate(DeflateCodec::new(agreed, config, is_client));
+        self.stats.set_deflate();
     }
 
     fn new(

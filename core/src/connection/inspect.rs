@@ -1,5 +1,6 @@
 //! What a caller can read about a connection without changing it.
 
+use crate::config::Limits;
 use crate::error::Error;
 use crate::stats::Stats;
 use crate::url::WsUrl;
@@ -76,6 +77,12 @@ impl Connection {
     /// round-trip time, so far.
     pub fn stats(&self) -> Stats {
         self.stats.snapshot()
+    }
+
+    /// The memory limits the connection was configured with (a backend bounds
+    /// its own queues by the same `max_buffered_output`).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// True once the peer ended its TLS session with close_notify.

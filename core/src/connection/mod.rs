@@ -1,6 +1,6 @@
 //! The state machine tying the layers together, for both roles:
 //! `Handshaking → Open → Closing → Closed`. Every transition lives in this file;
-//! the submodules only move bytes: [`transport`] (plain or TLS), [`outbox`]
+//! the submodules change no state: [`transport`] (plain or TLS), [`outbox`]
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
 //! [`receive`] (whole single-frame messages handed out past the decoder),
 //! [`send`] (commands queued as frames where they go); [`create`] builds a
@@ -17,6 +17,8 @@
 //! `Phase` (private) is the state; `ClientHs*` is `ClientHandshake` with a close
 //! queued (`close_queued`), which [`State`] reports as `Closing`. "Any" means every
 //! state but `Closed`. "End" is EOF (`handle_eof`) or a TLS close_notify.
+//! `Connection::upgraded` (a stream upgraded elsewhere) starts in `Open`, its
+//! `Open` event queued.
 //!
 //! ```text
 //! state           input                           next             output, events
@@ -70,10 +72,10 @@ mod writer;
 use crate::close::{self, CloseCode};
 use crate::command_error::CommandError;
 use crate::config::{Limits, Timeouts};
-use crate::deflate::{DeflateCodec, DeflateConfig};
+use crate::deflate::DeflateConfig;
 use crate::error::{ConnectionLostKind, Error, HandshakeError, TimeoutKind};
 use crate::event::{CloseInfo, Event, EventRef, Message};
-use crate::frame::{self, FrameChunk, FrameDecoder, OpCode};
+use crate::frame::{FrameChunk, FrameDecoder, OpCode};
 use crate::handshake::{ClientHandshake, ServerHandshake, Upgraded};
 use crate::logging;
 use crate::message::Assembler;
@@ -102,7 +104,9 @@ pub enum State {
     Connecting,
     /// Messages flow both ways.
     Open,
-    /// We sent a close frame and wait for the peer's.
+    /// We started the close handshake and wait for the peer's close frame. Ours
+    /// is sent, or, when `close` came before the opening completed with
+    /// messages held, queued after them until open.
     Closing,
     /// The connection is over; the last event has been queued.
     Closed,
@@ -279,8 +283,9 @@ impl Connection {
         }
     }
 
-    /// When to call [`handle_timeout`](Self::handle_timeout) next.
-    /// None once the transport has ended: what is buffered decides the outcome.
+    /// When to call [`handle_timeout`](Self::handle_timeout) next; `None` while no
+    /// timer runs, and always once the transport has ended (what is buffered
+    /// then decides the outcome).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.phase.input_end().is_some() {
@@ -483,7 +488,14 @@ impl Connection {
 
     /// Starts the close handshake. Messages keep arriving until the peer's close
     /// frame; then [`Event::Close`] reports it. [`CloseCode::NoStatus`] sends a close
-    /// frame without a code. Closing before the handshake completes abandons it.
+    /// frame without a code.
+    ///
+    /// Before the opening completes: a client that has messages queued (they
+    /// wait for the 101) queues the close frame after them, and all of it goes
+    /// out once open; the connection then opens straight into
+    /// [`State::Closing`] (`Event::Open`, then the close handshake runs as
+    /// usual). With nothing queued, and always for the server role, the opening
+    /// is abandoned: `Event::Close` with 1006 comes at once, without a close frame.
     pub fn close(
         &mut self,
         now: Instant,
@@ -611,12 +623,7 @@ impl Connection {
                 }
             };
         if let (Some(agreed), Some(config)) = (deflate, &deflate_config) {
-            self.decoder.set_allowed_rsv(frame::RSV1);
-            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
-            self.assembler.set_deflate(codec);
-            let codec = DeflateCodec::new(&agreed, config, self.role == Role::Client);
-            self.writer.set_deflate(codec);
-            self.stats.set_deflate();
+            self.enable_deflate(&agreed, config);
         }
         self.timers.clear(Timer::Handshake);
         if close_queued {

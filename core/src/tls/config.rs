@@ -1,7 +1,8 @@
 //! How a client's rustls configuration is built: the trusted roots (Mozilla's,
-//! the caller's, the operating system's), PEM parsing, client certificates, the
-//! platform verifier, and the verifier that accepts a pinned certificate within
-//! its validity period.
+//! the caller's, the operating system's as read by the caller), PEM parsing,
+//! client certificates, a verifier handed in by the caller (the operating
+//! system's, which the backends build), and the verifier that accepts a pinned
+//! certificate within its validity period.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,9 +30,9 @@ pub(crate) struct ClientTls {
     pub(crate) native_roots: Vec<CertificateDer<'static>>,
     pub(crate) only_extra_roots: bool,
     pub(crate) dangerous_no_verification: bool,
-    /// The operating system's verifier (feature `platform-verifier`), made when
-    /// configured; it replaces the Mozilla and native roots.
-    pub(crate) platform_verifier: Option<Arc<dyn ServerCertVerifier>>,
+    /// A verifier built by the caller (the operating system's, from a backend's
+    /// `platform-verifier` feature); it replaces the Mozilla and native roots.
+    pub(crate) verifier: Option<Arc<dyn ServerCertVerifier>>,
     /// The certificate chain and key shown to servers that ask for one, already
     /// checked to belong together.
     pub(crate) client_cert: Option<Arc<CertifiedKey>>,
@@ -92,7 +93,7 @@ impl fmt::Debug for ClientTls {
             .field("native_roots", &self.native_roots.len())
             .field("only_extra_roots", &self.only_extra_roots)
             .field("dangerous_no_verification", &self.dangerous_no_verification)
-            .field("platform_verifier", &self.platform_verifier.is_some())
+            .field("verifier", &self.verifier.is_some())
             .field("client_cert", &self.client_cert.is_some())
             .field("wall_clock", &self.wall_clock)
             .finish()
@@ -136,10 +137,10 @@ impl ClientTls {
                             default_provider(),
                         )))
                         .with_no_client_auth()
-                } else if let Some(platform) = &self.platform_verifier {
+                } else if let Some(verifier) = &self.verifier {
                     builder
                         .dangerous()
-                        .with_custom_certificate_verifier(self.platform_or_extra_roots(platform)?)
+                        .with_custom_certificate_verifier(self.verifier_or_extra_roots(verifier)?)
                         .with_no_client_auth()
                 } else {
                     let mut roots = RootCertStore::empty();
@@ -180,14 +181,14 @@ impl ClientTls {
         Ok(config)
     }
 
-    /// The platform verifier, and after it the roots added by the caller: a
+    /// The caller's verifier, and after it the roots added by the caller: a
     /// certificate either one accepts is accepted.
-    fn platform_or_extra_roots(
+    fn verifier_or_extra_roots(
         &self,
-        platform: &Arc<dyn ServerCertVerifier>,
+        verifier: &Arc<dyn ServerCertVerifier>,
     ) -> Result<Arc<dyn ServerCertVerifier>, ConfigError> {
         if self.extra_roots.is_empty() {
-            return Ok(platform.clone());
+            return Ok(verifier.clone());
         }
         let mut roots = RootCertStore::empty();
         for cert in &self.extra_roots {
@@ -201,8 +202,8 @@ impl ClientTls {
         )
         .build()
         .map_err(verifier_error)?;
-        Ok(Arc::new(PlatformOrExtraRoots {
-            platform: platform.clone(),
+        Ok(Arc::new(VerifierOrExtraRoots {
+            first: verifier.clone(),
             extra: Arc::new(TrustedOrWebPki {
                 webpki,
                 trusted: self.extra_roots.clone(),
@@ -226,22 +227,6 @@ pub(crate) fn server_config_at(
     let mut config = (*config).clone();
     config.time_provider = time;
     (Arc::new(config), Some(clock))
-}
-
-/// The operating system's certificate verifier, with the core's crypto provider
-/// (ring by default) for the handshake signatures.
-///
-/// Made when the configuration is built, never by a connection: on Linux and the
-/// BSDs this reads the system's store (through rustls-native-certs), once. On
-/// macOS, Windows and Android the verifier asks the system during each handshake,
-/// from inside rustls while it processes the server's certificate; that call is
-/// the operating system's policy (its trust settings, revocation) and the one
-/// place where a connection leaves the core.
-#[cfg(feature = "platform-verifier")]
-pub(crate) fn platform_verifier() -> Result<Arc<dyn ServerCertVerifier>, ConfigError> {
-    let verifier = rustls_platform_verifier::Verifier::new(default_provider())
-        .map_err(|e| ConfigError::PlatformVerifier(TlsError::from_rustls(e)))?;
-    Ok(Arc::new(verifier))
 }
 
 /// Parses a client certificate chain and its private key (PEM) and checks that
@@ -360,18 +345,18 @@ impl ServerCertVerifier for TrustedOrWebPki {
     }
 }
 
-/// The operating system's verdict first; a certificate it refuses (other than as
-/// revoked) is accepted if it chains to (or is) one of the roots the caller added.
-/// When both refuse, the
-/// more telling reason is reported: the roots' one (a wrong host name, an
-/// expired certificate) unless they, too, only say "unknown issuer".
+/// The caller's verifier (the operating system's, typically) first; a
+/// certificate it refuses (other than as revoked) is accepted if it chains to (or
+/// is) one of the roots the caller added. When both refuse, the more telling
+/// reason is reported: the roots' one (a wrong host name, an expired
+/// certificate) unless they, too, only say "unknown issuer".
 #[derive(Debug)]
-struct PlatformOrExtraRoots {
-    platform: Arc<dyn ServerCertVerifier>,
+struct VerifierOrExtraRoots {
+    first: Arc<dyn ServerCertVerifier>,
     extra: Arc<dyn ServerCertVerifier>,
 }
 
-impl ServerCertVerifier for PlatformOrExtraRoots {
+impl ServerCertVerifier for VerifierOrExtraRoots {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -380,7 +365,7 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let Err(platform_error) = self.platform.verify_server_cert(
+        let Err(first_error) = self.first.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
@@ -390,10 +375,10 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
             return Ok(ServerCertVerified::assertion());
         };
         if matches!(
-            platform_error,
+            first_error,
             rustls::Error::InvalidCertificate(CertificateError::Revoked)
         ) {
-            return Err(platform_error); // the system knows better than any root
+            return Err(first_error); // the verifier knows better than any root
         }
         match self.extra.verify_server_cert(
             end_entity,
@@ -404,7 +389,7 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
         ) {
             Ok(verified) => Ok(verified),
             Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
-                Err(platform_error)
+                Err(first_error)
             }
             Err(extra_error) => Err(extra_error),
         }
@@ -416,7 +401,7 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls12_signature(message, cert, dss)
+        self.first.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -425,11 +410,11 @@ impl ServerCertVerifier for PlatformOrExtraRoots {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.platform.verify_tls13_signature(message, cert, dss)
+        self.first.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.platform.supported_verify_schemes()
+        self.first.supported_verify_schemes()
     }
 }
 

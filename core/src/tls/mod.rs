@@ -13,8 +13,6 @@ mod config;
 mod error;
 mod session;
 
-#[cfg(feature = "platform-verifier")]
-pub(crate) use config::platform_verifier;
 pub(crate) use config::{
     parse_client_cert, parse_pem_certificates, server_config_at, ClientTls, TlsClock,
 };
@@ -23,6 +21,15 @@ pub(crate) use session::TlsSession;
 
 /// The only application protocol a WebSocket handshake runs over (RFC 6455 §4.1).
 const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// The crypto provider the core's TLS uses: `ring` by default, `aws-lc-rs` when
+/// only that feature is on. A verifier handed to
+/// [`ClientConfig::server_cert_verifier`](crate::ClientConfig::server_cert_verifier)
+/// can check handshake signatures with the same one (the backends build the
+/// operating system's verifier with it).
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    default_provider()
+}
 
 /// The crypto provider: `ring` by default, `aws-lc-rs` when only that feature is on.
 pub(crate) fn default_provider() -> Arc<rustls::crypto::CryptoProvider> {
