@@ -1,5 +1,5 @@
 //! Interop with a peer nobody here wrote: the Python `websockets` server
-//! (`sockette_test_peers::PythonEchoServer`), started on a free loopback port,
+//! (`sockette_testkit::PythonEchoServer`), started on a free loopback port,
 //! over ws:// and wss://. The first test to need it makes the virtual
 //! environment with the pinned `websockets` under `target/`; if that fails these
 //! tests fail and say why, they never pass silently. The server is started
@@ -8,7 +8,7 @@
 mod support;
 
 use sockette_std::{Client, CloseCode, DeflateConfig, Event, Message};
-use sockette_test_peers::PythonEchoServer;
+use sockette_testkit::PythonEchoServer;
 use support::bounded;
 use support::pki::Pki;
 

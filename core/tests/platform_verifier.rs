@@ -11,61 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use sockette_core::rustls;
-use sockette_core::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{
     ChaChaSource, ClientConfig, Connection, Error, Event, ServerConfig, TlsErrorKind,
 };
-
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        Ca {
-            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
-        }
-    }
-
-    /// A server configuration for `name`, its certificate signed by this CA.
-    fn server_for(&self, name: &str) -> Arc<rustls::ServerConfig> {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .signed_by(&key, &self.issuer)
-            .unwrap();
-        server_tls(cert.der().clone(), key)
-    }
-}
-
-fn server_tls(cert: CertificateDer<'static>, key: KeyPair) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap(),
-    )
-}
-
-fn self_signed_server() -> Arc<rustls::ServerConfig> {
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    server_tls(cert.der().clone(), key)
-}
+use sockette_testkit::drive_at;
+use sockette_testkit::pki::{self_signed_server_tls, server_tls, Pki};
 
 /// Runs a client with `config` against a server with `server_tls` in memory until
 /// nothing moves; returns the client's events.
@@ -73,26 +24,7 @@ fn client_events(config: ClientConfig, server_tls: Arc<rustls::ServerConfig>) ->
     let now = Instant::now();
     let mut c = Connection::client(config.random_source(ChaChaSource::from_seed(1)), now).unwrap();
     let mut s = Connection::server(ServerConfig::new().tls(server_tls), now).unwrap();
-    let mut events = Vec::new();
-    for _ in 0..10_000 {
-        let moved = transfer(&mut c, &mut s, now) | transfer(&mut s, &mut c, now);
-        events.extend(std::iter::from_fn(|| c.poll_event()));
-        while s.poll_event().is_some() {}
-        if !moved {
-            return events;
-        }
-    }
-    panic!("the pair never went quiet");
-}
-
-fn transfer(from: &mut Connection, to: &mut Connection, now: Instant) -> bool {
-    let Some(bytes) = from.poll_transmit() else {
-        return false;
-    };
-    let bytes = bytes.to_vec();
-    from.advance_transmit(bytes.len());
-    to.handle_input(now, &bytes);
-    true
+    drive_at(&mut c, &mut s, usize::MAX, now).0
 }
 
 fn opened(events: &[Event]) -> bool {
@@ -126,7 +58,10 @@ fn the_platform_verifier_decides_with_the_systems_store_read_at_configuration() 
     // certificate is not in it.
     match platform_config() {
         Ok(config) => assert_eq!(
-            tls_error_kind(&client_events(config, self_signed_server())),
+            tls_error_kind(&client_events(
+                config,
+                self_signed_server_tls(&["localhost"])
+            )),
             TlsErrorKind::UnknownIssuer
         ),
         Err(Error::Config(why)) => assert!(why.contains("operating system"), "{why}"),
@@ -141,34 +76,37 @@ fn the_platform_verifier_decides_with_the_systems_store_read_at_configuration() 
         .join(format!("sockette-platform-verifier-{}", std::process::id()));
     let empty_dir = dir.join("empty");
     std::fs::create_dir_all(&empty_dir).unwrap();
-    let system_ca = Ca::new("sockette test system CA");
+    let system_ca = Pki::new("sockette test system CA");
     let system_file = dir.join("system.pem");
-    std::fs::write(&system_file, system_ca.issuer.pem()).unwrap();
+    std::fs::write(&system_file, system_ca.ca_pem()).unwrap();
 
     // A "system" store holding only our CA: a server it signed is trusted
     // although no root was added (the Mozilla roots do not have it)...
     use_store(&system_file, &empty_dir);
     let config = platform_config().unwrap();
-    let trusted = client_events(config, system_ca.server_for("localhost"));
+    let trusted = client_events(config, system_ca.server_tls());
     // ...and the verifier was made when configured: a store changed afterwards
     // (here emptied) does not matter to the connection.
     let config = platform_config().unwrap();
     use_store(&dir.join("missing.pem"), &empty_dir);
-    let read_once = client_events(config, system_ca.server_for("localhost"));
+    let read_once = client_events(config, system_ca.server_tls());
     // A server signed by another CA is refused.
     use_store(&system_file, &empty_dir);
-    let other_ca = Ca::new("sockette test private CA");
-    let untrusted = client_events(platform_config().unwrap(), other_ca.server_for("localhost"));
+    let other_ca = Pki::new("sockette test private CA");
+    let untrusted = client_events(platform_config().unwrap(), other_ca.server_tls());
     // Roots added by the caller are trusted beside the system's; when both
     // refuse, the roots' more telling reason is given.
     let with_root = || {
         platform_config()
             .unwrap()
-            .add_root_certificates_pem(other_ca.issuer.pem().as_bytes())
+            .add_root_certificates_pem(other_ca.ca_pem().as_bytes())
             .unwrap()
     };
-    let added_root = client_events(with_root(), other_ca.server_for("localhost"));
-    let wrong_name = client_events(with_root(), other_ca.server_for("elsewhere.example"));
+    let added_root = client_events(with_root(), other_ca.server_tls());
+    let wrong_name = client_events(
+        with_root(),
+        server_tls(other_ca.leaf(&["elsewhere.example"], |_| {})),
+    );
     // A store with no certificate is an error when configuring.
     use_store(&dir.join("missing.pem"), &empty_dir);
     let empty = platform_config();

@@ -2,7 +2,7 @@
 //! (`send_*`, `ping`, `pong`, `close`) returns the failure that ended it, inside
 //! `Error::Closed`, typed; after a close it returns `Error::Closed(None)`.
 
-mod support;
+use sockette_testkit as support;
 
 use std::time::Duration;
 
