@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use sockette_core::{Event as CoreEvent, ServerConfig};
 use sockette_std::{Client, DeflateConfig, Error, Event, Limits};
-use support::{bounded, serve, TestServer};
+use sockette_testkit::serve;
+use support::{bounded, TestServer};
 
 const MESSAGE: usize = 1 << 20;
 const BURST: usize = 128;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sockette_core::{ServerConfig, TlsErrorKind};
 use sockette_std::{Client, CloseCode, ConnectCause, Error};
-use support::pki::Pki;
+use sockette_testkit::pki::Pki;
 use support::{bounded, echo_server_with};
 
 #[test]
@@ -21,10 +21,10 @@ fn the_platform_verifier_trusts_the_systems_store_and_not_the_mozilla_roots() {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("sockette-std-platform-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("empty")).unwrap();
-        std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+        std::fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
         std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem"));
         std::env::set_var("SSL_CERT_DIR", dir.join("empty"));
-        let server_tls = pki.server_config();
+        let server_tls = pki.server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://localhost:{}/", server.port);

@@ -202,6 +202,12 @@ impl Deref for PkiFiles {
     }
 }
 
+impl AsRef<Path> for PkiFiles {
+    fn as_ref(&self) -> &Path {
+        &self.dir
+    }
+}
+
 impl Drop for PkiFiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
