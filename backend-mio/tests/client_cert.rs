@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sockette_mio::{ClientConfig, ClientConfigFiles, CloseCode, Error, Event, EventLoop};
 use support::server::EchoServer;
-use support::Pki;
+use support::{Pki, WssClient};
 
 /// Runs one connection with `config` to `port` until it closes (at most 20 s);
 /// returns the messages received and the errors reported.
