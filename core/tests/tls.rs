@@ -11,7 +11,7 @@ use sockette_core::{
     ChaChaSource, ClientConfig, CloseCode, Connection, Error, Event, HandshakeError, Message,
     ServerConfig, TlsErrorKind,
 };
-use sockette_testkit::pki::{provider, self_signed, server_tls, Leaf, Pki};
+use sockette_testkit::pki::{provider, self_signed, self_signed_with, server_tls, Leaf, Pki};
 use sockette_testkit::{drive, drive_at};
 
 fn client(url: &str, pki: &Pki) -> Connection {
@@ -483,18 +483,13 @@ fn the_handshake_timeout_covers_the_tls_handshake() {
 /// `openssl req -x509` makes self-signed certificates with `CA:TRUE`; trusting
 /// such a file with `--ca` must work, for the names it carries only.
 fn self_signed_ca_leaf(name: &str) -> (String, Leaf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "sockette openssl-style self-signed");
-    let cert = params.self_signed(&key).unwrap();
-    let leaf = Leaf {
-        chain: vec![cert.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    };
-    (cert.pem(), leaf)
+    let (leaf, pem) = self_signed_with(&[name], |params| {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "sockette openssl-style self-signed");
+    });
+    (pem, leaf)
 }
 
 #[test]

@@ -55,11 +55,20 @@ pub fn server_tls(leaf: Leaf) -> Arc<rustls::ServerConfig> {
 
 /// A self-signed leaf for `names` (not a CA), and its certificate as PEM.
 pub fn self_signed(names: &[&str]) -> (Leaf, String) {
+    self_signed_with(names, |_| {})
+}
+
+/// [`self_signed`], its parameters first changed by `edit`.
+pub fn self_signed_with(
+    names: &[&str],
+    edit: impl FnOnce(&mut CertificateParams),
+) -> (Leaf, String) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(strings(names)).unwrap();
     params
         .distinguished_name
         .push(DnType::CommonName, "sockette self-signed leaf");
+    edit(&mut params);
     let cert = params.self_signed(&key).unwrap();
     let leaf = Leaf {
         chain: vec![cert.der().clone()],
