@@ -91,8 +91,8 @@ impl WireFrame {
 }
 
 /// The first frame of `bytes` and how many bytes it took, or `None` while the
-/// frame is incomplete. Any header is accepted: what is allowed is for the
-/// caller to check.
+/// frame is incomplete. Panics on a 64-bit length with its top bit set; any
+/// other header is accepted: what is allowed is for the caller to check.
 pub fn decode_frame(bytes: &[u8]) -> Option<(WireFrame, usize)> {
     let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
     let mut pos = 2;
@@ -104,6 +104,11 @@ pub fn decode_frame(bytes: &[u8]) -> Option<(WireFrame, usize)> {
         127 => {
             pos += 8;
             let len = u64::from_be_bytes(bytes.get(2..10)?.try_into().unwrap());
+            // RFC 6455 §5.2: the most significant bit of a 64-bit length is 0.
+            assert!(
+                len >> 63 == 0,
+                "64-bit frame length {len:#x} with its top bit set"
+            );
             usize::try_from(len).expect("frame length fits in memory")
         }
         n => n as usize,
