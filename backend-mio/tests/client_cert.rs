@@ -11,7 +11,7 @@ use sockette_mio::{
     ClientConfig, ClientConfigFiles, CloseCode, ConfigFileError, Error, Event, EventLoop,
 };
 use support::server::EchoServer;
-use support::Pki;
+use support::{Pki, WssClient};
 
 /// Runs one connection with `config` to `port` until it closes (at most 20 s);
 /// returns the messages received and the errors reported.

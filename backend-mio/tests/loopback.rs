@@ -21,7 +21,7 @@ use sockette_mio::{
     State, Timeouts,
 };
 use support::server::EchoServer;
-use support::{refused_addr, resetting_server, silent_server, Pki};
+use support::{refused_addr, resetting_server, silent_server, Pki, WssClient};
 
 fn localhost(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use sockette_core::rustls;
 use sockette_core::ServerConfig;
 use sockette_std::{Client, CloseCode};
-use support::pki::Pki;
+use sockette_testkit::pki::Pki;
 use support::{echo_server, echo_server_with};
 
 /// How long each case runs (after a short warm-up).
@@ -96,7 +96,7 @@ fn measure(data: &[u8], mut echo: impl FnMut(&[u8]) -> usize) -> Outcome {
 
 fn sockette(url: &str, pki: &Pki, data: &[u8]) -> Outcome {
     let mut client = Client::builder(url)
-        .add_root_certificates_pem(pki.ca_pem.as_bytes())
+        .add_root_certificates_pem(pki.ca_pem().as_bytes())
         .without_default_roots()
         .connect()
         .unwrap();
@@ -112,7 +112,7 @@ fn sockette(url: &str, pki: &Pki, data: &[u8]) -> Outcome {
 
 fn tungstenite_rustls(pki: &Pki) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(pki.ca_pem.as_bytes()).unwrap();
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(pki.ca_pem().as_bytes()).unwrap();
     roots.add(ca).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Arc::new(
@@ -185,7 +185,7 @@ fn main() {
         .collect();
     let pki = Pki::new("sockette bench CA");
     let (ws_server, _ws_events) = echo_server();
-    let server_tls = pki.server_config();
+    let server_tls = pki.server_tls();
     let (wss_server, _wss_events) =
         echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
 

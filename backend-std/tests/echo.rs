@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use sockette_core::Event as ServerEvent;
 use sockette_std::{Client, CloseCode, CommandError, Error, Event, Message, State};
-use support::{bounded, echo_server, serve, TestServer};
+use sockette_testkit::serve;
+use support::{bounded, echo_server, TestServer};
 
 fn text(m: &Message) -> &str {
     m.as_text()

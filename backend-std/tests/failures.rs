@@ -14,7 +14,8 @@ use sockette_core::{Event as ServerEvent, ServerConfig};
 use sockette_std::{
     Client, CloseCode, CommandError, ConnectCause, ConnectStep, Error, Event, Limits,
 };
-use support::{bounded, read_request, serve, TestServer};
+use sockette_testkit::serve;
+use support::{bounded, read_request, TestServer};
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {

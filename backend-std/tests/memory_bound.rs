@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use sockette_core::{Event as CoreEvent, ServerConfig};
 use sockette_std::{Client, DeflateConfig, Error, Event, Limits};
-use support::{bounded, serve, TestServer};
+use sockette_testkit::serve;
+use sockette_testkit::take_output;
+use support::{bounded, TestServer};
 
 const MESSAGE: usize = 1 << 20;
 const BURST: usize = 128;
@@ -28,16 +30,6 @@ const MAX_BUFFERED_OUTPUT: usize = 64 << 10;
 /// heap the connection holds: pages of freed chunks the allocator keeps, thread
 /// stacks touched, the channel's nodes. Small next to one message per frame.
 const RSS_SLACK: usize = 2 << 20;
-
-fn take_output(conn: &mut sockette_core::Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(bytes) = conn.poll_transmit() {
-        let n = bytes.len();
-        out.extend_from_slice(bytes);
-        conn.advance_transmit(n);
-    }
-    out
-}
 
 /// A `VmHWM`/`VmRSS` value of /proc/self/status, in bytes.
 fn status_bytes(field: &str) -> usize {

@@ -1,5 +1,5 @@
 //! Interop with a peer nobody here wrote: the Python `websockets` server
-//! (`sockette_test_peers::PythonEchoServer`), started on a free loopback port,
+//! (`sockette_testkit::PythonEchoServer`), started on a free loopback port,
 //! over ws:// and wss://. The first test to need it makes the virtual
 //! environment with the pinned `websockets` under `target/`; if that fails these
 //! tests fail and say why, they never pass silently. The server is started
@@ -8,9 +8,9 @@
 mod support;
 
 use sockette_std::{Client, CloseCode, DeflateConfig, Event, Message};
-use sockette_test_peers::PythonEchoServer;
+use sockette_testkit::pki::{scratch_dir, Pki};
+use sockette_testkit::PythonEchoServer;
 use support::bounded;
-use support::pki::Pki;
 
 fn exchange(client: &mut Client) {
     exchange_expecting(client, None);
@@ -76,7 +76,7 @@ fn python_websockets_echo_with_permessage_deflate_over_ws() {
 #[test]
 fn python_websockets_echo_with_permessage_deflate_over_wss() {
     let pki = Pki::new("sockette-std test CA (python deflate)");
-    let dir = pki.write_files("python-wss-deflate");
+    let dir = pki.write_files(scratch_dir("python-wss-deflate"));
     let server = PythonEchoServer::start_tls(&dir.join("cert.pem"), &dir.join("key.pem"));
     bounded(60, move || {
         let mut client = Client::builder(&format!("wss://localhost:{}/", server.port()))
@@ -119,7 +119,7 @@ fn python_websockets_server_initiated_close() {
 #[test]
 fn python_websockets_echo_over_wss_with_the_test_ca() {
     let pki = Pki::new("sockette-std test CA (python)");
-    let dir = pki.write_files("python-wss");
+    let dir = pki.write_files(scratch_dir("python-wss"));
     let server = PythonEchoServer::start_tls(&dir.join("cert.pem"), &dir.join("key.pem"));
     bounded(60, move || {
         let mut client = Client::builder(&format!("wss://localhost:{}/", server.port()))

@@ -12,15 +12,15 @@ use sockette_std::{
     Client, CloseCode, ConfigFile, ConfigFileError, ConnectCause, ConnectStep, Error, Event,
     Message,
 };
-use support::pki::Pki;
+use sockette_testkit::pki::{scratch_dir, Pki};
 use support::{bounded, echo_server_with};
 
 #[test]
 fn wss_echo_through_a_ca_file() {
     bounded(30, || {
         let pki = Pki::new("sockette-std test CA (echo)");
-        let dir = pki.write_files("wss-echo");
-        let server_tls = pki.server_config();
+        let dir = pki.write_files(scratch_dir("wss-echo"));
+        let server_tls = pki.server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://localhost:{}/secure", server.port);
@@ -61,12 +61,12 @@ fn wss_echo_through_a_ca_file() {
 fn wss_with_a_pem_root_over_an_ip_address() {
     bounded(20, || {
         let pki = Pki::new("sockette-std test CA (ip)");
-        let server_tls = pki.server_config();
+        let server_tls = pki.server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://127.0.0.1:{}/", server.port);
         let mut client = Client::builder(&url)
-            .add_root_certificates_pem(pki.ca_pem.as_bytes())
+            .add_root_certificates_pem(pki.ca_pem().as_bytes())
             .without_default_roots()
             .connect()
             .unwrap();
@@ -82,7 +82,7 @@ fn wss_with_a_pem_root_over_an_ip_address() {
 fn untrusted_certificate_fails_the_tls_step() {
     bounded(20, || {
         let pki = Pki::new("sockette-std test CA (untrusted)");
-        let server_tls = pki.server_config();
+        let server_tls = pki.server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://localhost:{}/", server.port);
@@ -122,7 +122,7 @@ fn untrusted_certificate_fails_the_tls_step() {
 fn tls_failure_in_the_asynchronous_form_closes_with_1015() {
     bounded(20, || {
         let pki = Pki::new("sockette-std test CA (async)");
-        let server_tls = pki.server_config();
+        let server_tls = pki.server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://localhost:{}/", server.port);
@@ -166,13 +166,13 @@ fn a_client_certificate_from_pem_files_is_accepted_and_its_absence_refused() {
     bounded(30, || {
         let pki = Pki::new("sockette-std test CA (client cert)");
         let dir = files_dir("client-cert");
-        std::fs::write(dir.join("client.pem"), &pki.client_pem).unwrap();
-        std::fs::write(dir.join("client.key"), &pki.client_key_pem).unwrap();
-        let server_tls = pki.client_auth_server_config();
+        std::fs::write(dir.join("client.pem"), &pki.client_pem.cert).unwrap();
+        std::fs::write(dir.join("client.key"), &pki.client_pem.key).unwrap();
+        let server_tls = pki.client_auth_server_tls();
         let (server, _events) =
             echo_server_with(move || ServerConfig::new().tls(server_tls.clone()));
         let url = format!("wss://localhost:{}/", server.port);
-        let trusting = || Client::builder(&url).add_root_certificates_pem(pki.ca_pem.as_bytes());
+        let trusting = || Client::builder(&url).add_root_certificates_pem(pki.ca_pem().as_bytes());
 
         let mut client = trusting()
             .client_cert(dir.join("client.pem"), dir.join("client.key"))
@@ -210,10 +210,10 @@ fn unusable_client_certificate_files_are_config_errors_naming_the_file() {
         std::fs::write(&path, text).unwrap();
         path
     };
-    let cert = file("client.pem", &pki.client_pem);
-    let key = file("client.key", &pki.client_key_pem);
+    let cert = file("client.pem", &pki.client_pem.cert);
+    let key = file("client.key", &pki.client_pem.key);
     let garbage = file("garbage.pem", "not PEM at all");
-    let other_key = file("other.key", &other.client_key_pem);
+    let other_key = file("other.key", &other.client_pem.key);
     let missing = dir.join("missing.pem");
     let cases = [
         ("missing certificate file", &missing, &key, "missing.pem"),

@@ -4,86 +4,22 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use sockette_core::rustls;
-use sockette_core::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{Event, ServerConfig};
+use sockette_testkit::pki::{Pki, PkiFiles};
 use support::{sockette, wss_peer};
 
-/// A CA, a server certificate for localhost and a client certificate it signed;
-/// the CA and the client's files are written under the target directory.
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn new(tag: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("sockette CLI test CA ({tag})"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("sockette-cli-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("empty")).unwrap();
-        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let client = CertificateParams::new(vec!["client.example".to_string()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        std::fs::write(dir.join("client.pem"), client.pem()).unwrap();
-        std::fs::write(dir.join("client.key"), key.serialize_pem()).unwrap();
-        Pki { ca, dir }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).to_str().unwrap().to_string()
-    }
-
-    /// The server side for localhost; with `client_auth`, it requires a client
-    /// certificate this CA signed.
-    fn server_tls(&self, client_auth: bool) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_string()])
-            .unwrap()
-            .signed_by(&key, &self.ca)
-            .unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap();
-        let builder = if client_auth {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(self.ca.der().clone()).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .build()
-            .unwrap();
-            builder.with_client_cert_verifier(verifier)
-        } else {
-            builder.with_no_client_auth()
-        };
-        Arc::new(
-            builder
-                .with_single_cert(vec![cert.der().clone()], key)
-                .unwrap(),
-        )
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// A test PKI, its files (`ca.pem`, `client.pem`, `client.key`, `empty/`)
+/// written under the target directory, removed with the returned files.
+fn pki_with_files(tag: &str) -> (Pki, PkiFiles) {
+    let pki = Pki::new(&format!("sockette CLI test CA ({tag})"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sockette-cli-{tag}-{}", std::process::id()));
+    let files = pki.write_files(dir);
+    (pki, files)
 }
 
 /// An echo peer over TLS for `connections` connections in turn.
@@ -104,12 +40,12 @@ fn echo_peer(
 
 #[test]
 fn cert_and_key_files_authenticate_the_client_and_without_them_tls_fails() {
-    let pki = Pki::new("client-cert");
-    let (url, peer) = echo_peer(pki.server_tls(true), 2);
+    let (pki, files) = pki_with_files("client-cert");
+    let (url, peer) = echo_peer(pki.client_auth_server_tls(), 2);
     let (ca, cert, key) = (
-        pki.path("ca.pem"),
-        pki.path("client.pem"),
-        pki.path("client.key"),
+        files.path("ca.pem"),
+        files.path("client.pem"),
+        files.path("client.key"),
     );
 
     let run = sockette(
@@ -138,9 +74,9 @@ fn cert_and_key_files_authenticate_the_client_and_without_them_tls_fails() {
 
 #[test]
 fn cert_and_key_go_together_and_unusable_files_exit_2_with_a_sentence() {
-    let pki = Pki::new("client-cert-args");
-    let (cert, key) = (pki.path("client.pem"), pki.path("client.key"));
-    let missing = pki.path("missing.pem");
+    let (_pki, files) = pki_with_files("client-cert-args");
+    let (cert, key) = (files.path("client.pem"), files.path("client.key"));
+    let missing = files.path("missing.pem");
     let url = "wss://127.0.0.1:1/";
     for args in [
         &[url, "--cert", &cert][..],
@@ -186,10 +122,10 @@ fn cert_and_key_go_together_and_unusable_files_exit_2_with_a_sentence() {
 #[cfg(feature = "platform-verifier")]
 #[test]
 fn platform_verifier_trusts_what_the_system_store_holds() {
-    let pki = Pki::new("platform-verifier");
-    let (url, _peer) = echo_peer(pki.server_tls(false), 2);
-    let ca = pki.dir.join("ca.pem");
-    let empty = pki.dir.join("empty");
+    let (pki, files) = pki_with_files("platform-verifier");
+    let (url, _peer) = echo_peer(pki.server_tls(), 2);
+    let ca = files.join("ca.pem");
+    let empty = files.join("empty");
     let store: [(&str, &std::ffi::OsStr); 2] = [
         ("SSL_CERT_FILE", ca.as_os_str()),
         ("SSL_CERT_DIR", empty.as_os_str()),
@@ -212,9 +148,9 @@ fn platform_verifier_trusts_what_the_system_store_holds() {
 #[cfg(feature = "platform-verifier")]
 #[test]
 fn platform_verifier_with_an_empty_store_exits_2_with_a_sentence() {
-    let pki = Pki::new("platform-verifier-empty");
-    let missing = pki.dir.join("missing.pem");
-    let empty = pki.dir.join("empty");
+    let (_pki, files) = pki_with_files("platform-verifier-empty");
+    let missing = files.join("missing.pem");
+    let empty = files.join("empty");
     let store: [(&str, &std::ffi::OsStr); 2] = [
         ("SSL_CERT_FILE", missing.as_os_str()),
         ("SSL_CERT_DIR", empty.as_os_str()),

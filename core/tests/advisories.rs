@@ -3,7 +3,7 @@
 //! the public API only. (The permessage-deflate *burst* of CVE-2018-1000518, many
 //! compressed messages at once, is measured in memory_bound.rs.)
 
-mod support;
+use sockette_testkit as support;
 
 use std::sync::mpsc;
 use std::thread;
@@ -347,18 +347,9 @@ fn rustsec_2024_0336_tls_close_during_handshake_ends() {
 /// The first TLS record (the ServerHello) a real rustls server answers a
 /// sockette client's ClientHello with.
 fn first_record_of_a_real_server_flight() -> Vec<u8> {
-    use sockette_core::rustls::{self, pki_types::PrivateKeyDer};
-    use std::sync::Arc;
-    let cert = rcgen::generate_simple_self_signed(vec!["example.org".into()]).unwrap();
-    let key = PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .unwrap();
-    let mut server = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+    use sockette_core::rustls;
+    let config = support::pki::self_signed_server_tls(&["example.org"]);
+    let mut server = rustls::ServerConnection::new(config).unwrap();
     let now = Instant::now();
     let mut client = Connection::client(client_config("wss://example.org/"), now).unwrap();
     let hello = take_output(&mut client);

@@ -1,7 +1,7 @@
 //! permessage-deflate (RFC 7692): negotiation tables, round trips with every
 //! window size and context-takeover mode, bounded inflation, invalid data.
 
-mod support;
+use sockette_testkit as support;
 
 use flate2::{Compress, Compression, FlushCompress};
 use sockette_core::{

@@ -15,7 +15,7 @@
 //! the frames an independent decoder expects, with the keys the seeded random
 //! source yields four bytes at a time (one draw per frame, as before batching).
 
-mod support;
+use sockette_testkit as support;
 
 use sockette_core::{ChaChaSource, Event, EventRef, Limits, Message, RandomSource};
 use support::{

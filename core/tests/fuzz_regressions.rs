@@ -8,32 +8,11 @@
 //! the fuzz crate, which depends on this one and is outside the workspace.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sockette_core::rustls::{self, pki_types::PrivateKeyDer};
-use sockette_core::{accept_key, ChaChaSource, ClientConfig, Connection, Event, Limits};
-
-/// A client after a valid handshake, answered by hand (the test server's role).
-fn open_client(config: ClientConfig, now: Instant) -> Connection {
-    let mut client =
-        Connection::client(config.random_source(ChaChaSource::from_seed(1)), now).expect("client");
-    let request = String::from_utf8(client.poll_transmit().unwrap().to_vec()).unwrap();
-    let n = request.len();
-    client.advance_transmit(n);
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let answer = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(key)
-    );
-    client.handle_input(now, answer.as_bytes());
-    assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-    client
-}
+use sockette_core::rustls;
+use sockette_core::{ChaChaSource, ClientConfig, Connection, Event, Limits};
+use sockette_testkit::{open_client, pki, response_101};
 
 /// `client_session` with keepalive on: a server that keeps sending (here a pong
 /// after each keepalive ping) but never reads made the client queue one more
@@ -49,7 +28,8 @@ fn keepalive_pings_bypass_the_output_limit() {
         .unwrap()
         .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
         .limits(limits)
-        .keepalive(Duration::from_millis(10), Duration::from_millis(10));
+        .keepalive(Duration::from_millis(10), Duration::from_millis(10))
+        .random_source(ChaChaSource::from_seed(1));
     let mut client = open_client(config, now);
     for _ in 0..100 {
         now += Duration::from_millis(20);
@@ -90,16 +70,8 @@ fn pump(client: &mut Connection, server: &mut rustls::ServerConnection, now: Ins
 #[test]
 fn tls_garbage_after_close_notify() {
     let now = Instant::now();
-    let cert = rcgen::generate_simple_self_signed(vec!["example.org".into()]).unwrap();
-    let key = PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server_config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .unwrap();
-    let mut server = rustls::ServerConnection::new(Arc::new(server_config)).unwrap();
+    let mut server =
+        rustls::ServerConnection::new(pki::self_signed_server_tls(&["example.org"])).unwrap();
     let config = ClientConfig::new("wss://example.org/")
         .unwrap()
         .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
@@ -111,15 +83,7 @@ fn tls_garbage_after_close_notify() {
         request.extend(pump(&mut client, &mut server, now));
     }
     let request = String::from_utf8(request).unwrap();
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let answer = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(key)
-    );
+    let answer = response_101(&request, "");
     server.writer().write_all(answer.as_bytes()).unwrap();
     pump(&mut client, &mut server, now);
     // A masked frame from the server: the client fails the connection.

@@ -3,15 +3,12 @@
 //! a failure is a `warn`. `.ci/run` runs this with `--features log`.
 #![cfg(feature = "log")]
 
-mod support;
+use sockette_testkit as support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread::{self, ThreadId};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use rcgen::{CertificateParams, KeyPair};
-use sockette_core::rustls;
-use sockette_core::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{CloseCode, DeflateConfig};
 use support::*;
 
@@ -58,29 +55,11 @@ fn the_record<'a>(records: &'a [(Level, String)], start: &str) -> &'a (Level, St
         .unwrap_or_else(|| panic!("no record starting {start:?} in {records:#?}"))
 }
 
-fn tls_server_config() -> (Arc<rustls::ServerConfig>, String) {
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    (Arc::new(config), cert.pem())
-}
-
 #[test]
 fn a_happy_wss_session_logs_its_steps_at_debug_and_nothing_above() {
     records(); // installs the logger before anything is logged
-    let (tls, ca) = tls_server_config();
+    let (leaf, ca) = support::pki::self_signed(&["localhost"]);
+    let tls = support::pki::server_tls(leaf);
     let client = client_config("wss://localhost/chat")
         .add_root_certificates_pem(ca.as_bytes())
         .unwrap()

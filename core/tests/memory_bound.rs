@@ -13,17 +13,16 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use flate2::{Compress, Compression, FlushCompress};
-use rcgen::{CertificateParams, KeyPair};
-use sockette_core::rustls;
-use sockette_core::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{
     CapacityError, ChaChaSource, ClientConfig, CloseCode, Connection, DeflateConfig, Error, Event,
     Limits, ServerConfig,
 };
+use sockette_testkit::pki::self_signed_server_tls;
+use sockette_testkit::{drive, take_output};
 
 /// The system allocator, keeping the live and the peak number of bytes.
 struct Counting;
@@ -93,37 +92,6 @@ fn limits() -> Limits {
         .max_buffered_output(64 << 10)
 }
 
-/// Moves bytes both ways until nothing moves; returns each side's events.
-fn drive(a: &mut Connection, b: &mut Connection) -> (Vec<Event>, Vec<Event>) {
-    let now = Instant::now();
-    let (mut ea, mut eb) = (Vec::new(), Vec::new());
-    loop {
-        let ab = take_output(a);
-        let ba = take_output(b);
-        if !ab.is_empty() {
-            b.handle_input(now, &ab);
-        }
-        if !ba.is_empty() {
-            a.handle_input(now, &ba);
-        }
-        ea.extend(std::iter::from_fn(|| a.poll_event()));
-        eb.extend(std::iter::from_fn(|| b.poll_event()));
-        if ab.is_empty() && ba.is_empty() {
-            return (ea, eb);
-        }
-    }
-}
-
-fn take_output(conn: &mut Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(bytes) = conn.poll_transmit() {
-        let n = bytes.len();
-        out.extend_from_slice(bytes);
-        conn.advance_transmit(n);
-    }
-    out
-}
-
 /// An opened client (measured) and server (the peer), deflate agreed or not,
 /// over TLS or not.
 fn open_pair(deflate: bool, tls: bool) -> (Connection, Connection) {
@@ -154,34 +122,15 @@ fn open_pair_limits(deflate: bool, tls: bool, limits: Limits) -> (Connection, Co
     }
     if tls {
         client = client.dangerous_disable_certificate_verification();
-        server = server.tls(server_tls());
+        server = server.tls(self_signed_server_tls(&["localhost"]));
     }
     let now = Instant::now();
     let mut c = Connection::client(client, now).unwrap();
     let mut s = Connection::server(server, now).unwrap();
-    let (ce, se) = drive(&mut c, &mut s);
+    let (ce, se) = drive(&mut c, &mut s, usize::MAX);
     assert!(matches!(ce[..], [Event::Open(_)]), "{ce:?}");
     assert!(matches!(se[..], [Event::Open(_)]), "{se:?}");
     (c, s)
-}
-
-fn server_tls() -> Arc<rustls::ServerConfig> {
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], key)
-        .unwrap(),
-    )
 }
 
 /// What the measured client did with the wire bytes it was fed.

@@ -1,7 +1,7 @@
 //! `OpenInfo` carries the opening handshake's HTTP heads, as each side sent and
 //! received them (what the CLI's `-v` prints).
 
-mod support;
+use sockette_testkit as support;
 
 use sockette_core::Event;
 use support::*;

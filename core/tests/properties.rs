@@ -11,7 +11,7 @@
 //!
 //! Case counts stay modest so `cargo test` remains fast in debug builds.
 
-mod support;
+use sockette_testkit as support;
 
 use std::time::Duration;
 
@@ -21,8 +21,8 @@ use proptest::test_runner::FileFailurePersistence;
 use sockette_core::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use sockette_core::{CloseCode, Connection, Error, Event, Limits, Message, ProtocolError, Role};
 use support::{
-    check_event_order, client_config, close_payload, cut, op, parse_frames, raw_frame,
-    server_config, take_output, Chunking, Pair, Raw, Side, XorShift, URL,
+    check_event_order, check_events, client_config, close_payload, cut, op, raw_frame,
+    server_config, take_output, Chunking, Pair, Raw, Side, WireCheck, XorShift, URL,
 };
 
 /// `cases` cases, or `PROPTEST_CASES` when set (a longer search than `cargo test`
@@ -351,7 +351,8 @@ fn run_steps(
 }
 
 fn check_invariants(raw: &Raw) -> Result<(), TestCaseError> {
-    check_event_order(&raw.history);
+    // The event order, and no message over the limit.
+    check_events(&raw.history, &LIMITS);
     let buffered = raw.conn.buffered_amount();
     prop_assert!(
         buffered <= LIMITS.max_buffered_output + CONTROL_SLACK,
@@ -359,15 +360,6 @@ fn check_invariants(raw: &Raw) -> Result<(), TestCaseError> {
         buffered,
         LIMITS.max_buffered_output
     );
-    for e in &raw.history {
-        if let Event::Message(m) = e {
-            prop_assert!(
-                m.len() <= LIMITS.max_message_size,
-                "message of {} bytes",
-                m.len()
-            );
-        }
-    }
     let closed = matches!(raw.history.last(), Some(Event::Close(_)));
     prop_assert_eq!(
         raw.conn.is_closed(),
@@ -378,40 +370,11 @@ fn check_invariants(raw: &Raw) -> Result<(), TestCaseError> {
 }
 
 /// Everything written after the handshake is well-formed frames, masked for a
-/// client, with at most one close frame.
+/// client, with at most one close frame and nothing after it ([`WireCheck`]).
 fn check_wire(wire: &[u8], role: Role) -> Result<(), TestCaseError> {
-    let frames = parse_frames(wire);
-    let mut closed = false;
-    for f in &frames {
-        prop_assert_eq!(f.mask.is_some(), role == Role::Client);
-        prop_assert_eq!(f.rsv, 0);
-        prop_assert!([
-            op::CONT,
-            op::TEXT,
-            op::BINARY,
-            op::CLOSE,
-            op::PING,
-            op::PONG
-        ]
-        .contains(&f.opcode));
-        if f.opcode == op::CLOSE {
-            prop_assert!(!closed, "two close frames: {:?}", frames);
-            closed = true;
-            if let Some(code) = f.close_code() {
-                prop_assert!(
-                    CloseCode::from(code).is_allowed_on_wire(),
-                    "sent close code {}",
-                    code
-                );
-            }
-        } else {
-            prop_assert!(
-                !closed,
-                "a frame after the close frame (RFC 6455 §5.5.1): {:?}",
-                frames
-            );
-        }
-    }
+    let mut check = WireCheck::frames(role);
+    check.written(wire);
+    check.finish();
     Ok(())
 }
 

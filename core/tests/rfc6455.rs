@@ -2,7 +2,7 @@
 //! hand-written peer bytes to a connection (`support::Raw`); the rest run a client
 //! and a server in memory (`support::Pair`).
 
-mod support;
+use sockette_testkit as support;
 
 use std::time::Duration;
 
@@ -1706,21 +1706,6 @@ fn response_fed_byte_by_byte_opens() {
 // =====================================================================================
 // Server role
 // =====================================================================================
-
-impl Raw {
-    /// A server fed `request` in one read, its events kept in `history`.
-    fn open_server_answer(request: impl AsRef<[u8]>) -> Raw {
-        let mut raw = Raw {
-            conn: sockette_core::Connection::server(server_config(), std::time::Instant::now())
-                .unwrap(),
-            now: std::time::Instant::now(),
-            request: String::new(),
-            history: Vec::new(),
-        };
-        raw.feed(request.as_ref());
-        raw
-    }
-}
 
 #[test]
 fn unmasked_client_frame_fails_with_1002() {

@@ -4,7 +4,7 @@
 //! `CommandError::Closed(None)`. Each other kind of refusal is reached here
 //! too, and told apart by its type.
 
-mod support;
+use sockette_testkit as support;
 
 use std::time::Duration;
 

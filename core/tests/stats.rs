@@ -2,7 +2,7 @@
 //! with permessage-deflate, and the round-trip time of answered pings, timed
 //! with the `now` values the test passes in.
 
-mod support;
+use sockette_testkit as support;
 
 use std::time::Duration;
 

@@ -4,85 +4,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-};
+use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use sockette_core::rustls;
 use sockette_core::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_core::{
     ChaChaSource, ClientConfig, CloseCode, ConfigError, Connection, Error, Event, HandshakeError,
     Message, PemItem, ServerConfig, TlsErrorKind,
 };
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A test PKI: a CA and leaves it signs.
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-}
-
-struct Leaf {
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        // Distinct names: a verifier matches issuers by name before checking signatures.
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("sockette test CA {serial}"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Pki { ca }
-    }
-
-    fn ca_pem(&self) -> String {
-        self.ca.pem()
-    }
-
-    fn leaf(&self, names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        edit(&mut params);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        Leaf {
-            chain: vec![cert.der().clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        }
-    }
-
-    fn self_signed_leaf(names: &[&str]) -> Leaf {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "sockette self-signed leaf");
-        let cert = params.self_signed(&key).unwrap();
-        Leaf {
-            chain: vec![cert.der().clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        }
-    }
-}
-
-fn server_tls(leaf: Leaf) -> Arc<rustls::ServerConfig> {
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(leaf.chain, leaf.key)
-            .unwrap(),
-    )
-}
+use sockette_testkit::pki::{provider, self_signed, self_signed_with, server_tls, Leaf, Pki};
+use sockette_testkit::{drive, drive_at};
 
 fn client(url: &str, pki: &Pki) -> Connection {
     let config = ClientConfig::new(url)
@@ -99,33 +29,6 @@ fn server(tls: Arc<rustls::ServerConfig>) -> Connection {
         .tls(tls)
         .random_source(ChaChaSource::from_seed(2));
     Connection::server(config, Instant::now()).unwrap()
-}
-
-/// Moves bytes both ways in pieces of at most `chunk` bytes until nothing moves;
-/// returns the events of each side.
-fn drive(a: &mut Connection, b: &mut Connection, chunk: usize) -> (Vec<Event>, Vec<Event>) {
-    let now = Instant::now();
-    let (mut ea, mut eb) = (Vec::new(), Vec::new());
-    for _ in 0..1_000_000 {
-        let moved = transfer(a, b, chunk, now) | transfer(b, a, chunk, now);
-        ea.extend(std::iter::from_fn(|| a.poll_event()));
-        eb.extend(std::iter::from_fn(|| b.poll_event()));
-        if !moved {
-            return (ea, eb);
-        }
-    }
-    panic!("the pair never went quiet");
-}
-
-fn transfer(from: &mut Connection, to: &mut Connection, chunk: usize, now: Instant) -> bool {
-    let Some(bytes) = from.poll_transmit() else {
-        return false;
-    };
-    let n = bytes.len().min(chunk);
-    let piece = bytes[..n].to_vec();
-    from.advance_transmit(n);
-    to.handle_input(now, &piece);
-    true
 }
 
 fn tls_error(events: &[Event]) -> (TlsErrorKind, String) {
@@ -148,7 +51,7 @@ fn close_of(events: &[Event]) -> &sockette_core::CloseInfo {
 
 #[test]
 fn wss_session_exchanges_messages_and_closes_cleanly_with_close_notify() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/chat", &pki);
     let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
     assert!(c.is_tls() && s.is_tls());
@@ -174,7 +77,7 @@ fn wss_session_exchanges_messages_and_closes_cleanly_with_close_notify() {
 
 #[test]
 fn byte_at_a_time_and_odd_chunkings_work() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     for chunk in [1, 2, 7, 100, 1500] {
         let mut c = client("wss://localhost/", &pki);
         let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
@@ -190,7 +93,7 @@ fn byte_at_a_time_and_odd_chunkings_work() {
 
 #[test]
 fn a_large_message_crosses_tls_intact() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
     let payload: Vec<u8> = (0..6 << 20).map(|i: u32| (i * 31 % 251) as u8).collect();
@@ -204,7 +107,7 @@ fn a_large_message_crosses_tls_intact() {
 
 #[test]
 fn ip_address_host_is_verified_against_ip_sans() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://127.0.0.1:8443/", &pki);
     let mut s = server(server_tls(pki.leaf(&["127.0.0.1"], |_| {})));
     let (ce, _) = drive(&mut c, &mut s, usize::MAX);
@@ -220,8 +123,11 @@ fn client_events_against(pki: &Pki, leaf: Leaf) -> Vec<Event> {
 
 #[test]
 fn unknown_issuer_is_its_own_error() {
-    let pki = Pki::new();
-    let events = client_events_against(&pki, Pki::new().leaf(&["localhost"], |_| {}));
+    let pki = Pki::new("sockette test CA");
+    let events = client_events_against(
+        &pki,
+        Pki::new("sockette test CA").leaf(&["localhost"], |_| {}),
+    );
     let (kind, text) = tls_error(&events);
     assert_eq!(kind, TlsErrorKind::UnknownIssuer, "{text}");
     assert!(text.contains("not trusted"), "{text}");
@@ -233,8 +139,11 @@ fn unknown_issuer_is_its_own_error() {
 #[test]
 fn a_tls_failure_chains_down_to_the_rustls_error() {
     use std::error::Error as _;
-    let pki = Pki::new();
-    let events = client_events_against(&pki, Pki::new().leaf(&["localhost"], |_| {}));
+    let pki = Pki::new("sockette test CA");
+    let events = client_events_against(
+        &pki,
+        Pki::new("sockette test CA").leaf(&["localhost"], |_| {}),
+    );
     let Some(Event::Error(error)) = events.iter().find(|e| matches!(e, Event::Error(_))) else {
         panic!("no error in {events:?}");
     };
@@ -255,13 +164,14 @@ fn a_tls_failure_chains_down_to_the_rustls_error() {
 
 #[test]
 fn self_signed_leaf_is_untrusted() {
-    let events = client_events_against(&Pki::new(), Pki::self_signed_leaf(&["localhost"]));
+    let events =
+        client_events_against(&Pki::new("sockette test CA"), self_signed(&["localhost"]).0);
     assert_eq!(tls_error(&events).0, TlsErrorKind::UnknownIssuer);
 }
 
 #[test]
 fn hostname_mismatch_is_its_own_error() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let events = client_events_against(&pki, pki.leaf(&["example.org"], |_| {}));
     let (kind, text) = tls_error(&events);
     assert_eq!(kind, TlsErrorKind::HostnameMismatch);
@@ -270,7 +180,7 @@ fn hostname_mismatch_is_its_own_error() {
 
 #[test]
 fn certificates_outside_their_validity_have_their_own_errors() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     for ((from, to), expected) in [
         ((2000, 2001), TlsErrorKind::Expired),
         ((2090, 2091), TlsErrorKind::NotYetValid),
@@ -286,7 +196,7 @@ fn certificates_outside_their_validity_have_their_own_errors() {
 
 #[test]
 fn plain_http_answer_on_a_tls_port_is_reported_as_not_tls() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     assert!(c.poll_transmit().is_some(), "ClientHello is ready");
     c.handle_input(Instant::now(), b"HTTP/1.1 400 Bad Request\r\n\r\n");
@@ -299,7 +209,7 @@ fn plain_http_answer_on_a_tls_port_is_reported_as_not_tls() {
 
 #[test]
 fn garbage_instead_of_server_hello_is_a_clear_error() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     c.handle_input(
         Instant::now(),
@@ -316,7 +226,7 @@ fn garbage_instead_of_server_hello_is_a_clear_error() {
 
 #[test]
 fn eof_during_tls_handshake_is_an_incomplete_handshake() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     c.handle_eof(Instant::now());
     let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
@@ -329,7 +239,7 @@ fn eof_during_tls_handshake_is_an_incomplete_handshake() {
 
 #[test]
 fn tcp_end_after_the_close_handshake_is_normal_and_before_it_is_1006() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     let mut s = server(server_tls(pki.leaf(&["localhost"], |_| {})));
     drive(&mut c, &mut s, usize::MAX);
@@ -351,9 +261,9 @@ fn tcp_end_after_the_close_handshake_is_normal_and_before_it_is_1006() {
 
 #[test]
 fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.ca.der().clone()).unwrap();
+    roots.add(pki.ca_der()).unwrap();
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots.clone()),
         provider(),
@@ -409,38 +319,11 @@ fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
     );
 }
 
-/// A server for "localhost" that requires a client certificate issued by `pki`'s CA.
-fn client_auth_server_tls(pki: &Pki) -> Arc<rustls::ServerConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.ca.der().clone()).unwrap();
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .unwrap();
-    let leaf = pki.leaf(&["localhost"], |_| {});
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(leaf.chain, leaf.key)
-            .unwrap(),
-    )
-}
-
-/// A client certificate signed by `pki`'s CA, and its key, as PEM.
-fn client_cert_pem(pki: &Pki) -> (String, String) {
-    let params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &pki.ca).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
-
 #[test]
 fn a_client_certificate_from_pem_is_presented_and_its_absence_refused() {
-    let pki = Pki::new();
-    let server_tls = client_auth_server_tls(&pki);
-    let (cert_pem, key_pem) = client_cert_pem(&pki);
+    let pki = Pki::new("sockette test CA");
+    let server_tls = pki.client_auth_server_tls();
+    let (cert_pem, key_pem) = pki.client_cert_pem();
     let trusting = || {
         ClientConfig::new("wss://localhost/")
             .unwrap()
@@ -467,8 +350,8 @@ fn a_client_certificate_from_pem_is_presented_and_its_absence_refused() {
 
 #[test]
 fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
-    let pki = Pki::new();
-    let (cert_pem, key_pem) = client_cert_pem(&Pki::new());
+    let pki = Pki::new("sockette test CA");
+    let (cert_pem, key_pem) = Pki::new("sockette test CA").client_cert_pem();
     let config = ClientConfig::new("wss://localhost/")
         .unwrap()
         .wall_clock(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000))
@@ -477,7 +360,7 @@ fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
         .client_cert_pem(cert_pem.as_bytes(), key_pem.as_bytes())
         .unwrap();
     let mut c = Connection::client(config, Instant::now()).unwrap();
-    let mut s = server(client_auth_server_tls(&pki));
+    let mut s = server(pki.client_auth_server_tls());
     let (ce, se) = drive(&mut c, &mut s, usize::MAX);
     assert!(!ce.iter().any(|e| matches!(e, Event::Open(_))), "{ce:?}");
     assert_eq!(tls_error(&se).0, TlsErrorKind::UnknownIssuer, "{se:?}");
@@ -485,9 +368,9 @@ fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
 
 #[test]
 fn unusable_client_certificate_pem_is_a_config_error_that_says_why() {
-    let pki = Pki::new();
-    let (cert_pem, key_pem) = client_cert_pem(&pki);
-    let (_, other_key_pem) = client_cert_pem(&pki);
+    let pki = Pki::new("sockette test CA");
+    let (cert_pem, key_pem) = pki.client_cert_pem();
+    let (_, other_key_pem) = pki.client_cert_pem();
     /// The case, the certificate and key given, the kind expected, its text.
     type Case<'a> = (
         &'a str,
@@ -580,7 +463,7 @@ fn disabled_verification_is_explicit_and_works() {
         Instant::now(),
     )
     .unwrap();
-    let mut s = server(server_tls(Pki::self_signed_leaf(&["anything"])));
+    let mut s = server(server_tls(self_signed(&["anything"]).0));
     let (ce, _) = drive(&mut c, &mut s, usize::MAX);
     assert!(matches!(ce.first(), Some(Event::Open(_))), "{ce:?}");
 }
@@ -597,7 +480,7 @@ fn bad_pem_is_a_config_error() {
 
 #[test]
 fn no_common_protocol_version_is_its_own_error() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let leaf = pki.leaf(&["localhost"], |_| {});
     let tls13_only = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider())
@@ -608,7 +491,7 @@ fn no_common_protocol_version_is_its_own_error() {
             .unwrap(),
     );
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.ca.der().clone()).unwrap();
+    roots.add(pki.ca_der()).unwrap();
     let tls12_only = Arc::new(
         rustls::ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS12])
@@ -628,7 +511,7 @@ fn no_common_protocol_version_is_its_own_error() {
 
 #[test]
 fn a_server_without_http11_alpn_is_refused() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let leaf = pki.leaf(&["localhost"], |_| {});
     let mut h2_only = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -645,7 +528,7 @@ fn a_server_without_http11_alpn_is_refused() {
 
 #[test]
 fn the_handshake_timeout_covers_the_tls_handshake() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let start = Instant::now();
     let mut c = client("wss://localhost/", &pki);
     let deadline = c.poll_timeout().expect("a handshake deadline is set");
@@ -665,18 +548,13 @@ fn the_handshake_timeout_covers_the_tls_handshake() {
 /// `openssl req -x509` makes self-signed certificates with `CA:TRUE`; trusting
 /// such a file with `--ca` must work, for the names it carries only.
 fn self_signed_ca_leaf(name: &str) -> (String, Leaf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![name.to_string()]).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "sockette openssl-style self-signed");
-    let cert = params.self_signed(&key).unwrap();
-    let leaf = Leaf {
-        chain: vec![cert.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    };
-    (cert.pem(), leaf)
+    let (leaf, pem) = self_signed_with(&[name], |params| {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "sockette openssl-style self-signed");
+    });
+    (pem, leaf)
 }
 
 #[test]
@@ -740,7 +618,7 @@ fn the_client_ends_its_tls_session_with_close_notify_after_the_close_handshake()
     use std::io::{Read, Write};
     // The server end is a bare rustls session, so what the client puts on the wire
     // is read by code that is not ours.
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut c = client("wss://localhost/", &pki);
     let mut tls =
         rustls::ServerConnection::new(server_tls(pki.leaf(&["localhost"], |_| {}))).unwrap();
@@ -827,22 +705,13 @@ fn events_at(
         .random_source(ChaChaSource::from_seed(1));
     let mut c = Connection::client(config, t0).unwrap();
     let mut s = server(server_tls(leaf));
-    let mut events = Vec::new();
-    for _ in 0..1_000 {
-        let moved = transfer(&mut c, &mut s, usize::MAX, t0 + later)
-            | transfer(&mut s, &mut c, usize::MAX, t0 + later);
-        events.extend(std::iter::from_fn(|| c.poll_event()));
-        if !moved {
-            return events;
-        }
-    }
-    panic!("the pair never went quiet");
+    drive_at(&mut c, &mut s, usize::MAX, t0 + later).0
 }
 
 #[test]
 fn certificate_validity_follows_the_wall_clock_the_caller_gives() {
     use std::time::Duration;
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let leaf = || {
         pki.leaf(&["localhost"], |p| {
             p.not_before = date_time_ymd(2030, 1, 1);
@@ -880,13 +749,13 @@ fn wss_without_a_wall_clock_is_a_config_error() {
 
 #[test]
 fn the_server_checks_client_certificates_against_the_wall_clock_it_is_given() {
-    let pki = Pki::new();
+    let pki = Pki::new("sockette test CA");
     let mut params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
     params.not_before = date_time_ymd(2030, 1, 1);
     params.not_after = date_time_ymd(2031, 1, 1);
     let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &pki.ca).unwrap();
-    let server_tls = client_auth_server_tls(&pki);
+    let cert = params.signed_by(&key, pki.issuer()).unwrap();
+    let server_tls = pki.client_auth_server_tls();
     let run = |server_wall| {
         let config = ClientConfig::new("wss://localhost/")
             .unwrap()
@@ -922,7 +791,7 @@ struct CallerVerifier {
 impl CallerVerifier {
     fn trusting(pki: &Pki, revoke_all: bool) -> Arc<CallerVerifier> {
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(pki.ca.der().clone()).unwrap();
+        roots.add(pki.ca_der()).unwrap();
         let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             sockette_core::crypto_provider(),
@@ -1007,7 +876,7 @@ fn events_with_verifier(
 
 #[test]
 fn a_verifier_handed_in_decides_and_added_roots_are_trusted_beside_it() {
-    let (system, private) = (Pki::new(), Pki::new());
+    let (system, private) = (Pki::new("sockette test CA"), Pki::new("sockette test CA"));
     // What the verifier trusts opens; the Mozilla roots were not asked.
     let verifier = CallerVerifier::trusting(&system, false);
     let trusted = events_with_verifier(verifier.clone(), None, system.leaf(&["localhost"], |_| {}));

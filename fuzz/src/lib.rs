@@ -1,23 +1,24 @@
-//! Helpers shared by the fuzz targets: the invariant checks on a connection's
-//! events and wire output, and the operation list that drives whole sessions.
-//! Everything here goes through `sockette-core`'s public API only. Each target's
-//! check is in [`targets`].
+//! Helpers shared by the fuzz targets: the operation list that drives whole
+//! sessions, and the count of the heap a connection holds. The invariant checks
+//! on a connection's events and wire output are `sockette-testkit`'s
+//! ([`EventCheck`], [`WireCheck`]), shared with the core's property tests; here
+//! they run with the connection's calls inside [`in_conn`]. Everything goes
+//! through `sockette-core`'s public API only. Each target's check is in
+//! [`targets`].
 
 pub mod targets;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arbitrary::Arbitrary;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use sockette_core::frame::{self, DecoderRules, FrameDecoder, FrameHeader, OpCode};
-use sockette_core::{
-    accept_key, parse_close_payload, ChaChaSource, ClientConfig, CloseCode, Connection,
-    DeflateConfig, Event, Limits, Message, Role,
-};
+use flate2::{Compress, Compression, FlushCompress};
+use sockette_core::frame::{self, FrameHeader, OpCode};
+use sockette_core::{CloseCode, Connection, DeflateConfig, Limits};
+use sockette_testkit::response_101;
+pub use sockette_testkit::{Clock, EventCheck, WireCheck};
 
 /// What a connection may queue beyond `max_buffered_output` without a send being
 /// refused: one pong answered while under the limit, one close frame and one
@@ -169,303 +170,10 @@ pub fn conn_live() -> usize {
     CONN_LIVE.with(Cell::get)
 }
 
-/// Checks the events a connection emits over its whole life.
-#[derive(Debug, Default)]
-pub struct EventCheck {
-    /// Every event seen, in order.
-    pub events: Vec<Event>,
-    /// An `Event::Open` was seen.
-    pub opened: bool,
-    /// An `Event::Close` was seen.
-    pub closed: bool,
-}
-
-impl EventCheck {
-    /// Drains `conn`'s events, asserting: nothing after `Close`, `Close` at most once,
-    /// `Open` at most once and before any message, every `Error` directly followed by
-    /// `Close`, no message over `max_message_size`, no control payload over 125.
-    pub fn drain(&mut self, conn: &mut Connection, limits: &Limits) {
-        while let Some(event) = in_conn(|| conn.poll_event()) {
-            assert!(!self.closed, "event after Close: {event:?}");
-            if let Some(Event::Error(_)) = self.events.last() {
-                assert!(
-                    matches!(event, Event::Close(_)),
-                    "Error not followed by Close"
-                );
-            }
-            match &event {
-                Event::Open(_) => {
-                    assert!(!self.opened, "second Open");
-                    self.opened = true;
-                }
-                Event::Message(m) => {
-                    assert!(self.opened, "Message before Open");
-                    assert!(m.len() <= limits.max_message_size, "message over the limit");
-                }
-                Event::Ping(p) | Event::Pong(p) => {
-                    assert!(self.opened, "control frame before Open");
-                    assert!(p.len() <= frame::MAX_CONTROL_PAYLOAD);
-                }
-                Event::Close(c) => {
-                    self.closed = true;
-                    assert!(!c.was_clean || self.opened, "clean close before Open");
-                }
-                _ => {}
-            }
-            // Kept without its payload: the harness holds no message beyond the
-            // one being checked, so the connection's heap is what is measured.
-            self.events.push(match event {
-                Event::Message(Message::Text(_)) => Event::Message(Message::Text("".into())),
-                Event::Message(Message::Binary(_)) => {
-                    Event::Message(Message::Binary(bytes::Bytes::new()))
-                }
-                other => other,
-            });
-        }
-        assert_eq!(
-            self.closed,
-            conn.is_closed(),
-            "is_closed() disagrees with events"
-        );
-    }
-}
-
-/// Checks what a connection writes: its frames decode under the peer's rules, a
-/// close frame carries a valid payload, and no data frame follows it (RFC 6455
-/// §5.5.1). The HTTP head in front of the frames is skipped.
-///
-/// With permessage-deflate agreed (see [`WireCheck::note_open`]), compressed
-/// messages (RSV1 on their first frame only) must inflate, with the agreed window
-/// and context mode, to what was sent; whatever the compression, every data
-/// message written must be the next one the user sent successfully
-/// ([`WireCheck::sent`]).
-pub struct WireCheck {
-    head: Option<Vec<u8>>,
-    decoder: FrameDecoder,
-    buf: bytes::BytesMut,
-    sent_close: bool,
-    refused: bool,
-    /// Messages the user sent and the connection accepted, not yet seen written.
-    expected: VecDeque<Vec<u8>>,
-    /// The `Open` event was looked at (deflate agreed or not).
-    open_noted: bool,
-    /// Our sending half of the agreement: window bits and no-context-takeover.
-    deflate: Option<(u8, bool)>,
-    inflater: Option<Decompress>,
-    /// The data message being written: compressed, payload so far.
-    message: Option<(bool, Vec<u8>)>,
-}
-
-impl WireCheck {
-    /// A checker for the output of a connection playing `role`.
-    pub fn new(role: Role) -> Self {
-        WireCheck {
-            head: Some(Vec::new()),
-            decoder: FrameDecoder::new(DecoderRules {
-                expect_masked: role == Role::Client,
-                allowed_rsv: 0,
-                max_frame_size: usize::MAX,
-            }),
-            buf: bytes::BytesMut::new(),
-            sent_close: false,
-            refused: false,
-            expected: VecDeque::new(),
-            open_noted: false,
-            deflate: None,
-            inflater: None,
-            message: None,
-        }
-    }
-
-    /// Records a message the connection accepted to send.
-    pub fn sent(&mut self, payload: &[u8]) {
-        self.expected.push_back(payload.to_vec());
-    }
-
-    /// Reads the permessage-deflate agreement (our sending half) from the `Open`
-    /// event among `events`, once; RSV1 is allowed from then on if agreed.
-    pub fn note_open(&mut self, events: &EventCheck, role: Role) {
-        if self.open_noted || !events.opened {
-            return;
-        }
-        self.open_noted = true;
-        let Some(info) = events.events.iter().find_map(|e| match e {
-            Event::Open(info) => Some(info),
-            _ => None,
-        }) else {
-            return;
-        };
-        let Some(agreed) = info.extensions.first() else {
-            return;
-        };
-        assert_eq!(info.extensions.len(), 1, "{:?}", info.extensions);
-        let ours = if role == Role::Client {
-            "client_"
-        } else {
-            "server_"
-        };
-        let (mut bits, mut reset) = (15, false);
-        let mut params = agreed.split(';').map(str::trim);
-        assert_eq!(params.next(), Some("permessage-deflate"), "{agreed}");
-        for param in params {
-            let Some(param) = param.strip_prefix(ours) else {
-                continue;
-            };
-            if param == "no_context_takeover" {
-                reset = true;
-            } else if let Some(b) = param.strip_prefix("max_window_bits=") {
-                bits = b.parse().expect("agreed window bits");
-                assert!((8..15).contains(&bits), "{agreed}");
-            } else {
-                panic!("unexpected parameter in the agreement {agreed:?}");
-            }
-        }
-        self.deflate = Some((bits, reset));
-        self.decoder.set_allowed_rsv(frame::RSV1);
-    }
-
-    /// Takes up to `n` bytes of `conn`'s output, checks them and marks them written.
-    pub fn transmit(&mut self, conn: &mut Connection, n: usize) {
-        let Some(out) = conn.poll_transmit() else {
-            return;
-        };
-        let n = n.min(out.len());
-        let written = out[..n].to_vec();
-        in_conn(|| conn.advance_transmit(n));
-        self.feed(&written);
-    }
-
-    fn feed(&mut self, bytes: &[u8]) {
-        if let Some(head) = &mut self.head {
-            head.extend_from_slice(bytes);
-            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                return;
-            };
-            let upgrade = head.starts_with(b"HTTP/1.1 101") || head.starts_with(b"GET ");
-            let rest = head.split_off(end + 4);
-            self.head = None;
-            // A refusal carries a body and no frames.
-            self.refused = !upgrade;
-            self.buf.extend_from_slice(&rest);
-        } else {
-            self.buf.extend_from_slice(bytes);
-        }
-        while !self.refused {
-            let chunk = match self.decoder.decode(&mut self.buf) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => return,
-                Err(e) => panic!("connection wrote an invalid frame: {e}"),
-            };
-            let opcode = chunk.header.opcode;
-            assert!(
-                opcode.is_control() || !self.sent_close,
-                "data frame after our close frame"
-            );
-            if !opcode.is_control() {
-                self.data_chunk(&chunk);
-            }
-            if opcode == OpCode::Close {
-                self.sent_close = true;
-                let (code, reason) = parse_close_payload(&chunk.data).expect("bad close payload");
-                assert!(code == CloseCode::NoStatus || code.is_allowed_on_wire());
-                assert!(reason.len() <= sockette_core::MAX_REASON_LEN);
-            }
-        }
-    }
-}
-
-impl WireCheck {
-    /// Collects a data message's payload; checks it against what was sent at its end.
-    fn data_chunk(&mut self, chunk: &frame::FrameChunk) {
-        let header = &chunk.header;
-        let rsv1 = header.rsv & frame::RSV1 != 0;
-        if chunk.first {
-            let start = header.opcode != OpCode::Continuation;
-            assert_eq!(start, self.message.is_none(), "fragments out of order");
-            assert!(!rsv1 || start, "RSV1 on a continuation frame");
-            if start {
-                self.message = Some((rsv1, Vec::new()));
-            }
-        }
-        let (compressed, payload) = self.message.as_mut().expect("message in progress");
-        payload.extend_from_slice(&chunk.data);
-        if !(chunk.last && header.fin) {
-            return;
-        }
-        let compressed = *compressed;
-        let mut payload = std::mem::take(payload);
-        self.message = None;
-        if compressed {
-            let (bits, reset) = self.deflate.expect("RSV1 without deflate");
-            assert!(
-                bits >= 9,
-                "compressed with a window of 2^{bits}, below zlib's"
-            );
-            let inflater = self
-                .inflater
-                .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
-            payload.extend_from_slice(&SYNC_FLUSH_TAIL);
-            let mut out = Vec::with_capacity(payload.len() * 4 + 64);
-            let mut pos = 0;
-            loop {
-                let before = inflater.total_in();
-                if out.capacity() - out.len() < 1024 {
-                    out.reserve(out.capacity());
-                }
-                inflater
-                    .decompress_vec(&payload[pos..], &mut out, FlushDecompress::Sync)
-                    .expect("our compressed message does not inflate");
-                pos += (inflater.total_in() - before) as usize;
-                if pos == payload.len() && out.len() < out.capacity() {
-                    break;
-                }
-            }
-            if reset {
-                self.inflater = None;
-            }
-            payload = out;
-        }
-        let expected = self.expected.pop_front().expect("a message nobody sent");
-        assert!(
-            payload == expected,
-            "message written differs from the one sent"
-        );
-    }
-}
-
 /// The upgrade request of RFC 6455 §1.3, offering a subprotocol.
 pub const UPGRADE_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\n\
 Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
-
-/// A clock that only moves when told.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock(pub Instant);
-
-impl Clock {
-    /// Moves `ms` milliseconds forward and returns the new time.
-    pub fn advance(&mut self, ms: u64) -> Instant {
-        self.0 += Duration::from_millis(ms);
-        self.0
-    }
-}
-
-/// The server's 101 answer to the client request in `request` (as a test server
-/// would write it: the accept key computed from the request's own key).
-pub fn accept_response(request: &[u8], extra_headers: &str) -> Vec<u8> {
-    let text = String::from_utf8_lossy(request);
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .expect("request without a key")
-        .trim();
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{extra_headers}\r\n",
-        accept_key(key)
-    )
-    .into_bytes()
-}
 
 /// Completes a client's handshake with a valid 101 answer (its request goes through
 /// `wire`); the `Open` event is left queued.
@@ -482,21 +190,28 @@ pub fn handshake_client_with(
     extra_headers: &str,
 ) {
     let request = conn.poll_transmit().expect("no request").to_vec();
-    wire.transmit(conn, usize::MAX);
-    conn.handle_input(now, &accept_response(&request, extra_headers));
+    transmit(wire, conn, usize::MAX);
+    let answer = response_101(&String::from_utf8_lossy(&request), extra_headers);
+    conn.handle_input(now, answer.as_bytes());
 }
 
-/// An open client made from `config` with a fixed random seed, its events checked
-/// up to and including `Open`.
-pub fn open_client(config: ClientConfig) -> (Connection, EventCheck, Instant) {
-    let now = Instant::now();
-    let config = config.random_source(ChaChaSource::from_seed(0));
-    let mut conn = Connection::client(config, now).expect("client");
-    handshake_client(&mut conn, &mut WireCheck::new(Role::Client), now);
-    let mut check = EventCheck::default();
-    check.drain(&mut conn, &Limits::default());
-    assert!(check.opened && !check.closed, "{:?}", check.events);
-    (conn, check, now)
+/// Drains `conn`'s events through `events` ([`EventCheck::drain`]), each taken
+/// inside [`in_conn`]: decoding happens as events are polled, and its heap is
+/// the connection's.
+pub fn drain(events: &mut EventCheck, conn: &mut Connection, limits: &Limits) {
+    events.drain_with(conn, limits, |conn| in_conn(|| conn.poll_event()));
+}
+
+/// Takes up to `n` bytes of `conn`'s output through `wire`
+/// ([`WireCheck::transmit`]), marking them written inside [`in_conn`].
+pub fn transmit(wire: &mut WireCheck, conn: &mut Connection, n: usize) {
+    let Some(out) = conn.poll_transmit() else {
+        return;
+    };
+    let n = n.min(out.len());
+    let written = out[..n].to_vec();
+    in_conn(|| conn.advance_transmit(n));
+    wire.written(&written);
 }
 
 /// Encodes one frame with the core's encoder; reserved opcodes map onto valid ones.
@@ -851,7 +566,6 @@ pub fn run_session(
     wire: &mut WireCheck,
 ) {
     let limits = session.config.limits();
-    let role = conn.role();
     let mut input = session.wire;
     let mut peer_deflate = PeerDeflate::default();
     let upgrade = match &session.extensions {
@@ -861,7 +575,7 @@ pub fn run_session(
         }
         None => UPGRADE_REQUEST.to_vec(),
     };
-    wire.note_open(events, role);
+    wire.note_open(events);
     let last = [Op::Eof, Op::TransmitAll];
     // The server's HTTP answer is queued whatever the limit (a rejection's body
     // echoes the request): output queued while the handshake runs is allowed.
@@ -926,8 +640,8 @@ pub fn run_session(
                     in_conn(|| conn.handle_timeout(clock.0));
                 }
             }
-            Op::Transmit(n) => wire.transmit(conn, (*n).into()),
-            Op::TransmitAll => wire.transmit(conn, usize::MAX),
+            Op::Transmit(n) => transmit(wire, conn, (*n).into()),
+            Op::TransmitAll => transmit(wire, conn, usize::MAX),
             Op::Eof => in_conn(|| conn.handle_eof(now)),
         }
         let feeds_input = matches!(
@@ -935,9 +649,9 @@ pub fn run_session(
             Op::Input(_) | Op::Upgrade | Op::Frame(_) | Op::Deflated(_)
         );
         if !(read_ahead && feeds_input) {
-            events.drain(conn, &limits);
+            drain(events, conn, &limits);
         }
-        wire.note_open(events, role);
+        wire.note_open(events);
         if handshaking {
             handshake_output = conn.buffered_amount();
         }

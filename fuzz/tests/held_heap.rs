@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use sockette_core::{ChaChaSource, ClientConfig, Connection, Role};
 use sockette_fuzz::{
-    handshake_client_with, run_session, Clock, DeflateSpec, DeflatedSpec, EventCheck, Op, Session,
-    SessionConfig, WireCheck,
+    drain, handshake_client_with, run_session, Clock, DeflateSpec, DeflatedSpec, EventCheck, Op,
+    Session, SessionConfig, WireCheck,
 };
 
 #[test]
@@ -61,7 +61,7 @@ fn a_deflated_burst_fed_ahead_then_eof_stays_within_the_held_bound() {
         clock.0,
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
     );
-    events.drain(&mut conn, &config.limits());
+    drain(&mut events, &mut conn, &config.limits());
     assert!(events.opened, "{:?}", events.events);
     run_session(&mut conn, &mut clock, &session, &mut events, &mut wire);
     let messages = events

@@ -1,6 +1,6 @@
 //! The same exchange through sockette-std and sockette-mio, with and without
 //! permessage-deflate, against the Python `websockets` echo server
-//! (`sockette_test_peers::PythonEchoServer`, which sets up its own Python
+//! (`sockette_testkit::PythonEchoServer`, which sets up its own Python
 //! environment under `target/` on first use): both backends must see the same
 //! messages, in the same order, and the same clean close.
 
@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sockette_core::{CloseCode, DeflateConfig, Message};
-use sockette_test_peers::PythonEchoServer;
+use sockette_testkit::PythonEchoServer;
 
 /// What a backend saw: the extensions agreed, the messages, the close.
 #[derive(Debug, PartialEq)]

@@ -1,4 +1,4 @@
-//! Shared by the loopback tests: certificates made at test time (rcgen), the
+//! Shared by the loopback tests: the client side of the test PKI (testkit's), the
 //! echo server, and servers that misbehave on purpose.
 
 // Test support: each test binary uses a part, and `pub` only crosses its modules.
@@ -7,86 +7,23 @@
 pub mod server;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use sockette_core::rustls;
-use sockette_core::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sockette_mio::ClientConfig;
+pub use sockette_testkit::pki::Pki;
 
-/// A test certificate authority.
-pub struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
+/// The client side of a [`Pki`]'s server.
+pub trait WssClient {
+    /// A client configuration for `wss://localhost:port/path` trusting this CA only.
+    fn client(&self, port: u16, path: &str) -> ClientConfig;
 }
 
-impl Pki {
-    pub fn new(name: &str) -> Pki {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Pki { ca }
-    }
-
-    /// A server configuration with a leaf for `localhost` signed by this CA.
-    pub fn server_tls(&self) -> Arc<rustls::ServerConfig> {
-        let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        Arc::new(
-            rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .unwrap(),
-        )
-    }
-
-    /// Like [`server_tls`](Self::server_tls), requiring a client certificate
-    /// signed by this CA.
-    pub fn client_auth_server_tls(&self) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.ca.der().clone()).unwrap();
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .build()
-        .unwrap();
-        let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        Arc::new(
-            rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_client_cert_verifier(verifier)
-                .with_single_cert(vec![cert.der().clone()], key)
-                .unwrap(),
-        )
-    }
-
-    /// A client certificate signed by this CA and its key, as PEM.
-    pub fn client_cert_pem(&self) -> (String, String) {
-        let params = CertificateParams::new(vec!["client.example".to_string()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// A client configuration for `wss://localhost:port/path` trusting this CA only.
-    pub fn client(&self, port: u16, path: &str) -> ClientConfig {
+impl WssClient for Pki {
+    fn client(&self, port: u16, path: &str) -> ClientConfig {
         ClientConfig::new(&format!("wss://localhost:{port}{path}"))
             .unwrap()
-            .add_root_certificates_pem(self.ca.pem().as_bytes())
+            .add_root_certificates_pem(self.ca_pem().as_bytes())
             .unwrap()
             .without_default_roots()
     }

@@ -3,9 +3,7 @@
 //! misbehaving servers, and a watchdog that bounds every test in time.
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
-pub mod pki;
-
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -13,7 +11,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use sockette_core::{CloseCode, Connection, Event, ServerConfig};
+use sockette_core::{CloseCode, Event, ServerConfig};
+use sockette_testkit::serve;
 
 /// Runs `f` on its own thread and fails the test if it takes longer than `secs`.
 pub fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -92,61 +91,6 @@ impl Drop for TestServer {
             let _ = a.join();
         }
     }
-}
-
-/// Drives a server-role connection over a blocking stream until it closes (or
-/// `max` passes), or until `on_event` returns false, calling `on_event` for each
-/// event. Returns the connection and the stream (still open).
-pub fn serve(
-    mut stream: TcpStream,
-    config: ServerConfig,
-    max: Duration,
-    mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream) -> bool,
-) -> (Connection, TcpStream) {
-    let end = Instant::now() + max;
-    let mut conn = Connection::server(config, Instant::now()).unwrap();
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        while let Some(bytes) = conn.poll_transmit() {
-            let n = bytes.len();
-            if stream.write_all(bytes).is_err() {
-                conn.handle_eof(Instant::now());
-                break;
-            }
-            conn.advance_transmit(n);
-        }
-        if conn.is_closed() || Instant::now() >= end {
-            break;
-        }
-        let now = Instant::now();
-        let wait = conn
-            .poll_timeout()
-            .map_or(Duration::from_millis(50), |t| {
-                t.saturating_duration_since(now)
-            })
-            .clamp(Duration::from_millis(1), Duration::from_millis(50));
-        stream.set_read_timeout(Some(wait)).unwrap();
-        match stream.read(&mut buf) {
-            Ok(0) => conn.handle_eof(Instant::now()),
-            Ok(n) => conn.handle_input(Instant::now(), &buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => conn.handle_eof(Instant::now()),
-        }
-        conn.handle_timeout(Instant::now());
-        while let Some(event) = conn.poll_event() {
-            if !on_event(&mut conn, &event, &mut stream) {
-                while let Some(bytes) = conn.poll_transmit() {
-                    let n = bytes.len();
-                    if stream.write_all(bytes).is_err() {
-                        break;
-                    }
-                    conn.advance_transmit(n);
-                }
-                return (conn, stream);
-            }
-        }
-    }
-    (conn, stream)
 }
 
 /// An echo server on the core's server role. Text commands change its

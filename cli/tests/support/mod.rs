@@ -3,7 +3,7 @@
 //! killed when dropped. Also a scriptable one-connection WebSocket peer.
 #![allow(dead_code, unreachable_pub)] // each test file uses a part of it
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_core::{Connection, Event, ServerConfig};
+use sockette_testkit::serve;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_sockette");
@@ -220,36 +221,20 @@ pub fn wss_peer(
 }
 
 fn serve_one(
-    mut stream: TcpStream,
+    stream: TcpStream,
     config: ServerConfig,
     mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream),
 ) -> Vec<Event> {
-    let end = Instant::now() + Duration::from_secs(20);
-    let mut conn = Connection::server(config, Instant::now()).unwrap();
     let mut seen = Vec::new();
-    let mut buf = vec![0u8; 64 << 10];
-    stream
-        .set_read_timeout(Some(Duration::from_millis(20)))
-        .unwrap();
-    while !conn.is_closed() && Instant::now() < end {
-        match stream.read(&mut buf) {
-            Ok(0) => conn.handle_eof(Instant::now()),
-            Ok(n) => conn.handle_input(Instant::now(), &buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => conn.handle_eof(Instant::now()),
-        }
-        conn.handle_timeout(Instant::now());
-        while let Some(event) = conn.poll_event() {
-            on_event(&mut conn, &event, &mut stream);
-            seen.push(event);
-        }
-        while let Some(bytes) = conn.poll_transmit() {
-            let n = bytes.len();
-            if stream.write_all(bytes).is_err() {
-                return seen;
-            }
-            conn.advance_transmit(n);
-        }
-    }
+    serve(
+        stream,
+        config,
+        Duration::from_secs(20),
+        |conn, event, stream| {
+            on_event(conn, event, stream);
+            seen.push(event.clone());
+            true
+        },
+    );
     seen
 }

@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use sockette_core::frame::{encode_frame, FrameHeader, OpCode};
-use sockette_core::{ClientConfig, Connection, Event, ServerConfig};
+use sockette_core::{ClientConfig, Connection};
 
 /// The message sizes measured: small, 1 KiB, 64 KiB, 1 MiB.
 pub const SIZES: [usize; 4] = [16, 1 << 10, 64 << 10, 1 << 20];
@@ -31,25 +31,10 @@ pub fn label(size: usize) -> String {
 
 /// A client connection past its handshake, with nothing pending.
 pub fn open_client() -> Connection {
-    let now = Instant::now();
-    let mut client =
-        Connection::client(ClientConfig::new("ws://bench.invalid/").unwrap(), now).unwrap();
-    let mut server = Connection::server(ServerConfig::new(), now).unwrap();
-    pump(&mut client, &mut server, now);
-    pump(&mut server, &mut client, now);
+    let config = ClientConfig::new("ws://bench.invalid/").unwrap();
+    let client = sockette_testkit::open_client(config, Instant::now());
     assert_eq!(client.state(), sockette_core::State::Open);
     client
-}
-
-fn pump(from: &mut Connection, to: &mut Connection, now: Instant) {
-    while let Some(bytes) = from.poll_transmit() {
-        let bytes = bytes.to_vec();
-        from.advance_transmit(bytes.len());
-        to.handle_input(now, &bytes);
-    }
-    while let Some(event) = to.poll_event() {
-        assert!(matches!(event, Event::Open(_)), "{event:?}");
-    }
 }
 
 /// Text of `size` bytes, mostly ASCII with some two- and three-byte characters

@@ -5,8 +5,11 @@
 //! received reason is at most 123.) The same payload in a close frame sent to an
 //! open client ends it cleanly with that code and reason, or fails it.
 
-use crate::open_client;
-use sockette_core::{parse_close_payload, ClientConfig, CloseCode, Event, Limits};
+use std::time::Instant;
+
+use crate::drain;
+use sockette_core::{parse_close_payload, ChaChaSource, ClientConfig, CloseCode, Event, Limits};
+use sockette_testkit::{check_events, Raw};
 
 /// Checks the invariant on one input (a failure panics): the fuzz target's whole
 /// body, also replayed by `tests/regressions.rs` on saved inputs. Returns false,
@@ -31,11 +34,17 @@ pub fn check(data: &[u8]) -> bool {
     if data.len() > 125 {
         return true;
     }
-    let (mut client, mut check, now) = open_client(ClientConfig::new("ws://a/").unwrap());
+    let now = Instant::now();
+    let config = ClientConfig::new("ws://a/")
+        .unwrap()
+        .random_source(ChaChaSource::from_seed(0));
+    let raw = Raw::open_client_at(config, now);
+    let mut check = check_events(&raw.history, &Limits::default());
+    let mut client = raw.conn;
     let mut frame = vec![0x88, data.len() as u8];
     frame.extend_from_slice(data);
     client.handle_input(now, &frame);
-    check.drain(&mut client, &Limits::default());
+    drain(&mut check, &mut client, &Limits::default());
     match (parsed, &check.events[1..]) {
         (Ok((code, reason)), [Event::Close(c)]) => {
             assert!(c.was_clean && c.code == code && c.reason == reason)

@@ -6,8 +6,9 @@
 
 use std::time::Instant;
 
-use crate::EventCheck;
+use crate::{drain, EventCheck};
 use sockette_core::{accept_key, ChaChaSource, ClientConfig, Connection, Event, Limits};
+use sockette_testkit::key_of;
 
 fn client(flags: u8, now: Instant) -> (Connection, String) {
     let mut config = ClientConfig::new("ws://example.org/chat").unwrap();
@@ -17,11 +18,7 @@ fn client(flags: u8, now: Instant) -> (Connection, String) {
     let config = config.random_source(ChaChaSource::from_seed(flags.into()));
     let conn = Connection::client(config, now).unwrap();
     let request = String::from_utf8(conn.poll_transmit().unwrap().to_vec()).unwrap();
-    let key = request
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    (conn, accept_key(key))
+    (conn, accept_key(key_of(&request)))
 }
 
 fn run(flags: u8, answer: &[u8], piece: usize) -> (EventCheck, String) {
@@ -31,10 +28,10 @@ fn run(flags: u8, answer: &[u8], piece: usize) -> (EventCheck, String) {
     let mut check = EventCheck::default();
     for bytes in answer.as_bytes().chunks(piece) {
         conn.handle_input(now, bytes);
-        check.drain(&mut conn, &Limits::default());
+        drain(&mut check, &mut conn, &Limits::default());
     }
     conn.handle_eof(now);
-    check.drain(&mut conn, &Limits::default());
+    drain(&mut check, &mut conn, &Limits::default());
     assert!(check.closed);
     if let Some(Event::Open(info)) = check.events.first() {
         assert!(

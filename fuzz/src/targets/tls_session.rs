@@ -9,10 +9,11 @@ use std::io::{Read, Write};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use crate::{accept_response, encode, EventCheck, FrameSpec, BUFFER_SLACK};
+use crate::{drain, encode, EventCheck, FrameSpec, BUFFER_SLACK};
 use arbitrary::{Arbitrary, Unstructured};
-use sockette_core::rustls::{self, pki_types::PrivateKeyDer, ServerConnection};
+use sockette_core::rustls::{self, ServerConnection};
 use sockette_core::{ChaChaSource, ClientConfig, CloseCode, Connection, Limits};
+use sockette_testkit::{pki, response_101};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -34,18 +35,7 @@ struct Input<'a> {
 fn server_config() -> Arc<rustls::ServerConfig> {
     static CONFIG: OnceLock<Arc<rustls::ServerConfig>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let cert = rcgen::generate_simple_self_signed(vec!["example.org".into()]).unwrap();
-            let key = PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(vec![cert.cert.der().clone()], key)
-                .unwrap();
-            Arc::new(config)
-        })
+        .get_or_init(|| pki::self_signed_server_tls(&["example.org"]))
         .clone()
 }
 
@@ -91,10 +81,10 @@ pub fn check(data: &[u8]) -> bool {
         assert!(request.ends_with(b"\r\n\r\n"), "{request:?}");
         server
             .writer()
-            .write_all(&accept_response(&request, ""))
+            .write_all(response_101(&String::from_utf8_lossy(&request), "").as_bytes())
             .unwrap();
         pump(&mut client, &mut server, now);
-        events.drain(&mut client, &limits);
+        drain(&mut events, &mut client, &limits);
         assert!(events.opened, "{:?}", events.events);
     }
     let mut wire = input.wire;
@@ -115,11 +105,11 @@ pub fn check(data: &[u8]) -> bool {
             Op::Close(code) => drop(client.close(now, CloseCode::from(*code), "")),
             Op::Pump => drop(pump(&mut client, &mut server, now)),
         }
-        events.drain(&mut client, &limits);
+        drain(&mut events, &mut client, &limits);
         assert!(client.buffered_amount() <= limits.max_buffered_output + BUFFER_SLACK);
     }
     client.handle_eof(now);
-    events.drain(&mut client, &limits);
+    drain(&mut events, &mut client, &limits);
     assert!(events.closed);
     true
 }

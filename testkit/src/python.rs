@@ -18,8 +18,6 @@
 //! half-made one is never used; when two processes race, the first rename
 //! wins and the other uses the winner's and deletes its own. Within one
 //! process the setup runs once and its result (or its error) is shared.
-//!
-//! Not published: a dev-dependency of `sockette-std` and `sockette-tests`.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, ErrorKind};
@@ -485,8 +483,10 @@ mod tests {
 
     /// A fresh empty directory under the system's temporary directory.
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            env::temp_dir().join(format!("sockette-test-peers-{name}-{}", std::process::id()));
+        let dir = env::temp_dir().join(format!(
+            "sockette-testkit-python-{name}-{}",
+            std::process::id()
+        ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir

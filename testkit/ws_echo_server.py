@@ -2,7 +2,7 @@
 
     python3 ws_echo_server.py [--cert CERT.pem --key KEY.pem]
 
-The tests start it through `sockette_test_peers::PythonEchoServer`, with the
+The tests start it through `sockette_testkit::PythonEchoServer`, with the
 interpreter of the virtual environment they make under `target/python-venv`
 (which has the pinned `websockets`).
 

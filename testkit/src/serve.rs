@@ -1,0 +1,65 @@
+//! The core's server role over a blocking `TcpStream`: the driver of the test
+//! servers on loopback (the backends' and the CLI's tests).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use sockette_core::{Connection, Event, ServerConfig};
+
+/// Drives a server-role connection over a blocking stream until it closes, `max`
+/// passes, or `on_event` returns false, calling `on_event` for each event (it may
+/// answer through the connection or write raw bytes to the stream). Returns the
+/// connection and the stream, still open.
+pub fn serve(
+    mut stream: TcpStream,
+    config: ServerConfig,
+    max: Duration,
+    mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream) -> bool,
+) -> (Connection, TcpStream) {
+    let end = Instant::now() + max;
+    let mut conn = Connection::server(config, Instant::now()).unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        if !write_all(&mut conn, &mut stream) {
+            conn.handle_eof(Instant::now());
+        }
+        if conn.is_closed() || Instant::now() >= end {
+            break;
+        }
+        let now = Instant::now();
+        let wait = conn
+            .poll_timeout()
+            .map_or(Duration::from_millis(50), |t| {
+                t.saturating_duration_since(now)
+            })
+            .clamp(Duration::from_millis(1), Duration::from_millis(50));
+        stream.set_read_timeout(Some(wait)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => conn.handle_eof(Instant::now()),
+            Ok(n) => conn.handle_input(Instant::now(), &buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => conn.handle_eof(Instant::now()),
+        }
+        conn.handle_timeout(Instant::now());
+        while let Some(event) = conn.poll_event() {
+            if !on_event(&mut conn, &event, &mut stream) {
+                write_all(&mut conn, &mut stream);
+                return (conn, stream);
+            }
+        }
+    }
+    (conn, stream)
+}
+
+/// Writes all of `conn`'s output; false if the stream refused it.
+fn write_all(conn: &mut Connection, stream: &mut TcpStream) -> bool {
+    while let Some(bytes) = conn.poll_transmit() {
+        let n = bytes.len();
+        if stream.write_all(bytes).is_err() {
+            return false;
+        }
+        conn.advance_transmit(n);
+    }
+    true
+}
