@@ -300,7 +300,8 @@ impl ClientConfig {
     /// server accepts is honoured, and an invalid answer fails the handshake. The
     /// answer is read strictly (§7.1): a parameter that is unknown, repeated, or
     /// has a malformed value (a sign, a leading zero, an unbalanced quote) is a
-    /// [`HandshakeError::BadHeader`](crate::HandshakeError::BadHeader) naming it.
+    /// [`HandshakeError::Deflate`](crate::HandshakeError::Deflate) whose
+    /// [`DeflateProblem`](crate::DeflateProblem) names it.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
         self
@@ -540,7 +541,8 @@ impl UpgradedConfig {
     ///
     /// Read as strictly as a client reads a server's answer: a value that is not
     /// exactly one permessage-deflate element, or has an unknown, repeated or
-    /// malformed parameter, is an [`Error::Handshake`] naming it; invalid
+    /// malformed parameter, is an [`Error::Handshake`] holding a
+    /// [`HandshakeError::Deflate`](crate::HandshakeError::Deflate) naming it; invalid
     /// `deflate` settings are an [`Error::Config`].
     pub fn deflate_agreed(mut self, agreed: &str, deflate: DeflateConfig) -> Result<Self, Error> {
         deflate.validate()?;

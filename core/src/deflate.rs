@@ -10,6 +10,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 
 use crate::config_error::ConfigError;
 use crate::error::{CapacityError, CompressedDataError, Error, HandshakeError, ProtocolError};
+use crate::header_problem::DeflateProblem;
 
 /// The extension's registered name.
 pub(crate) const EXTENSION_NAME: &str = "permessage-deflate";
@@ -218,14 +219,16 @@ struct Params {
 /// Reads an element's parameters strictly: only the four of RFC 7692, each at most
 /// once, the `*_no_context_takeover` ones without a value, window sizes as a
 /// decimal 8..=15 without sign or leading zero (plain or in quotes), and
-/// `client_max_window_bits` without a value only in an offer. Every error names
-/// the parameter.
-fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, String> {
+/// `client_max_window_bits` without a value only in an offer. Every error carries
+/// the parameter's name.
+fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, DeflateProblem> {
     let mut read = Params::default();
     let mut seen: Vec<&str> = Vec::new();
     for &(name, value) in params {
         if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-            return Err(format!("parameter {name} appears twice"));
+            return Err(DeflateProblem::RepeatedParameter {
+                name: name.to_string(),
+            });
         }
         seen.push(name);
         let flag = |flag: &mut bool| match value {
@@ -233,13 +236,18 @@ fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, St
                 *flag = true;
                 Ok(())
             }
-            Some(v) => Err(format!("{name} takes no value, got {name}={v}")),
+            Some(v) => Err(DeflateProblem::ValueNotAllowed {
+                name: name.to_string(),
+                value: v.to_string(),
+            }),
         };
         match name.to_ascii_lowercase().as_str() {
             "server_no_context_takeover" => flag(&mut read.server_no_context_takeover)?,
             "client_no_context_takeover" => flag(&mut read.client_no_context_takeover)?,
             "server_max_window_bits" => {
-                let value = value.ok_or_else(|| format!("{name} needs a value"))?;
+                let value = value.ok_or_else(|| DeflateProblem::ValueRequired {
+                    name: name.to_string(),
+                })?;
                 read.server_max_window_bits = Some(window_bits(name, value)?);
             }
             "client_max_window_bits" => {
@@ -247,14 +255,16 @@ fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, St
                     (Some(value), _) => Some(window_bits(name, value)?),
                     (None, Side::Offer) => None,
                     (None, Side::Answer) => {
-                        return Err(format!("{name} needs a value in an answer"))
+                        return Err(DeflateProblem::ValueRequiredInAnswer {
+                            name: name.to_string(),
+                        })
                     }
                 });
             }
             _ => {
-                return Err(match value {
-                    Some(v) => format!("unknown permessage-deflate parameter {name}={v}"),
-                    None => format!("unknown permessage-deflate parameter {name}"),
+                return Err(DeflateProblem::UnknownParameter {
+                    name: name.to_string(),
+                    value: value.map(str::to_string),
                 })
             }
         }
@@ -265,11 +275,14 @@ fn read_params(params: &[(&str, Option<&str>)], side: Side) -> Result<Params, St
 /// A window size value (RFC 7692 §7.1.2): `1*DIGIT` without leading zero, in
 /// 8..=15, as a token or a quoted-string whose content (after removing `\`
 /// escapes, RFC 7230 §3.2.6) is that token.
-fn window_bits(name: &str, raw: &str) -> Result<u8, String> {
+fn window_bits(name: &str, raw: &str) -> Result<u8, DeflateProblem> {
     let text = match raw.strip_prefix('"') {
         None => raw.to_string(),
         Some(quoted) => {
-            let unbalanced = || format!("{name}={raw} has an unbalanced quote");
+            let unbalanced = || DeflateProblem::UnbalancedQuote {
+                name: name.to_string(),
+                value: raw.to_string(),
+            };
             let inner = quoted.strip_suffix('"').ok_or_else(unbalanced)?;
             let mut text = String::with_capacity(inner.len());
             let mut chars = inner.chars();
@@ -287,24 +300,17 @@ fn window_bits(name: &str, raw: &str) -> Result<u8, String> {
     let decimal = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<u8>() {
         Ok(bits) if decimal && !text.starts_with('0') && (8..=15).contains(&bits) => Ok(bits),
-        _ => Err(format!(
-            "{name}={raw} is not a window size in 8..=15 \
-             (a decimal number without sign or leading zero)"
-        )),
-    }
-}
-
-fn extension_error(problem: String) -> HandshakeError {
-    HandshakeError::BadHeader {
-        name: "Sec-WebSocket-Extensions",
-        problem,
+        _ => Err(DeflateProblem::InvalidWindowBits {
+            name: name.to_string(),
+            value: raw.to_string(),
+        }),
     }
 }
 
 /// Validates the server's answer to our offer (RFC 7692 §7.1). `values` are the
 /// `Sec-WebSocket-Extensions` header values; none means deflate was declined.
 /// A parameter that is malformed, repeated or unknown fails the handshake with a
-/// message naming it (§5: the client must fail the connection).
+/// [`DeflateProblem`] naming it (§5: the client must fail the connection).
 pub(crate) fn accept_response(
     values: &[&str],
     offer: &DeflateConfig,
@@ -318,11 +324,9 @@ pub(crate) fn accept_response(
             ));
         }
         if agreed.is_some() {
-            return Err(extension_error(
-                "permessage-deflate accepted more than once".into(),
-            ));
+            return Err(HandshakeError::Deflate(DeflateProblem::AcceptedTwice));
         }
-        let params = read_params(&element.params, Side::Answer).map_err(extension_error)?;
+        let params = read_params(&element.params, Side::Answer).map_err(HandshakeError::Deflate)?;
         let mut negotiated = Negotiated {
             client_max_window_bits: offer.client_max_window_bits,
             server_max_window_bits: 15,
@@ -332,9 +336,12 @@ pub(crate) fn accept_response(
         };
         if let Some(bits) = params.server_max_window_bits {
             if let Some(asked) = offer.server_max_window_bits.filter(|&asked| bits > asked) {
-                return Err(extension_error(format!(
-                    "server_max_window_bits={bits} exceeds the {asked} requested"
-                )));
+                return Err(HandshakeError::Deflate(
+                    DeflateProblem::ServerWindowTooLarge {
+                        bits,
+                        requested: asked,
+                    },
+                ));
             }
             negotiated.server_max_window_bits = bits;
         }
@@ -343,15 +350,15 @@ pub(crate) fn accept_response(
         }
         if offer.server_no_context_takeover && !negotiated.server_no_context_takeover {
             // §7.1.1.1: a server accepting must honour the request.
-            return Err(extension_error(
-                "server_no_context_takeover was requested but not granted".into(),
-            ));
+            return Err(HandshakeError::Deflate(DeflateProblem::NotGranted {
+                name: "server_no_context_takeover",
+            }));
         }
         if let Some(asked) = offer.server_max_window_bits {
             if negotiated.server_max_window_bits > asked {
-                return Err(extension_error(
-                    "server_max_window_bits was requested but not granted".into(),
-                ));
+                return Err(HandshakeError::Deflate(DeflateProblem::NotGranted {
+                    name: "server_max_window_bits",
+                }));
             }
         }
         agreed = Some(negotiated);
@@ -367,20 +374,15 @@ pub(crate) fn agreed_elsewhere(answer: &str) -> Result<Negotiated, HandshakeErro
     let elements = parse_elements(answer);
     let element = match elements.as_slice() {
         [one] if one.name.eq_ignore_ascii_case(EXTENSION_NAME) => one,
-        [] => {
-            return Err(extension_error(
-                "no permessage-deflate in the agreed extensions".into(),
-            ))
-        }
+        [] => return Err(HandshakeError::Deflate(DeflateProblem::NotAgreed)),
         [one] => return Err(HandshakeError::UnexpectedExtension(one.name.to_string())),
         _ => {
-            return Err(extension_error(
-                "more than one extension agreed; permessage-deflate is the only one supported"
-                    .into(),
+            return Err(HandshakeError::Deflate(
+                DeflateProblem::MoreThanOneExtension,
             ))
         }
     };
-    let params = read_params(&element.params, Side::Answer).map_err(extension_error)?;
+    let params = read_params(&element.params, Side::Answer).map_err(HandshakeError::Deflate)?;
     Ok(Negotiated {
         client_max_window_bits: params.client_max_window_bits.flatten().unwrap_or(15),
         server_max_window_bits: params.server_max_window_bits.unwrap_or(15),
@@ -410,8 +412,8 @@ impl Negotiated {
 }
 
 /// For the server role: what we answer to one permessage-deflate offer, or why
-/// the offer is malformed (the reason names the parameter).
-fn answer_offer(offer: &Element<'_>, ours: &DeflateConfig) -> Result<Negotiated, String> {
+/// the offer is malformed (the same kinds a client's check of an answer gives).
+fn answer_offer(offer: &Element<'_>, ours: &DeflateConfig) -> Result<Negotiated, DeflateProblem> {
     let params = read_params(&offer.params, Side::Offer)?;
     let server_max_window_bits = ours.server_max_window_bits.unwrap_or(15);
     Ok(Negotiated {
@@ -613,71 +615,117 @@ impl DeflateCodec {
 mod tests {
     use super::*;
 
-    /// Malformed parameters, each with the parameter its error must name. Every
-    /// one fails in an answer (client role) and is declined in an offer (server).
-    const MALFORMED: &[(&str, &str)] = &[
-        ("server_max_window_bits=+15", "server_max_window_bits"),
-        ("server_max_window_bits=+9", "server_max_window_bits"),
-        ("server_max_window_bits=-10", "server_max_window_bits"),
-        ("server_max_window_bits=010", "server_max_window_bits"),
-        ("server_max_window_bits=\"010\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"+10\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"10", "server_max_window_bits"),
-        ("server_max_window_bits=10\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"10\\\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"1\"0\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"\"", "server_max_window_bits"),
-        ("server_max_window_bits=\"", "server_max_window_bits"),
-        ("server_max_window_bits=", "server_max_window_bits"),
-        ("server_max_window_bits=1 0", "server_max_window_bits"),
-        ("server_max_window_bits=\" 10\"", "server_max_window_bits"),
-        ("server_max_window_bits=0xa", "server_max_window_bits"),
-        ("server_max_window_bits=16", "server_max_window_bits"),
-        ("server_max_window_bits=7", "server_max_window_bits"),
-        ("server_max_window_bits=265", "server_max_window_bits"),
-        ("server_max_window_bits", "server_max_window_bits"),
-        ("client_max_window_bits=+15", "client_max_window_bits"),
-        ("client_max_window_bits=\"9", "client_max_window_bits"),
-        ("client_max_window_bits=09", "client_max_window_bits"),
-        ("client_max_window_bits=", "client_max_window_bits"),
-        ("server_no_context_takeover=1", "server_no_context_takeover"),
-        (
-            "client_no_context_takeover=\"\"",
-            "client_no_context_takeover",
-        ),
-        (
-            "server_max_window_bits=10; server_max_window_bits=10",
-            "server_max_window_bits",
-        ),
-        (
-            "server_no_context_takeover; Server_No_Context_Takeover",
-            "Server_No_Context_Takeover",
-        ),
-        (
-            "client_max_window_bits; client_max_window_bits=10",
-            "client_max_window_bits",
-        ),
-        ("foo", "foo"),
-        ("x_max_window_bits=10", "x_max_window_bits"),
-    ];
+    fn bits(name: &str, value: &str) -> DeflateProblem {
+        DeflateProblem::InvalidWindowBits {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    fn quote(name: &str, value: &str) -> DeflateProblem {
+        DeflateProblem::UnbalancedQuote {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    fn twice(name: &str) -> DeflateProblem {
+        DeflateProblem::RepeatedParameter {
+            name: name.to_string(),
+        }
+    }
+
+    fn valued(name: &str, value: &str) -> DeflateProblem {
+        DeflateProblem::ValueNotAllowed {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    fn unknown(name: &str, value: Option<&str>) -> DeflateProblem {
+        DeflateProblem::UnknownParameter {
+            name: name.to_string(),
+            value: value.map(str::to_string),
+        }
+    }
+
+    /// Malformed parameters, each with the problem it must give. Every one fails
+    /// in an answer (client role) and is declined in an offer (server).
+    fn malformed() -> Vec<(&'static str, DeflateProblem)> {
+        const S: &str = "server_max_window_bits";
+        const C: &str = "client_max_window_bits";
+        vec![
+            ("server_max_window_bits=+15", bits(S, "+15")),
+            ("server_max_window_bits=+9", bits(S, "+9")),
+            ("server_max_window_bits=-10", bits(S, "-10")),
+            ("server_max_window_bits=010", bits(S, "010")),
+            ("server_max_window_bits=\"010\"", bits(S, "\"010\"")),
+            ("server_max_window_bits=\"+10\"", bits(S, "\"+10\"")),
+            ("server_max_window_bits=\"10", quote(S, "\"10")),
+            ("server_max_window_bits=10\"", bits(S, "10\"")),
+            ("server_max_window_bits=\"10\\\"", quote(S, "\"10\\\"")),
+            ("server_max_window_bits=\"1\"0\"", quote(S, "\"1\"0\"")),
+            ("server_max_window_bits=\"\"", bits(S, "\"\"")),
+            ("server_max_window_bits=\"", quote(S, "\"")),
+            ("server_max_window_bits=", bits(S, "")),
+            ("server_max_window_bits=1 0", bits(S, "1 0")),
+            ("server_max_window_bits=\" 10\"", bits(S, "\" 10\"")),
+            ("server_max_window_bits=0xa", bits(S, "0xa")),
+            ("server_max_window_bits=16", bits(S, "16")),
+            ("server_max_window_bits=7", bits(S, "7")),
+            ("server_max_window_bits=265", bits(S, "265")),
+            (
+                "server_max_window_bits",
+                DeflateProblem::ValueRequired {
+                    name: S.to_string(),
+                },
+            ),
+            ("client_max_window_bits=+15", bits(C, "+15")),
+            ("client_max_window_bits=\"9", quote(C, "\"9")),
+            ("client_max_window_bits=09", bits(C, "09")),
+            ("client_max_window_bits=", bits(C, "")),
+            (
+                "server_no_context_takeover=1",
+                valued("server_no_context_takeover", "1"),
+            ),
+            (
+                "client_no_context_takeover=\"\"",
+                valued("client_no_context_takeover", "\"\""),
+            ),
+            (
+                "server_max_window_bits=10; server_max_window_bits=10",
+                twice(S),
+            ),
+            (
+                "server_no_context_takeover; Server_No_Context_Takeover",
+                twice("Server_No_Context_Takeover"),
+            ),
+            (
+                "client_max_window_bits=10; client_max_window_bits",
+                twice(C),
+            ),
+            ("foo", unknown("foo", None)),
+            (
+                "x_max_window_bits=10",
+                unknown("x_max_window_bits", Some("10")),
+            ),
+        ]
+    }
 
     /// An offer that any well-formed answer in the tables below satisfies.
     fn lenient_offer() -> DeflateConfig {
         DeflateConfig::default()
     }
 
-    fn answer_problem(params: &str) -> Result<Option<Negotiated>, String> {
+    fn answer_problem(params: &str) -> Result<Option<Negotiated>, DeflateProblem> {
         let answer = format!("{EXTENSION_NAME}; {params}");
         accept_response(&[&answer], &lenient_offer()).map_err(|e| match e {
-            HandshakeError::BadHeader {
-                name: "Sec-WebSocket-Extensions",
-                problem,
-            } => problem,
-            other => panic!("{answer}: expected a Sec-WebSocket-Extensions error, got {other:?}"),
+            HandshakeError::Deflate(problem) => problem,
+            other => panic!("{answer}: expected a permessage-deflate problem, got {other:?}"),
         })
     }
 
-    fn offer_problem(params: &str) -> Result<Negotiated, String> {
+    fn offer_problem(params: &str) -> Result<Negotiated, DeflateProblem> {
         let offer = format!("{EXTENSION_NAME}; {params}");
         let elements = parse_elements(&offer);
         assert_eq!(elements.len(), 1, "{offer}");
@@ -685,20 +733,20 @@ mod tests {
     }
 
     #[test]
-    fn malformed_parameters_in_an_answer_fail_naming_the_parameter() {
-        for &(params, named) in MALFORMED {
+    fn malformed_parameters_in_an_answer_fail_with_their_kind() {
+        for (params, expected) in malformed() {
             match answer_problem(params) {
-                Err(problem) => assert!(problem.contains(named), "{params}: {problem}"),
+                Err(problem) => assert_eq!(problem, expected, "{params}"),
                 Ok(agreed) => panic!("{params}: accepted as {agreed:?}"),
             }
         }
     }
 
     #[test]
-    fn malformed_parameters_in_an_offer_are_refused_naming_the_parameter() {
-        for &(params, named) in MALFORMED {
+    fn malformed_parameters_in_an_offer_are_refused_with_their_kind() {
+        for (params, expected) in malformed() {
             match offer_problem(params) {
-                Err(problem) => assert!(problem.contains(named), "{params}: {problem}"),
+                Err(problem) => assert_eq!(problem, expected, "{params}"),
                 Ok(agreed) => panic!("{params}: accepted as {agreed:?}"),
             }
             // The server declines the malformed offer and takes the next valid one.
@@ -724,13 +772,30 @@ mod tests {
 
     #[test]
     fn client_max_window_bits_without_a_value_is_for_offers_only() {
-        let problem = answer_problem("client_max_window_bits").unwrap_err();
-        assert!(problem.contains("client_max_window_bits"), "{problem}");
+        assert_eq!(
+            answer_problem("client_max_window_bits"),
+            Err(DeflateProblem::ValueRequiredInAnswer {
+                name: "client_max_window_bits".to_string()
+            })
+        );
         assert_eq!(
             offer_problem("client_max_window_bits")
                 .unwrap()
                 .client_max_window_bits,
             15
+        );
+        // So in an offer a valueless one, then a second, is a repetition; in an
+        // answer the first is already wrong.
+        let valueless_then_valued = "client_max_window_bits; client_max_window_bits=10";
+        assert_eq!(
+            offer_problem(valueless_then_valued),
+            Err(twice("client_max_window_bits"))
+        );
+        assert_eq!(
+            answer_problem(valueless_then_valued),
+            Err(DeflateProblem::ValueRequiredInAnswer {
+                name: "client_max_window_bits".to_string()
+            })
         );
     }
 

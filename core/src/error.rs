@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::close::CloseCode;
 use crate::config_error::ConfigError;
+use crate::header_problem::{DeflateProblem, HeaderProblem};
 use crate::tls::TlsError;
 use crate::url::UrlError;
 
@@ -202,13 +203,17 @@ pub enum HandshakeError {
         /// The configured limit in bytes.
         limit: usize,
     },
-    /// A required header is missing or holds the wrong value.
+    /// A required header is missing, repeated or holds the wrong value.
     BadHeader {
         /// The header's name.
         name: &'static str,
         /// What was wrong with it.
-        problem: String,
+        problem: HeaderProblem,
     },
+    /// The permessage-deflate negotiation in `Sec-WebSocket-Extensions` is
+    /// invalid (RFC 7692 §7.1): a malformed, repeated or unknown parameter, or
+    /// an answer that does not honour the offer.
+    Deflate(DeflateProblem),
     /// `Sec-WebSocket-Accept` does not prove the server read our key.
     BadAccept {
         /// The value RFC 6455 §4.2.2 requires.
@@ -245,6 +250,9 @@ impl fmt::Display for HandshakeError {
                 write!(f, "HTTP head larger than the {limit}-byte limit")
             }
             HandshakeError::BadHeader { name, problem } => write!(f, "header {name}: {problem}"),
+            HandshakeError::Deflate(problem) => {
+                write!(f, "header Sec-WebSocket-Extensions: {problem}")
+            }
             HandshakeError::BadAccept { expected, received } => write!(
                 f,
                 "Sec-WebSocket-Accept is {received:?}, expected {expected:?}"
@@ -265,11 +273,15 @@ impl fmt::Display for HandshakeError {
     }
 }
 
-/// The cause is the [`MalformedHttp`] kind of a malformed head.
+/// The cause is the kind: the [`MalformedHttp`] of a malformed head, the
+/// [`HeaderProblem`] of a bad header, the [`DeflateProblem`] of a refused
+/// negotiation.
 impl std::error::Error for HandshakeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             HandshakeError::Malformed(e) => Some(e),
+            HandshakeError::BadHeader { problem, .. } => Some(problem),
+            HandshakeError::Deflate(e) => Some(e),
             _ => None,
         }
     }

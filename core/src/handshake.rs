@@ -12,6 +12,7 @@ use crate::config_error::ConfigError;
 use crate::deflate::{self, DeflateConfig, Negotiated};
 use crate::error::{Error, HandshakeError, MalformedHttp};
 use crate::event::OpenInfo;
+use crate::header_problem::HeaderProblem;
 use crate::url::WsUrl;
 
 /// RFC 6455 §1.3: the GUID appended to the key before hashing.
@@ -393,7 +394,7 @@ impl ClientHandshake {
         let accept =
             single(&headers, "Sec-WebSocket-Accept")?.ok_or(HandshakeError::BadHeader {
                 name: "Sec-WebSocket-Accept",
-                problem: "missing".into(),
+                problem: HeaderProblem::Missing,
             })?;
         if accept.trim() != self.expected_accept {
             return Err(HandshakeError::BadAccept {
@@ -522,7 +523,7 @@ impl ServerHandshake {
         if header(&headers, "host").is_none() {
             return bad(HandshakeError::BadHeader {
                 name: "Host",
-                problem: "missing".into(),
+                problem: HeaderProblem::Missing,
             });
         }
         if let Err(e) = require_token(&headers, "Upgrade", "websocket")
@@ -530,29 +531,44 @@ impl ServerHandshake {
         {
             return bad(e);
         }
-        match single(&headers, "Sec-WebSocket-Version") {
-            Ok(Some(v)) if v.trim() == "13" => {}
-            _ => {
-                return Err(reject(
-                    "426 Upgrade Required",
-                    HandshakeError::BadHeader {
-                        name: "Sec-WebSocket-Version",
-                        problem: "must be 13".into(),
-                    },
-                ))
-            }
+        // Any version problem gets 426 with our version, so that a client
+        // speaking another one learns which to use (RFC 6455 §4.2.2).
+        let version_problem = match single(&headers, "Sec-WebSocket-Version") {
+            Ok(Some(v)) if v.trim() == "13" => None,
+            Ok(Some(v)) => Some(HeaderProblem::UnsupportedVersion {
+                found: v.trim().to_string(),
+            }),
+            Ok(None) => Some(HeaderProblem::Missing),
+            Err(_) => Some(HeaderProblem::Repeated),
+        };
+        if let Some(problem) = version_problem {
+            return Err(reject(
+                "426 Upgrade Required",
+                HandshakeError::BadHeader {
+                    name: "Sec-WebSocket-Version",
+                    problem,
+                },
+            ));
         }
         let key = match single(&headers, "Sec-WebSocket-Key") {
             Ok(Some(k)) if BASE64.decode(k.trim()).is_ok_and(|raw| raw.len() == 16) => {
                 k.trim().to_string()
             }
-            Err(e) => return bad(e),
-            _ => {
+            Ok(Some(k)) => {
                 return bad(HandshakeError::BadHeader {
                     name: "Sec-WebSocket-Key",
-                    problem: "missing or not 16 base64-encoded bytes".into(),
+                    problem: HeaderProblem::InvalidKey {
+                        found: k.trim().to_string(),
+                    },
                 })
             }
+            Ok(None) => {
+                return bad(HandshakeError::BadHeader {
+                    name: "Sec-WebSocket-Key",
+                    problem: HeaderProblem::Missing,
+                })
+            }
+            Err(e) => return bad(e),
         };
         let protocol = headers
             .iter()
@@ -631,7 +647,7 @@ fn single<'a>(
     if found.next().is_some() {
         return Err(HandshakeError::BadHeader {
             name,
-            problem: "appears more than once".into(),
+            problem: HeaderProblem::Repeated,
         });
     }
     Ok(first)
@@ -641,7 +657,7 @@ fn single<'a>(
 fn require_token(
     headers: &[(String, String)],
     name: &'static str,
-    token: &str,
+    token: &'static str,
 ) -> Result<(), HandshakeError> {
     let present = headers
         .iter()
@@ -654,8 +670,11 @@ fn require_token(
         Err(HandshakeError::BadHeader {
             name,
             problem: match header(headers, name) {
-                Some(v) => format!("is {v:?}, expected {token:?}"),
-                None => "missing".into(),
+                Some(v) => HeaderProblem::WrongToken {
+                    found: v.to_string(),
+                    expected: token,
+                },
+                None => HeaderProblem::Missing,
             },
         })
     }

@@ -94,6 +94,7 @@ mod event;
 #[doc(hidden)]
 pub mod frame;
 mod handshake;
+mod header_problem;
 mod logging;
 #[doc(hidden)]
 pub mod mask;
@@ -118,6 +119,7 @@ pub use error::{
 };
 pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
+pub use header_problem::{DeflateProblem, HeaderProblem};
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;
 pub use tls::{crypto_provider, TlsError, TlsErrorKind};

@@ -5,8 +5,8 @@ use sockette_testkit as support;
 
 use flate2::{Compress, Compression, FlushCompress};
 use sockette_core::{
-    CapacityError, ClientConfig, CloseCode, DeflateConfig, Error, Event, HandshakeError, Limits,
-    Message, ProtocolError,
+    CapacityError, ClientConfig, CloseCode, DeflateConfig, DeflateProblem, Error, Event,
+    HandshakeError, Limits, Message, ProtocolError,
 };
 use support::*;
 
@@ -27,10 +27,10 @@ fn answer(offer: DeflateConfig, extensions: &str) -> (Raw, Vec<Event>) {
     (raw, events)
 }
 
-fn extension_problem(events: &[Event]) -> String {
+fn extension_problem(events: &[Event]) -> &DeflateProblem {
     match events.first() {
-        Some(Event::Error(Error::Handshake(e))) => e.to_string(),
-        other => panic!("expected a handshake error, got {other:?}"),
+        Some(Event::Error(Error::Handshake(HandshakeError::Deflate(problem)))) => problem,
+        other => panic!("expected a permessage-deflate problem, got {other:?}"),
     }
 }
 
@@ -96,57 +96,82 @@ fn invalid_answers_fail_the_handshake_with_the_reason() {
     let offer = DeflateConfig::default()
         .server_max_window_bits(Some(10))
         .server_no_context_takeover(true);
+    let name = |name: &str| name.to_string();
     let cases = [
         (
             "permessage-deflate; server_no_context_takeover; foo",
-            "unknown",
+            DeflateProblem::UnknownParameter {
+                name: name("foo"),
+                value: None,
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-            "twice",
+            DeflateProblem::RepeatedParameter {
+                name: name("server_no_context_takeover"),
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=16",
-            "8..=15",
+            DeflateProblem::InvalidWindowBits {
+                name: name("server_max_window_bits"),
+                value: name("16"),
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=7",
-            "8..=15",
+            DeflateProblem::InvalidWindowBits {
+                name: name("server_max_window_bits"),
+                value: name("7"),
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_max_window_bits",
-            "value",
+            DeflateProblem::ValueRequired {
+                name: name("server_max_window_bits"),
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=11",
-            "exceeds",
+            DeflateProblem::ServerWindowTooLarge {
+                bits: 11,
+                requested: 10,
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; client_max_window_bits",
-            "value",
+            DeflateProblem::ValueRequiredInAnswer {
+                name: name("client_max_window_bits"),
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover=1",
-            "takes no value",
+            DeflateProblem::ValueNotAllowed {
+                name: name("server_no_context_takeover"),
+                value: name("1"),
+            },
         ),
         (
             "permessage-deflate; server_max_window_bits=10",
-            "not granted",
+            DeflateProblem::NotGranted {
+                name: "server_no_context_takeover",
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover",
-            "not granted",
+            DeflateProblem::NotGranted {
+                name: "server_max_window_bits",
+            },
         ),
         (
             "permessage-deflate; server_no_context_takeover; server_max_window_bits=10, \
              permessage-deflate; server_no_context_takeover; server_max_window_bits=10",
-            "more than once",
+            DeflateProblem::AcceptedTwice,
         ),
     ];
     for (extensions, expected) in cases {
         let (_, events) = answer(offer, extensions);
-        let problem = extension_problem(&events);
-        assert!(problem.contains(expected), "{extensions}: {problem}");
+        assert_eq!(extension_problem(&events), &expected, "{extensions}");
         assert!(matches!(events.last(), Some(Event::Close(c)) if c.code == CloseCode::Abnormal));
     }
     // An extension we never offered, and deflate when it was not offered.

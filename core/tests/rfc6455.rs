@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sockette_core::{
     accept_key, CapacityError, ClientConfig, CloseCode, CommandError, ConfigError,
-    ConnectionLostKind, Error, Event, HandshakeError, InvalidInput, Limits, Message, ProtocolError,
-    State, TimeoutKind, Timeouts, WsUrl,
+    ConnectionLostKind, Error, Event, HandshakeError, HeaderProblem, InvalidInput, Limits,
+    MalformedHttp, Message, ProtocolError, State, TimeoutKind, Timeouts, WsUrl,
 };
 use support::{
     assert_close_frame_sent, assert_failed, check_event_order, client_config, close_payload,
@@ -1499,42 +1499,52 @@ fn non_101_status_is_an_error_carrying_code_reason_and_location() {
 
 #[test]
 fn missing_or_wrong_upgrade_header_fails_the_handshake() {
-    for upgrade in ["", "Upgrade: h2c\r\n", "Upgrade: websocket2\r\n"] {
+    let wrong = |found: &str| HeaderProblem::WrongToken {
+        found: found.to_string(),
+        expected: "websocket",
+    };
+    for (upgrade, problem) in [
+        ("", HeaderProblem::Missing),
+        ("Upgrade: h2c\r\n", wrong("h2c")),
+        ("Upgrade: websocket2\r\n", wrong("websocket2")),
+    ] {
         let response = format!(
             "HTTP/1.1 101 Switching Protocols\r\n{upgrade}Connection: Upgrade\r\n\
              Sec-WebSocket-Accept: {{accept}}\r\n\r\n"
         );
-        let err = handshake_error(&response);
-        assert!(
-            matches!(
-                err,
-                HandshakeError::BadHeader {
-                    name: "Upgrade",
-                    ..
-                }
-            ),
-            "{upgrade:?}: {err:?}"
+        assert_eq!(
+            handshake_error(&response),
+            HandshakeError::BadHeader {
+                name: "Upgrade",
+                problem
+            },
+            "{upgrade:?}"
         );
     }
 }
 
 #[test]
 fn missing_or_wrong_connection_header_fails_the_handshake() {
-    for connection in ["", "Connection: keep-alive\r\n", "Connection: close\r\n"] {
+    let wrong = |found: &str| HeaderProblem::WrongToken {
+        found: found.to_string(),
+        expected: "upgrade",
+    };
+    for (connection, problem) in [
+        ("", HeaderProblem::Missing),
+        ("Connection: keep-alive\r\n", wrong("keep-alive")),
+        ("Connection: close\r\n", wrong("close")),
+    ] {
         let response = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n{connection}\
              Sec-WebSocket-Accept: {{accept}}\r\n\r\n"
         );
-        let err = handshake_error(&response);
-        assert!(
-            matches!(
-                err,
-                HandshakeError::BadHeader {
-                    name: "Connection",
-                    ..
-                }
-            ),
-            "{connection:?}: {err:?}"
+        assert_eq!(
+            handshake_error(&response),
+            HandshakeError::BadHeader {
+                name: "Connection",
+                problem
+            },
+            "{connection:?}"
         );
     }
 }
@@ -1564,13 +1574,13 @@ fn bad_accept_fails_the_handshake() {
     let err = handshake_error(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
     );
-    assert!(matches!(
+    assert_eq!(
         err,
         HandshakeError::BadHeader {
             name: "Sec-WebSocket-Accept",
-            ..
+            problem: HeaderProblem::Missing,
         }
-    ));
+    );
 }
 
 #[test]
@@ -1752,31 +1762,110 @@ fn client_close_is_echoed_by_the_server_role() {
 #[test]
 fn bad_request_gets_a_400_answer() {
     let good = support::VALID_REQUEST;
+    let header = |name, problem| HandshakeError::BadHeader { name, problem };
+    let key = "Sec-WebSocket-Key";
+    let version = "Sec-WebSocket-Version";
     let cases = [
-        (good.replace("GET", "POST"), "400"),
-        (good.replace("Upgrade: websocket\r\n", ""), "400"),
+        (
+            good.replace("GET", "POST"),
+            "400",
+            Some(HandshakeError::Malformed(MalformedHttp::NotGet {
+                method: "POST".into(),
+            })),
+        ),
+        (
+            good.replace("Upgrade: websocket\r\n", ""),
+            "400",
+            Some(header("Upgrade", HeaderProblem::Missing)),
+        ),
         (
             good.replace("Connection: Upgrade", "Connection: keep-alive"),
             "400",
+            Some(header(
+                "Connection",
+                HeaderProblem::WrongToken {
+                    found: "keep-alive".into(),
+                    expected: "upgrade",
+                },
+            )),
         ),
-        (good.replace("Host: example.com\r\n", ""), "400"),
-        (good.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="), "400"),
+        (
+            good.replace("Host: example.com\r\n", ""),
+            "400",
+            Some(header("Host", HeaderProblem::Missing)),
+        ),
+        (
+            good.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="),
+            "400",
+            Some(header(
+                key,
+                HeaderProblem::InvalidKey {
+                    found: "c2hvcnQ=".into(),
+                },
+            )),
+        ),
         (
             good.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
             "400",
+            Some(header(key, HeaderProblem::Missing)),
         ),
-        (good.replace("HTTP/1.1", "HTTP/1.0"), "400"),
-        ("NOT HTTP AT ALL\r\n\r\n".to_string(), "400"),
-        (good.replace("Version: 13", "Version: 8"), "426"),
+        (
+            good.replace(
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+            ),
+            "400",
+            Some(header(key, HeaderProblem::Repeated)),
+        ),
+        (
+            good.replace("HTTP/1.1", "HTTP/1.0"),
+            "400",
+            Some(HandshakeError::Malformed(MalformedHttp::NotHttp11)),
+        ),
+        // Whichever kind httparse reports first: not this test's business.
+        ("NOT HTTP AT ALL\r\n\r\n".to_string(), "400", None),
+        (
+            good.replace("Version: 13", "Version: 8"),
+            "426",
+            Some(header(
+                version,
+                HeaderProblem::UnsupportedVersion { found: "8".into() },
+            )),
+        ),
+        (
+            good.replace("Sec-WebSocket-Version: 13\r\n", ""),
+            "426",
+            Some(header(version, HeaderProblem::Missing)),
+        ),
+        (
+            good.replace(
+                "Sec-WebSocket-Version: 13\r\n",
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 13\r\n",
+            ),
+            "426",
+            Some(header(version, HeaderProblem::Repeated)),
+        ),
     ];
-    for (request, status) in cases {
+    for (request, status, expected) in cases {
         let mut raw = Raw::open_server_answer(&request);
         let events = raw.history.clone();
         let err = assert_failed(&events, CloseCode::Abnormal);
-        assert!(matches!(err, Error::Handshake(_)), "{err:?}");
+        let Error::Handshake(got) = err else {
+            panic!("{request:?}: {err:?}")
+        };
+        match expected {
+            Some(expected) => assert_eq!(got, &expected, "{request:?}"),
+            None => assert!(matches!(got, HandshakeError::Malformed(_)), "{got:?}"),
+        }
         let answer = String::from_utf8(raw.take_output()).unwrap();
         assert!(
             answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{request:?} answered {answer:?}"
+        );
+        // The body says why, in the words of the error's Display.
+        assert!(
+            answer.ends_with(&format!("\r\n\r\n{got}")),
             "{request:?} answered {answer:?}"
         );
         assert!(raw.conn.is_closed());

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use sockette_core::frame::{encode_frame, FrameHeader, OpCode};
 use sockette_core::{
-    accept_key, ChaChaSource, ClientConfig, CloseCode, Connection, DeflateConfig, Error, Event,
-    HandshakeError, Message, ProtocolError, Role, UpgradedConfig,
+    accept_key, ChaChaSource, ClientConfig, CloseCode, Connection, DeflateConfig, DeflateProblem,
+    Error, Event, HandshakeError, Message, ProtocolError, Role, UpgradedConfig,
 };
 
 fn upgraded(role: Role, config: UpgradedConfig, leftover: &[u8]) -> Connection {
@@ -171,21 +171,44 @@ fn agreed_extensions_are_read_strictly() {
     assert!(
         matches!(refused("x-webkit-deflate-frame"), Error::Handshake(HandshakeError::UnexpectedExtension(e)) if e == "x-webkit-deflate-frame")
     );
-    for bad in [
-        "",
-        "permessage-deflate; client_max_window_bits",
-        "permessage-deflate; server_max_window_bits=16",
-        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-        "permessage-deflate; mystery",
-        "permessage-deflate, permessage-deflate",
+    let name = |name: &str| name.to_string();
+    for (bad, problem) in [
+        ("", DeflateProblem::NotAgreed),
+        (
+            "permessage-deflate; client_max_window_bits",
+            DeflateProblem::ValueRequiredInAnswer {
+                name: name("client_max_window_bits"),
+            },
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=16",
+            DeflateProblem::InvalidWindowBits {
+                name: name("server_max_window_bits"),
+                value: name("16"),
+            },
+        ),
+        (
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            DeflateProblem::RepeatedParameter {
+                name: name("server_no_context_takeover"),
+            },
+        ),
+        (
+            "permessage-deflate; mystery",
+            DeflateProblem::UnknownParameter {
+                name: name("mystery"),
+                value: None,
+            },
+        ),
+        (
+            "permessage-deflate, permessage-deflate",
+            DeflateProblem::MoreThanOneExtension,
+        ),
     ] {
-        assert!(
-            matches!(
-                refused(bad),
-                Error::Handshake(HandshakeError::BadHeader { .. })
-            ),
-            "{bad:?}: {:?}",
-            refused(bad)
+        assert_eq!(
+            refused(bad),
+            Error::Handshake(HandshakeError::Deflate(problem)),
+            "{bad:?}"
         );
     }
     let bad_level = UpgradedConfig::new()
