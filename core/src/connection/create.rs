@@ -115,6 +115,7 @@ impl Connection {
             url: None,
             input: BytesMut::new(),
             lent: 0,
+            text_in_place: Default::default(),
             transport: Transport::Plain,
             decoder: FrameDecoder::new(rules),
             assembler: Assembler::new(common.limits.max_message_size),

@@ -193,6 +193,8 @@ pub struct Connection {
     /// borrowed from the buffer): consumed by the next call that reads input
     /// other than `poll_event_ref` itself, which reads on past them.
     lent: usize,
+    /// The UTF-8 check of a single-frame text message arriving in the input.
+    text_in_place: receive::TextInPlace,
     /// Plain `ws://` or a TLS session.
     transport: Transport,
     decoder: FrameDecoder,
@@ -227,7 +229,7 @@ impl Connection {
         if let Some(event) = self.take_whole_message() {
             return Some(event);
         }
-        if self.binary_payload_arriving() {
+        if self.payload_arriving() {
             return None;
         }
         if self.events.is_empty() && (!self.input.is_empty() || self.phase.input_end().is_some()) {
@@ -639,6 +641,8 @@ impl Connection {
     /// transport, reports that end once nothing is left to decode.
     fn process_frames(&mut self) {
         self.settle_lent();
+        // The decoder takes the frame ahead: its in-place check no longer applies.
+        self.text_in_place.reset();
         if !self.phase.reads_frames() {
             return;
         }
@@ -783,6 +787,7 @@ impl Connection {
         self.timers.clear_all();
         self.input = BytesMut::new();
         self.lent = 0;
+        self.text_in_place.reset();
         self.events.push_back(Event::Close(info));
         self.transport.close(&mut self.outbox);
     }
