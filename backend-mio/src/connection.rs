@@ -4,7 +4,6 @@
 //! after each read, deliver every event before writing; ask for WRITABLE only while
 //! output is pending; a socket failure becomes an `Error` event, then the `Close`.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -24,8 +23,8 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::sender::{Command, ReadyList, Sender, Shared};
 
-/// Bytes asked of the socket per read. The buffer is shared by every connection
-/// of a thread, so an idle connection holds no read buffer at all.
+/// Bytes asked of the socket per read, into the room the core lends (its input
+/// buffer's, so nothing is copied on the way in).
 const READ_CHUNK: usize = 32 << 10;
 
 /// Reads per call before yielding to the other connections of the loop (1 MiB):
@@ -35,10 +34,6 @@ const READ_BUDGET: usize = 32;
 /// After the last event, how long to keep flushing our last bytes and waiting for
 /// the peer to end the TCP stream before the socket is simply dropped.
 const LINGER: Duration = Duration::from_secs(2);
-
-thread_local! {
-    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// A WebSocket client connection for a caller-owned `mio::Poll`.
 ///
@@ -709,21 +704,21 @@ impl Connection {
         }
     }
 
-    /// Reads one chunk into the core; false once the socket would block.
+    /// Reads one chunk into the core, straight into the room it lends (no copy
+    /// between the socket and the core); false once the socket would block.
     fn read(&mut self, now: Instant) -> bool {
         let Some(socket) = self.socket.as_mut() else {
             return false;
         };
-        let mut buffer = READ_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        buffer.resize(READ_CHUNK, 0);
-        let more = match socket.read(&mut buffer) {
+        let room = self.core.input_buffer(READ_CHUNK);
+        match socket.read(room) {
             Ok(0) => {
                 self.read_closed = true;
                 self.core.handle_eof(now);
                 true
             }
             Ok(n) => {
-                self.core.handle_input(now, &buffer[..n]);
+                self.core.handle_read(now, n);
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -735,9 +730,7 @@ impl Connection {
                 self.fail(Error::Io(e), now);
                 true
             }
-        };
-        READ_BUFFER.with(|b| *b.borrow_mut() = buffer);
-        more
+        }
     }
 
     /// The socket failed: no more I/O; the core reports the end (our error in

@@ -335,8 +335,9 @@ fn recv_row(row: &Row, feed: Feed, plan: Plan) -> Rates {
 /// it would.
 #[inline]
 fn read_into_core(conn: &mut sockette_core::Connection, now: Instant, piece: &[u8]) {
-    // Until the read API exists, the same as `handle_input`.
-    conn.handle_input(now, piece);
+    let room = conn.input_buffer(piece.len());
+    room[..piece.len()].copy_from_slice(piece);
+    conn.handle_read(now, piece.len());
 }
 
 /// Which peers accept a text frame of `size` bytes with invalid UTF-8 in its

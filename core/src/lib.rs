@@ -94,7 +94,7 @@ pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
 pub use config::{ClientConfig, Limits, ServerConfig, Timeouts};
-pub use connection::{Connection, Role, State};
+pub use connection::{Connection, InputBuffer, InputBytes, Role, State};
 pub use deflate::DeflateConfig;
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, TimeoutKind};
 pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};

@@ -3,10 +3,12 @@
 //! the submodules only move bytes: [`transport`] (plain or TLS), [`outbox`]
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
 //! [`receive`] (whole single-frame messages handed out past the decoder),
-//! [`send`] (commands queued as frames where they go); [`create`] builds a
+//! [`send`] (commands queued as frames where they go), [`input`] (room lent
+//! for reads, so socket bytes land in the input buffer); [`create`] builds a
 //! connection in its first state, [`inspect`] reads it.
 //!
-//! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
+//! Inputs (`handle_input`, or `handle_read`/`handle_input_bytes` after a read
+//! into lent room, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
 //! `poll_event`, `poll_transmit`/`advance_transmit` and reads `poll_timeout`.
 //! Frames are decoded in `poll_event`, one event at a time, so "frame" inputs
@@ -60,6 +62,7 @@ use std::time::Instant;
 use bytes::{Buf, BytesMut};
 
 mod create;
+mod input;
 mod inspect;
 mod outbox;
 mod receive;
@@ -81,6 +84,7 @@ use crate::timer::{Timer, Timers};
 use crate::tls::TlsError;
 use crate::url::WsUrl;
 
+pub use input::{InputBuffer, InputBytes};
 use outbox::Outbox;
 use transport::{ReadOutcome, Transport};
 use writer::FrameWriter;
@@ -195,6 +199,14 @@ pub struct Connection {
     lent: usize,
     /// The UTF-8 check of a single-frame text message arriving in the input.
     text_in_place: receive::TextInPlace,
+    /// Room lent for reads (`input_buffer`), right after `input` in the same
+    /// allocation over `ws://`, zeroed once and filled read by read.
+    spare: BytesMut,
+    /// The size of the allocation `spare` was made in: an idle connection
+    /// gives a large one back.
+    spare_block: usize,
+    /// Room lent for reads of TLS records (`input_buffer` over `wss://`).
+    tls_room: Vec<u8>,
     /// Plain `ws://` or a TLS session.
     transport: Transport,
     decoder: FrameDecoder,
@@ -302,11 +314,7 @@ impl Connection {
         // After the last event nothing more is read: for TLS this also keeps rustls
         // from being fed records after it sent close_notify or a fatal alert.
         // Nor after the end of the transport (EOF or close_notify).
-        if data.is_empty()
-            || self.transport.has_failed()
-            || self.is_closed()
-            || self.phase.input_end().is_some()
-        {
+        if data.is_empty() || !self.takes_input() {
             return;
         }
         self.stats.wire_received(data.len());
@@ -342,7 +350,7 @@ impl Connection {
         if self.is_closed() {
             return;
         }
-        self.input.extend_from_slice(data);
+        self.append_input(data);
         self.on_peer_activity(now);
         self.process_input(now);
     }
@@ -786,6 +794,9 @@ impl Connection {
         self.phase = Phase::Closed { cause };
         self.timers.clear_all();
         self.input = BytesMut::new();
+        self.spare = BytesMut::new();
+        self.spare_block = 0;
+        self.tls_room = Vec::new();
         self.lent = 0;
         self.text_in_place.reset();
         self.events.push_back(Event::Close(info));

@@ -172,7 +172,7 @@ impl Connection {
     /// No event queued and frames being read between messages: a frame ahead
     /// may bypass the assembler.
     #[inline]
-    fn fast_path_open(&self) -> bool {
+    pub(super) fn fast_path_open(&self) -> bool {
         self.events.is_empty() && self.phase.reads_frames() && !self.assembler.is_mid_message()
     }
 }
