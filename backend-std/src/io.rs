@@ -25,10 +25,11 @@ use sockette_core::{InputBuffer, InputBytes};
 use crate::connect;
 use crate::error::ConnectStep;
 
-/// The room the owner takes from the core for the reader: reads go into it
-/// until less than [`MIN_READ`] is left, then the reader asks for more (one
-/// exchange per room, not per read).
-pub(crate) const READ_ROOM: usize = 256 << 10;
+/// The room the owner takes from the core for the reader, at least (the core
+/// makes room for a few such reads): reads go into it until less than
+/// [`MIN_READ`] is left, then the reader asks for more (one exchange per room,
+/// not per read).
+pub(crate) const READ_ROOM: usize = 64 << 10;
 
 /// Below this much room left, the reader asks for new room rather than read
 /// in small pieces.

@@ -151,10 +151,15 @@ fn recv_section(kind: Kind, plan: Plan) {
     };
     println!("\n### receive {name} (messages/s; ratios: median of per-repetition ratios, spread in parentheses)\n");
     println!(
-        "| size | feed | owned | borrowed | owned, read API | tungstenite | nexus-web | fastwebsockets | owned/tung | owned/fastws | owned/nexus | borrowed/nexus | read API/owned |"
+        "| size | feed | owned | borrowed | owned, read API | tungstenite | nexus-web | fastwebsockets | owned/tung | owned/fastws | owned/nexus | borrowed/nexus | read API/copied |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    // `SOCKETTE_BENCH_SIZE=16B` (a label): that size alone (to profile it).
+    let only = std::env::var("SOCKETTE_BENCH_SIZE").ok();
     for size in SIZES {
+        if only.as_ref().is_some_and(|l| *l != label(size)) {
+            continue;
+        }
         let row = row(kind, size);
         for feed in [Feed::Slices, Feed::Whole] {
             let unvalidated = if kind == Kind::Text {
@@ -186,7 +191,7 @@ fn recv_section(kind: Kind, plan: Plan) {
                 rates.ratio_cell("owned", "fastws"),
                 rates.ratio_cell("owned", "nexus"),
                 rates.ratio_cell("borrowed", "nexus"),
-                rates.ratio_cell("read_api", "owned"),
+                rates.ratio_cell("read_api", "copied"),
             );
         }
     }
@@ -201,6 +206,8 @@ fn recv_row(row: &Row, feed: Feed, plan: Plan) -> Rates {
     let mut owned = open_client();
     let mut borrowed = open_client();
     let mut read_api = open_client();
+    let mut copied = open_client();
+    let mut scratch = vec![0u8; wire.len().min(feed.max_read())];
     let mut tung = tungstenite_client(wire.to_vec());
     tung.get_mut().max_read = feed.max_read();
     let mut nexus = nexus_web::ws::FrameReader::builder()
@@ -265,6 +272,29 @@ fn recv_row(row: &Row, feed: Feed, plan: Plan) -> Rates {
             for piece in feed.pieces(wire) {
                 read_into_core(&mut read_api, now, piece);
                 while let Some(event) = read_api.poll_event() {
+                    match event {
+                        Event::Message(Message::Binary(m)) if kind == Kind::Binary => {
+                            sum += check(&m)
+                        }
+                        Event::Message(Message::Text(t)) if kind == Kind::Text => {
+                            sum += check(t.as_str().as_bytes())
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                    n += 1;
+                }
+            }
+            (n, sum)
+        }),
+        Runner::new("copied", move || {
+            // The backends before issue 16: a read into a buffer of their own,
+            // then `handle_input`, which copies it into the core.
+            let (mut n, mut sum) = (0, 0);
+            for piece in feed.pieces(wire) {
+                let read = &mut scratch[..piece.len()];
+                read.copy_from_slice(piece);
+                copied.handle_input(now, read);
+                while let Some(event) = copied.poll_event() {
                     match event {
                         Event::Message(Message::Binary(m)) if kind == Kind::Binary => {
                             sum += check(&m)

@@ -575,14 +575,15 @@ fn reads_into_lent_room_hold_one_message_and_one_read() {
         assert_eq!(messages, 16);
         let peak = PEAK.load(Ordering::Relaxed) - baseline;
         let limits = limits();
-        // Polled: the message being read, the room for it plus one read, and the
-        // read after it (the next message's first read, copied into new room).
+        // Polled: the message being read, and the room made with it for four
+        // more reads (new room is made for four reads of the size asked for).
         // Read ahead: the input doubles as it piles up, and is copied as it
         // grows: the old block and the new one, at most three times what was fed.
+        let room = 4 * READ;
         let input = if polled {
-            2 * READ
+            room + READ
         } else {
-            3 * wire.len() + 2 * READ
+            3 * wire.len() + 2 * room
         };
         let bound = limits.max_message_size + input + limits.max_buffered_output + FIXED_SLACK;
         println!("1 MiB messages read into lent room, polled {polled}: peak {peak}, bound {bound}");

@@ -844,8 +844,9 @@ pub struct Session<'a> {
 /// output (`max_buffered_output` and what may go over it, held twice while a
 /// message is compressed into it), and a fixed amount: bookkeeping, plus the
 /// zlib state when permessage-deflate may be agreed. Room lent for reads
-/// (`input_buffer`, `take_input_buffer`) comes on top: `run_session` adds twice
-/// the largest asked for (the room made, and the one it replaces).
+/// (`input_buffer`, `take_input_buffer`) comes on top: new room holds four
+/// reads of the size asked for, and `run_session` adds twice that for the
+/// largest size asked (the room made, and the one it replaces).
 pub fn held_bound(limits: &Limits, fed: usize, handshake_output: usize, deflate: bool) -> usize {
     const FIXED: usize = 16 << 10;
     const ZLIB_STATE: usize = 512 << 10;
@@ -1012,7 +1013,7 @@ pub fn run_session(
             fed,
             handshake_output,
             session.config.deflate.is_some(),
-        ) + 2 * lent;
+        ) + 8 * lent;
         assert!(
             held <= bound,
             "the connection held {held} bytes of heap at once, over {bound} \

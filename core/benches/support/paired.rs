@@ -55,7 +55,14 @@ pub struct Rates {
 
 /// Runs the competitors. `expected` is what one batch must return: a
 /// competitor that did less (or other) work aborts the bench.
+///
+/// `SOCKETTE_BENCH_ONLY=name` runs that competitor alone (to profile it).
 pub fn measure(plan: Plan, expected: (u64, u64), runners: &mut [Runner<'_>]) -> Rates {
+    if let Ok(only) = std::env::var("SOCKETTE_BENCH_ONLY") {
+        for r in runners.iter_mut().filter(|r| r.name != only) {
+            r.run = Box::new(move || expected);
+        }
+    }
     for r in runners.iter_mut() {
         // Warm-up, not counted; checked like every other batch.
         let got = (r.run)();

@@ -30,6 +30,9 @@ use bytes::BytesMut;
 
 use super::{Connection, IDLE_BUFFER_CAPACITY};
 
+/// New room holds this many reads of the size asked for.
+const ROOM_READS: usize = 4;
+
 /// Room for one or more reads, lent by [`Connection::take_input_buffer`]: read
 /// into [`unfilled`](Self::unfilled), then hand what arrived to
 /// [`Connection::handle_input_bytes`] with [`fill`](Self::fill). It can be sent
@@ -97,10 +100,11 @@ impl Connection {
     /// [`handle_input`](Self::handle_input), without that copy. What was
     /// there before is overwritten: only the bytes reported count.
     ///
-    /// The room may be longer than `min` (the rest of a large message in one
-    /// frame, say); it holds memory of the connection's input until it is
-    /// filled, a few reads of `min` bytes at most unless a message announced
-    /// its size.
+    /// The room is usually longer than `min`: new room is made for four reads
+    /// of `min` bytes, plus the rest of a large message in one frame, and
+    /// lent again for the next reads while at least `min` is left. It holds
+    /// memory of the connection's input until it is filled: four reads of
+    /// `min` bytes at most, unless a message announced its size.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         let min = min.max(1);
         if self.transport.is_tls() {
@@ -203,13 +207,15 @@ impl Connection {
     }
 
     /// The lent room can take a read of `min` bytes where it is: large enough,
-    /// right after the input, and not a large block pinned by an idle
-    /// connection.
+    /// right after the input, large enough for the rest of a message in one
+    /// frame (else new room is made for it now, while little of it has to be
+    /// moved), and not a large block pinned by an idle connection.
     fn spare_fits(&self, min: usize) -> bool {
+        let frame_rest = self.frame_rest();
         let idle_and_large = self.input.is_empty()
             && self.spare_block > IDLE_BUFFER_CAPACITY
-            && min + self.frame_rest() <= IDLE_BUFFER_CAPACITY;
-        self.spare.len() >= min && self.spare_follows_input() && !idle_and_large
+            && ROOM_READS * min + frame_rest <= IDLE_BUFFER_CAPACITY;
+        self.spare.len() >= min.max(frame_rest) && self.spare_follows_input() && !idle_and_large
     }
 
     /// Bytes put in the room join the input in O(1).
@@ -222,29 +228,44 @@ impl Connection {
             )
     }
 
-    /// New room of `min` bytes, plus the rest of a message in one frame (so the
-    /// reads up to its end and the next one fit), in one allocation with the
-    /// input, which is copied to its start. Input piling up undecoded (a caller
-    /// that reads ahead of its polling) doubles the room, so that it is copied
-    /// a bounded number of times, not once per read.
+    /// New room for [`ROOM_READS`] reads of `min` bytes, plus the rest of a
+    /// message in one frame (so the reads up to its end land in place), in one
+    /// allocation with the input, which is copied to its start: what is still
+    /// undecoded moves once per room, not once per read. Input piling up
+    /// undecoded (a caller that reads ahead of its polling) doubles the room,
+    /// so that it is copied a bounded number of times.
     fn new_room(&mut self, min: usize) -> BytesMut {
         let kept = self.input.len();
-        let want = (min + self.frame_rest()).max(kept);
-        // A large block mostly handed out already (a large message was read
-        // into it) is let go before the next one is made, so that two are not
-        // held at once: what is still undecoded moves out of it first.
-        let old = if self.spare_block > IDLE_BUFFER_CAPACITY && self.spare_block >= 2 * kept {
-            self.spare = BytesMut::new();
-            std::mem::take(&mut self.input).to_vec()
+        let want = (ROOM_READS * min + self.frame_rest()).max(kept);
+        let size = kept + want;
+        let room = std::mem::take(&mut self.spare);
+        // A block much larger than needed now (a large message was read into
+        // it) is given back rather than reused.
+        let reusable = self.spare_block <= 2 * size;
+        let mut block = if kept <= ROOM_READS * min {
+            // Little is undecoded: it moves out, and the old block is reused
+            // if nothing else holds it any more (its messages were dropped):
+            // memory already mapped and in cache, where a new block would be
+            // faulted in. Either way the old block is let go before a new one
+            // is made, so that two large ones are never held at once.
+            let undecoded = std::mem::take(&mut self.input).to_vec();
+            let mut block = room;
+            block.clear();
+            if reusable && block.try_reclaim(size) {
+                block.resize(size, 0);
+            } else {
+                drop(block);
+                block = BytesMut::zeroed(size);
+            }
+            block[..kept].copy_from_slice(&undecoded);
+            block
         } else {
-            Vec::new()
-        };
-        let mut block = BytesMut::zeroed(kept + want);
-        if self.input.is_empty() {
-            block[..kept].copy_from_slice(&old);
-        } else {
+            // Much is undecoded (read ahead of polling): copied once, here.
+            drop(room);
+            let mut block = BytesMut::zeroed(size);
             block[..kept].copy_from_slice(&self.input);
-        }
+            block
+        };
         let room = block.split_off(kept);
         self.input = block;
         self.spare_block = kept + want;

@@ -45,8 +45,10 @@ impl Connection {
         if text && !self.text_valid(header_len, len, len) {
             return None;
         }
-        self.input.advance(header_len);
-        let data = self.input.split_to(len).freeze();
+        // One split of the buffer per message (its header is cut off the
+        // `Bytes`, which costs no bookkeeping of the shared buffer).
+        let mut data = self.input.split_to(header_len + len).freeze();
+        data.advance(header_len);
         self.stats.data_frame_received(len);
         self.stats.message_received(len);
         Some(Event::Message(if text {
