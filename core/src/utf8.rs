@@ -79,11 +79,14 @@ impl Utf8Validator {
 /// - `Text::as_str`: every `Text` is built from a `&str`/`String`, or from bytes
 ///   checked by `Text::from_utf8` (or the `TryFrom`s that call it), or by
 ///   `Text::from_validated`, whose callers are `Connection::poll_event`'s fast
-///   path, right after checking that very payload, and the message assembler,
-///   after feeding every byte of the message to a `Utf8Validator` and `finish`;
+///   path, right after checking that very payload (at once, or piece by piece
+///   with a `Utf8Validator` through `finish` as it arrived: bytes in the input
+///   buffer never change, reads only append, and moving the input to new room
+///   copies it unchanged), and the message assembler, after feeding every byte
+///   of the message to a `Utf8Validator` and `finish`;
 /// - `Connection::poll_event_ref` (`connection/receive.rs`), on the payload
-///   `lendable_message` checked just before, with no write to the input buffer
-///   in between.
+///   `lendable_message` checked just before (the same way), with no write to
+///   the input buffer in between.
 ///
 /// Debug builds (all tests and fuzzing) check the contract again.
 #[allow(unsafe_code)]
