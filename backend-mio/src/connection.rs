@@ -1,13 +1,13 @@
 //! One WebSocket connection over a non-blocking `mio::net::TcpStream`: bytes move
 //! between the socket and [`sockette_core::Connection`], events go to the caller's
-//! callback. Rules: write until `WouldBlock`, and read until `WouldBlock` or the
-//! read budget (32 reads of 32 KiB per call, so that a busy peer does not starve
-//! the loop's other connections; readiness is remembered and `poll_timeout` says
-//! "now" to come back for the rest: mio is edge-triggered); after each read,
+//! callback. Rules: write until `WouldBlock`, and read (into the room the core
+//! lends) until `WouldBlock` or the read budget (32 reads per call, so that a busy
+//! peer does not starve the loop's other connections; readiness is remembered and
+//! `poll_timeout` says "now" to come back for the rest: mio is edge-triggered);
+//! after each read,
 //! deliver every event before writing; ask for WRITABLE only while output is
 //! pending; a socket failure becomes an `Error` event, then the `Close`.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -27,8 +27,8 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::sender::{Command, ReadyList, Sender, Shared};
 
-/// Bytes asked of the socket per read. The buffer is shared by every connection
-/// of a thread, so an idle connection holds no read buffer at all.
+/// Bytes asked of the socket per read, into the room the core lends (its input
+/// buffer's, so nothing is copied on the way in).
 const READ_CHUNK: usize = 32 << 10;
 
 /// Reads per call before yielding to the other connections of the loop (1 MiB):
@@ -38,10 +38,6 @@ const READ_BUDGET: usize = 32;
 /// After the last event, how long to keep flushing our last bytes and waiting for
 /// the peer to end the TCP stream before the socket is simply dropped.
 const LINGER: Duration = Duration::from_secs(2);
-
-thread_local! {
-    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// A WebSocket client connection for a caller-owned `mio::Poll`.
 ///
@@ -443,7 +439,7 @@ impl Connection {
     // ----- inputs -----
 
     /// Handles a `mio` event for this connection's token: finishes the TCP connect,
-    /// reads until `WouldBlock` or the read budget (1 MiB per call; past it,
+    /// reads until `WouldBlock` or the read budget (32 reads per call; past it,
     /// [`poll_timeout`](Self::poll_timeout) says "now" and `handle_timeout` reads
     /// on), feeding the core and delivering every event to `callback` after each
     /// read, writes until `WouldBlock`, and re-arms the interest (WRITABLE only
@@ -743,21 +739,21 @@ impl Connection {
         }
     }
 
-    /// Reads one chunk into the core; false once the socket would block.
+    /// Reads one chunk into the core, straight into the room it lends (no copy
+    /// between the socket and the core); false once the socket would block.
     fn read(&mut self, now: Instant) -> bool {
         let Some(socket) = self.socket.as_mut() else {
             return false;
         };
-        let mut buffer = READ_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        buffer.resize(READ_CHUNK, 0);
-        let more = match socket.read(&mut buffer) {
+        let room = self.core.input_buffer(READ_CHUNK);
+        match socket.read(room) {
             Ok(0) => {
                 self.read_closed = true;
                 self.core.handle_eof(now);
                 true
             }
             Ok(n) => {
-                self.core.handle_input(now, &buffer[..n]);
+                self.core.handle_read(now, n);
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -769,9 +765,7 @@ impl Connection {
                 self.fail(Error::Io(e), now);
                 true
             }
-        };
-        READ_BUFFER.with(|b| *b.borrow_mut() = buffer);
-        more
+        }
     }
 
     /// What a [`Sender`] is refused with once the connection is over: the

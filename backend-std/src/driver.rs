@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use sockette_core::{
     ClientConfig, CloseCode, CloseInfo, CommandError, Connection, Error as CoreError,
-    Event as CoreEvent, Role, State, TimeoutKind, UpgradedConfig, WsUrl,
+    Event as CoreEvent, InputBuffer, Role, State, TimeoutKind, UpgradedConfig, WsUrl,
 };
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
@@ -30,8 +30,9 @@ use crate::event::Event;
 use crate::io::{self, ConnectJob, Input, Writer};
 use crate::sender::{Command, Sender, Shared};
 
-/// Inputs the owner's channel holds before the reader blocks (64 KiB reads: at
-/// most 1 MiB read ahead of the owner).
+/// Inputs the owner's channel holds before the reader blocks. What the reader
+/// reads ahead of the owner is bounded by the room it was given
+/// ([`io::READ_ROOM`], or the rest of a large message in one frame).
 const CHANNEL_BOUND: usize = 16;
 /// Bytes handed to the writer thread at most (or `max_buffered_output` if
 /// smaller); the rest waits in the core, whose `max_buffered_output` applies.
@@ -59,6 +60,11 @@ pub(crate) struct Driver {
     shared: Arc<Shared>,
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
+    /// Where the reader gets room to read into; `None` once it is told to stop.
+    rooms: Option<SyncSender<InputBuffer>>,
+    /// The reader used up its room and waits for more: given at the next turn,
+    /// once the events are drained (so that little is left undecoded to move).
+    room_wanted: bool,
     socket: Option<TcpStream>,
     writer: Option<Writer>,
     step: ConnectStep,
@@ -89,12 +95,14 @@ impl Driver {
         let core = Connection::client(config, now)?;
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
         let cancel = Arc::new(AtomicBool::new(false));
+        let (rooms, rooms_rx) = mpsc::sync_channel(1);
         let reader = io::spawn_connector(ConnectJob {
             host: url.host().to_string(),
             port: url.port(),
             deadline: now.checked_add(options.connect_timeout),
             cancel: cancel.clone(),
             to_owner: tx.clone(),
+            rooms: rooms_rx,
         })
         .map_err(Error::Io)?;
         let target = if url.host().contains(':') {
@@ -113,6 +121,8 @@ impl Driver {
             shared: Shared::new(options.max_buffered_output),
             cancel,
             reader: Some(reader),
+            rooms: Some(rooms),
+            room_wanted: false,
             socket: None,
             writer: None,
             step: ConnectStep::Resolve,
@@ -143,12 +153,15 @@ impl Driver {
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr().map_err(Error::Io)?;
         let url = WsUrl::parse(&format!("ws://{peer}/")).map_err(CoreError::from)?;
-        let core = Connection::upgraded(role, config, Instant::now(), leftover)?;
+        let mut core = Connection::upgraded(role, config, Instant::now(), leftover)?;
         let max_buffered_output = core.limits().max_buffered_output;
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        // The stream is open already: the reader's first room goes with it.
+        let (rooms, rooms_rx) = mpsc::sync_channel(1);
+        let _ = rooms.try_send(core.take_input_buffer(io::READ_ROOM));
         let writer =
             Writer::spawn(stream.try_clone().map_err(Error::Io)?, tx.clone()).map_err(Error::Io)?;
-        let reader = io::spawn_reader(stream.try_clone().map_err(Error::Io)?, tx.clone())
+        let reader = io::spawn_reader(stream.try_clone().map_err(Error::Io)?, tx.clone(), rooms_rx)
             .map_err(Error::Io)?;
         Ok(Driver {
             core,
@@ -161,6 +174,8 @@ impl Driver {
             shared: Shared::new(max_buffered_output),
             cancel: Arc::new(AtomicBool::new(false)),
             reader: Some(reader),
+            rooms: Some(rooms),
+            room_wanted: false,
             socket: Some(stream),
             writer: Some(writer),
             step: ConnectStep::Upgrade,
@@ -280,6 +295,9 @@ impl Driver {
     /// One turn: wait for input (until `deadline` or the core's next timer),
     /// process what arrived, run due timers and queued commands, flush.
     fn turn(&mut self, deadline: Option<Instant>) {
+        if self.room_wanted {
+            self.give_room();
+        }
         let Some(rx) = &self.rx else { return };
         let now = Instant::now();
         let wake_at = match (deadline, self.core.poll_timeout()) {
@@ -316,8 +334,12 @@ impl Driver {
                 self.step = step;
                 self.fail_transport(e);
             }
-            Input::Data(bytes) => {
-                self.core.handle_input(now, &bytes);
+            Input::Data {
+                bytes,
+                room_used_up,
+            } => {
+                self.core.handle_input_bytes(now, bytes);
+                self.room_wanted |= room_used_up;
             }
             Input::Eof => {
                 self.eof_seen = true;
@@ -341,6 +363,7 @@ impl Driver {
         match writer {
             Ok(writer) => {
                 self.writer = Some(writer);
+                self.give_room();
                 self.step = if self.url.is_secure() {
                     ConnectStep::Tls
                 } else {
@@ -348,6 +371,15 @@ impl Driver {
                 };
             }
             Err(e) => self.fail_transport(e),
+        }
+    }
+
+    /// Hands the reader new room from the core to read into.
+    fn give_room(&mut self) {
+        self.room_wanted = false;
+        if let Some(rooms) = &self.rooms {
+            // The reader took the last room before asking: there is space.
+            let _ = rooms.try_send(self.core.take_input_buffer(io::READ_ROOM));
         }
     }
 
@@ -551,6 +583,7 @@ impl Driver {
             // cancelled, holds no socket the owner needs, and exits by itself
             // once that call returns; it is not waited for.
             self.rx = None;
+            self.rooms = None;
             self.reader = None;
             self.socket = None;
             return;
@@ -576,8 +609,10 @@ impl Driver {
         if let Some(socket) = self.socket.take() {
             let _ = socket.shutdown(Shutdown::Both);
         }
-        // Dropping the receiver unblocks a reader waiting for room in the channel.
+        // Dropping the receiver unblocks a reader waiting for space in the
+        // channel; dropping the room sender, one waiting for room to read into.
         self.rx = None;
+        self.rooms = None;
         writer.join();
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
@@ -586,14 +621,24 @@ impl Driver {
     }
 
     fn wait_for(&mut self, deadline: Instant, done: impl Fn(&Input) -> bool) {
-        let Some(rx) = &self.rx else { return };
         loop {
+            let Some(rx) = &self.rx else { return };
             let left = deadline.saturating_duration_since(Instant::now());
             let Ok(input) = rx.recv_timeout(left) else {
                 return;
             };
             if matches!(input, Input::Eof | Input::ReadFailed(_)) {
                 self.eof_seen = true;
+            }
+            // The reader must go on to the end of the stream: give it room.
+            if matches!(
+                input,
+                Input::Data {
+                    room_used_up: true,
+                    ..
+                }
+            ) {
+                self.give_room();
             }
             if done(&input) {
                 return;

@@ -2,8 +2,10 @@
 //! state machine and every callback stay on the owner thread.
 //!
 //! - The *connector*, which then becomes the *reader*: resolves the host, connects,
-//!   hands a clone of the socket to the owner, then loops on blocking reads. On a
-//!   stream upgraded elsewhere there is nothing to connect: the reader alone.
+//!   hands a clone of the socket to the owner, then loops on blocking reads into
+//!   room the core lends ([`InputBuffer`]), which the owner hands it one at a
+//!   time: the bytes read reach the core without a copy. On a stream upgraded
+//!   elsewhere there is nothing to connect: the reader alone.
 //! - The *writer*: writes the chunks the owner hands it, in order.
 //!
 //! Both report to the owner through one bounded channel of [`Input`]s, which is
@@ -19,11 +21,20 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+use sockette_core::{InputBuffer, InputBytes};
+
 use crate::connect;
 use crate::error::ConnectStep;
 
-/// Size of one read.
-const READ_CHUNK: usize = 64 << 10;
+/// The room the owner takes from the core for the reader, at least (the core
+/// makes room for a few such reads): reads go into it until less than
+/// [`MIN_READ`] is left, then the reader asks for more (one exchange per room,
+/// not per read).
+pub(crate) const READ_ROOM: usize = 64 << 10;
+
+/// Below this much room left, the reader asks for new room rather than read
+/// in small pieces.
+const MIN_READ: usize = 16 << 10;
 
 /// What the owner thread receives.
 pub(crate) enum Input {
@@ -33,8 +44,12 @@ pub(crate) enum Input {
     Connected(TcpStream),
     /// Resolution or TCP connect failed.
     ConnectFailed(ConnectStep, io::Error),
-    /// Bytes read from the socket.
-    Data(Vec<u8>),
+    /// Bytes read from the socket into the room the owner gave;
+    /// `room_used_up`: the reader waits for new room before reading again.
+    Data {
+        bytes: InputBytes,
+        room_used_up: bool,
+    },
     /// The peer closed its side (a read returned 0).
     Eof,
     /// A read failed.
@@ -55,6 +70,8 @@ pub(crate) struct ConnectJob {
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) to_owner: SyncSender<Input>,
+    /// Room to read into, from the owner, one at a time.
+    pub(crate) rooms: Receiver<InputBuffer>,
 }
 
 /// Starts the connector/reader thread.
@@ -68,6 +85,7 @@ pub(crate) fn spawn_connector(job: ConnectJob) -> io::Result<JoinHandle<()>> {
 pub(crate) fn spawn_reader(
     mut stream: TcpStream,
     to_owner: SyncSender<Input>,
+    rooms: Receiver<InputBuffer>,
 ) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("sockette-reader".into())
@@ -77,7 +95,7 @@ pub(crate) fn spawn_reader(
                 input: Input::ReadFailed,
                 thread: "reader",
             };
-            read_loop(&mut stream, &to_owner);
+            read_loop(&mut stream, &to_owner, &rooms);
         })
 }
 
@@ -154,21 +172,37 @@ fn connect_then_read(job: ConnectJob) {
     if job.cancel.load(Ordering::Acquire) || tx.send(Input::Connected(owner_copy)).is_err() {
         return;
     }
-    read_loop(&mut stream, &tx);
+    read_loop(&mut stream, &tx, &job.rooms);
 }
 
-fn read_loop(stream: &mut TcpStream, tx: &SyncSender<Input>) {
-    let mut buf = vec![0u8; READ_CHUNK];
+/// Reads into the room the owner hands over until it is used up, then waits
+/// for the next. Ends at EOF, on a read error, or when the owner is gone.
+fn read_loop(stream: &mut TcpStream, tx: &SyncSender<Input>, rooms: &Receiver<InputBuffer>) {
+    let Ok(mut room) = rooms.recv() else {
+        return;
+    };
     loop {
-        let input = match stream.read(&mut buf) {
+        let input = match stream.read(room.unfilled()) {
             Ok(0) => Input::Eof,
-            Ok(n) => Input::Data(buf[..n].to_vec()),
+            Ok(n) => Input::Data {
+                bytes: room.fill(n),
+                room_used_up: room.len() < MIN_READ,
+            },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => Input::ReadFailed(e),
         };
-        let last = !matches!(input, Input::Data(_));
+        let (last, wants_room) = match &input {
+            Input::Data { room_used_up, .. } => (false, *room_used_up),
+            _ => (true, false),
+        };
         if tx.send(input).is_err() || last {
             return;
+        }
+        if wants_room {
+            match rooms.recv() {
+                Ok(next) => room = next,
+                Err(_) => return,
+            }
         }
     }
 }

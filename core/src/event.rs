@@ -283,7 +283,8 @@ impl Text {
     }
 
     /// Bytes the caller has just validated as UTF-8 (its callers:
-    /// `Connection::poll_event`'s fast path, and the assembler once its
+    /// `Connection::poll_event`'s fast path, at once or as the payload arrived,
+    /// and the assembler once its
     /// incremental validator has seen the whole message). `as_str` relies on it: see
     /// [`utf8::validated_str`].
     pub(crate) fn from_validated(bytes: Bytes) -> Text {

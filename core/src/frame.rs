@@ -300,6 +300,37 @@ impl FrameDecoder {
         if self.is_mid_frame() {
             return None;
         }
+        // The usual case first, without the general decoder: an unmasked final
+        // text or binary frame, no RSV bit, as a client receives them. The
+        // same verdict as below (which decides everything else).
+        if let [b0 @ (0x81 | 0x82), b1, ..] = *input {
+            if !self.rules.expect_masked && b1 & 0x80 == 0 {
+                let (len, header_len) = match b1 {
+                    0..=125 => (u64::from(b1), 2),
+                    126 => (
+                        u64::from(u16::from_be_bytes([*input.get(2)?, *input.get(3)?])),
+                        4,
+                    ),
+                    _ => {
+                        let wide: [u8; 8] = input.get(2..10)?.try_into().ok()?;
+                        (u64::from_be_bytes(wide), 10)
+                    }
+                };
+                let opcode = if b0 == 0x81 {
+                    OpCode::Text
+                } else {
+                    OpCode::Binary
+                };
+                // Over a limit, or the top bit of a 64-bit length: `decode`
+                // reports it.
+                if len >> 63 != 0 {
+                    return None;
+                }
+                let len = usize::try_from(len).ok()?;
+                let within = len <= self.rules.max_frame_size && len <= max_message_size;
+                return within.then_some((opcode, header_len, len));
+            }
+        }
         let (header, header_len) = decode_header(input, &self.rules).ok()??;
         let len = usize::try_from(header.payload_len).ok()?;
         let plain = header.fin
@@ -468,6 +499,50 @@ mod tests {
             let got: Vec<u8> = chunks.iter().flat_map(|c| c.data.iter().copied()).collect();
             assert_eq!(got, payload);
             assert_eq!(chunks[0].header, header);
+        }
+    }
+
+    #[test]
+    fn the_single_frame_shortcut_agrees_with_decode_header() {
+        // What `single_frame_message` answers without the general decoder must
+        // be what the general decoder's header says, for every first two bytes
+        // and the length encodings around the limits.
+        for max in [10usize, 125, 126, 65_535, 65_536, usize::MAX] {
+            let rules = DecoderRules {
+                max_frame_size: max,
+                ..CLIENT_SIDE
+            };
+            let dec = FrameDecoder::new(rules);
+            for b0 in 0..=255u8 {
+                for b1 in 0..=255u8 {
+                    for ext in [
+                        &[][..],
+                        &[0, 126],
+                        &[0xff, 0xff],
+                        &[0, 0, 0, 0, 0, 1, 0, 0],
+                        &[0x80, 0, 0, 0, 0, 0, 0, 1],
+                        &[0, 0, 0, 0, 0, 0, 0, 5],
+                    ] {
+                        let bytes = [&[b0, b1][..], ext].concat();
+                        let expected = decode_header(&bytes, &rules).ok().flatten().and_then(
+                            |(h, header_len)| {
+                                let len = usize::try_from(h.payload_len).ok()?;
+                                let plain = h.fin
+                                    && h.rsv == 0
+                                    && h.mask.is_none()
+                                    && matches!(h.opcode, OpCode::Text | OpCode::Binary)
+                                    && len <= 1000;
+                                plain.then_some((h.opcode, header_len, len))
+                            },
+                        );
+                        assert_eq!(
+                            dec.single_frame_message(&bytes, 1000),
+                            expected,
+                            "{bytes:x?}, max frame {max}"
+                        );
+                    }
+                }
+            }
         }
     }
 

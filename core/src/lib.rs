@@ -111,7 +111,7 @@ pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
 pub use command_error::{CommandError, InvalidInput};
 pub use config::{ClientConfig, Limits, ServerConfig, Timeouts, UpgradedConfig};
 pub use config_error::{ConfigError, PemItem};
-pub use connection::{Connection, Role, State};
+pub use connection::{Connection, InputBuffer, InputBytes, Role, State};
 pub use deflate::DeflateConfig;
 pub use error::{
     CapacityError, CompressedDataError, ConnectionLostKind, Error, HandshakeError, MalformedHttp,

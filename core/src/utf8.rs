@@ -39,6 +39,14 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
         }
+        // The piece up to its last character boundary goes through the fast
+        // check (no error position); only a character cut at its end, at most
+        // three bytes, needs the check that tells "incomplete" from "invalid".
+        let cut = incomplete_tail_start(input);
+        if simdutf8::basic::from_utf8(&input[..cut]).is_err() {
+            return Err(InvalidUtf8);
+        }
+        let input = &input[cut..];
         match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
@@ -71,11 +79,14 @@ impl Utf8Validator {
 /// - `Text::as_str`: every `Text` is built from a `&str`/`String`, or from bytes
 ///   checked by `Text::from_utf8` (or the `TryFrom`s that call it), or by
 ///   `Text::from_validated`, whose callers are `Connection::poll_event`'s fast
-///   path, right after checking that very payload, and the message assembler,
-///   after feeding every byte of the message to a `Utf8Validator` and `finish`;
+///   path, right after checking that very payload (at once, or piece by piece
+///   with a `Utf8Validator` through `finish` as it arrived: bytes in the input
+///   buffer never change, reads only append, and moving the input to new room
+///   copies it unchanged), and the message assembler, after feeding every byte
+///   of the message to a `Utf8Validator` and `finish`;
 /// - `Connection::poll_event_ref` (`connection/receive.rs`), on the payload
-///   `lendable_message` checked just before, with no write to the input buffer
-///   in between.
+///   `lendable_message` checked just before (the same way), with no write to
+///   the input buffer in between.
 ///
 /// Debug builds (all tests and fuzzing) check the contract again.
 #[allow(unsafe_code)]
@@ -89,6 +100,28 @@ pub(crate) fn validated_str(bytes: &[u8]) -> &str {
     // modified since (the contract above, checked in debug builds); a `&[u8]`
     // cannot change while borrowed, so the `&str` stays valid for its lifetime.
     unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+/// Where a character cut by the end of `bytes` starts (`bytes.len()` when the
+/// end is not inside one): the last lead byte among the last four bytes, if
+/// the sequence it starts runs past the end. Bytes before it are whole
+/// characters or invalid, which the caller's check then finds.
+fn incomplete_tail_start(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for at in (len.saturating_sub(4)..len).rev() {
+        let b = bytes[at];
+        if b & 0xc0 != 0x80 {
+            // ASCII or a lead byte: a character starts here.
+            let needed = match b {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xff => 4,
+                _ => 1,
+            };
+            return if len - at < needed { at } else { len };
+        }
+    }
+    len
 }
 
 /// The length of the sequence a lead byte starts; only called on bytes the
@@ -141,6 +174,25 @@ mod tests {
         ];
         for case in cases {
             agrees_with_std_on_every_split(case);
+        }
+    }
+
+    #[test]
+    fn agrees_with_std_on_mixed_text_cut_anywhere_and_damaged_anywhere() {
+        // Pieces ending inside 2-, 3- and 4-byte characters, and every kind of
+        // damage near a cut (a stray continuation, an invalid byte, a lost byte).
+        let text = "aκ€𝄞b".repeat(3);
+        let bytes = text.as_bytes();
+        agrees_with_std_on_every_split(bytes);
+        for at in 0..bytes.len() {
+            for damage in [0x80u8, 0xff, 0xc0, 0xf4] {
+                let mut damaged = bytes.to_vec();
+                damaged[at] = damage;
+                agrees_with_std_on_every_split(&damaged);
+            }
+            let mut shorter = bytes.to_vec();
+            shorter.remove(at);
+            agrees_with_std_on_every_split(&shorter);
         }
     }
 

@@ -3,8 +3,9 @@
 //!
 //! The same seeded streams of server frames — whole messages, fragments, pings,
 //! pongs, invalid UTF-8, oversized messages, a close — go to three clients:
-//! - fed one byte per read and polled after each (no frame is ever whole when
-//!   polled: the decoder and the assembler do all the work);
+//! - fed one byte per read and polled after each (a message in one frame waits
+//!   in the input until whole, its text checked as it arrives; fragments,
+//!   controls and errors go through the decoder and the assembler);
 //! - fed in one read and drained with `poll_event` (whole messages take the fast
 //!   path);
 //! - fed in one read and drained with `poll_event_ref` (borrowed messages).
@@ -132,6 +133,45 @@ fn a_borrowed_message_is_dropped_by_the_next_call_whatever_it_is() {
         matches!(&events[..], [Event::Error(_), Event::Close(c)]
             if c.reason.contains("without a close frame")),
         "{events:?}"
+    );
+}
+
+#[test]
+fn a_text_frame_arriving_in_pieces_is_checked_in_place_and_lent_whole() {
+    // Issue 16: text in one frame waits in the input like binary, its UTF-8
+    // checked as it arrives (cuts inside characters included), and is lent
+    // whole rather than assembled into a copy.
+    let text = "κόσμε € 𝄞 ".repeat(300);
+    let mut raw = client();
+    for round in 0..3 {
+        let wire = raw_frame(0x81, text.as_bytes(), None);
+        for (i, piece) in wire.chunks(7 + round).enumerate() {
+            raw.conn.handle_input(raw.now, piece);
+            let event = raw.conn.poll_event_ref();
+            if (i + 1) * (7 + round) < wire.len() {
+                assert_eq!(event, None, "round {round}: piece {i}");
+            } else {
+                assert_eq!(event, Some(EventRef::Text(&text)), "round {round}");
+            }
+        }
+    }
+    // The owned path too, and a message whose last byte is cut off by an
+    // invalid one still fails.
+    let wire = raw_frame(0x81, text.as_bytes(), None);
+    let (head, tail) = wire.split_at(wire.len() / 2);
+    assert!(raw.feed(head).is_empty());
+    assert!(matches!(
+        &raw.feed(tail)[..],
+        [Event::Message(Message::Text(t))] if t == text.as_str()
+    ));
+    let mut bad = text.as_bytes().to_vec();
+    let at = bad.len() / 2;
+    bad[at] = 0xff;
+    let wire = raw_frame(0x81, &bad, None);
+    let events = raw.feed(&wire[..at + 4 + 1]);
+    assert!(
+        matches!(&events[..], [Event::Error(_), Event::Close(c)] if c.code == sockette_core::CloseCode::InvalidData),
+        "fails as soon as the invalid byte arrives: {events:?}"
     );
 }
 

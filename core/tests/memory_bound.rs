@@ -489,3 +489,53 @@ fn after_eof_the_buffered_frames_are_polled_then_the_connection_closes() {
     );
     assert!(client.is_closed());
 }
+
+/// Reads into the room the connection lends (issue 16), 64 KiB at a time, of
+/// a burst of 1 MiB messages in one frame each: polled after each read, the
+/// connection holds one message (which it made room for when its header came)
+/// and one read; read ahead without polling, what it was fed and the room.
+#[test]
+fn reads_into_lent_room_hold_one_message_and_one_read() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for polled in [true, false] {
+        let (mut client, mut server) = open_pair(false, false);
+        let wire = burst(&mut server, false, MESSAGE - 64, 16);
+        let now = Instant::now();
+        let baseline = LIVE.load(Ordering::Relaxed);
+        PEAK.store(baseline, Ordering::Relaxed);
+        let mut messages = 0;
+        for piece in wire.chunks(READ) {
+            let room = client.input_buffer(READ);
+            room[..piece.len()].copy_from_slice(piece);
+            client.handle_read(now, piece.len());
+            if polled {
+                while let Some(event) = client.poll_event() {
+                    assert!(matches!(event, Event::Message(_)), "{event:?}");
+                    messages += 1;
+                }
+            }
+        }
+        client.handle_eof(now);
+        while let Some(event) = client.poll_event() {
+            if let Event::Message(_) = event {
+                messages += 1;
+            }
+        }
+        assert_eq!(messages, 16);
+        let peak = PEAK.load(Ordering::Relaxed) - baseline;
+        let limits = limits();
+        // Polled: the message being read, and the room made with it for four
+        // more reads (new room is made for four reads of the size asked for).
+        // Read ahead: the input doubles as it piles up, and is copied as it
+        // grows: the old block and the new one, at most three times what was fed.
+        let room = 4 * READ;
+        let input = if polled {
+            room + READ
+        } else {
+            3 * wire.len() + 2 * room
+        };
+        let bound = limits.max_message_size + input + limits.max_buffered_output + FIXED_SLACK;
+        println!("1 MiB messages read into lent room, polled {polled}: peak {peak}, bound {bound}");
+        assert!(peak <= bound, "polled {polled}: {peak} > {bound}");
+    }
+}

@@ -496,6 +496,20 @@ impl SessionConfig {
 pub enum Op {
     /// The next `n` raw bytes of the session's wire data arrive from the peer.
     Input(u8),
+    /// The same, read into the room the connection lends (`input_buffer` of
+    /// at least `min` bytes, then `handle_read`).
+    Read {
+        /// Bytes read, at most.
+        n: u8,
+        /// The room asked for.
+        min: u16,
+    },
+    /// The harness takes new room for reads made elsewhere (`take_input_buffer`
+    /// of at least `min` bytes), dropping the room it held.
+    TakeRoom(u16),
+    /// The next `n` raw bytes of the wire data are read into the room taken
+    /// (at most what is left of it) and handed over (`handle_input_bytes`).
+    ReadIntoRoom(u8),
     /// A valid upgrade request arrives from the peer ([`UPGRADE_REQUEST`]), with
     /// the session's `Sec-WebSocket-Extensions` line if any.
     Upgrade,
@@ -544,7 +558,10 @@ pub struct Session<'a> {
 /// such buffer may stay pinned by a ping payload waiting to be answered), its
 /// output (`max_buffered_output` and what may go over it, held twice while a
 /// message is compressed into it), and a fixed amount: bookkeeping, plus the
-/// zlib state when permessage-deflate may be agreed.
+/// zlib state when permessage-deflate may be agreed. Room lent for reads
+/// (`input_buffer`, `take_input_buffer`) comes on top: new room holds four
+/// reads of the size asked for, and `run_session` adds twice that for the
+/// largest size asked (the room made, and the one it replaces).
 pub fn held_bound(limits: &Limits, fed: usize, handshake_output: usize, deflate: bool) -> usize {
     const FIXED: usize = 16 << 10;
     const ZLIB_STATE: usize = 512 << 10;
@@ -586,6 +603,9 @@ pub fn run_session(
     let read_ahead = session.config.seed % 2 == 1;
     // Bytes fed in this session: a bound on the input the connection buffers.
     let mut fed = 0;
+    // The largest room asked for by `Read` and `TakeRoom`, and the room held.
+    let mut lent = 0;
+    let mut room: Option<sockette_core::InputBuffer> = None;
     reset_conn_peak();
     let held_before = conn_live();
     for op in session.ops.iter().chain(&last) {
@@ -598,6 +618,40 @@ pub fn run_session(
                 input = rest;
                 fed += now_in.len();
                 in_conn(|| conn.handle_input(now, now_in));
+            }
+            Op::Read { n, min } => {
+                let min = usize::from(*min);
+                lent = lent.max(min);
+                in_conn(|| {
+                    let buffer = conn.input_buffer(min);
+                    assert!(buffer.len() >= min.max(1), "room shorter than asked");
+                    let n = usize::from(*n).min(input.len()).min(buffer.len());
+                    let (now_in, rest) = input.split_at(n);
+                    buffer[..n].copy_from_slice(now_in);
+                    input = rest;
+                    fed += n;
+                    conn.handle_read(now, n);
+                });
+            }
+            Op::TakeRoom(min) => {
+                let min = usize::from(*min);
+                lent = lent.max(min);
+                // One room at a time, as a backend holds it.
+                drop(room.take());
+                let taken = in_conn(|| conn.take_input_buffer(min));
+                assert!(taken.len() >= min.max(1), "room shorter than asked");
+                room = Some(taken);
+            }
+            Op::ReadIntoRoom(n) => {
+                if let Some(room) = room.as_mut() {
+                    let n = usize::from(*n).min(input.len()).min(room.len());
+                    let (now_in, rest) = input.split_at(n);
+                    room.unfilled()[..n].copy_from_slice(now_in);
+                    input = rest;
+                    fed += n;
+                    let bytes = room.fill(n);
+                    in_conn(|| conn.handle_input_bytes(now, bytes));
+                }
             }
             Op::Upgrade => {
                 fed += upgrade.len();
@@ -646,7 +700,12 @@ pub fn run_session(
         }
         let feeds_input = matches!(
             op,
-            Op::Input(_) | Op::Upgrade | Op::Frame(_) | Op::Deflated(_)
+            Op::Input(_)
+                | Op::Read { .. }
+                | Op::ReadIntoRoom(_)
+                | Op::Upgrade
+                | Op::Frame(_)
+                | Op::Deflated(_)
         );
         if !(read_ahead && feeds_input) {
             drain(events, conn, &limits);
@@ -668,7 +727,7 @@ pub fn run_session(
             fed,
             handshake_output,
             session.config.deflate.is_some(),
-        );
+        ) + 8 * lent;
         assert!(
             held <= bound,
             "the connection held {held} bytes of heap at once, over {bound} \

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)] // helpers shared by bench binaries, each using a part
 
+pub mod paired;
 pub mod record;
 
 use std::io::{self, Read, Write};
@@ -81,6 +82,8 @@ pub struct MemStream {
     pub input: Vec<u8>,
     pub pos: usize,
     pub written: usize,
+    /// The most one read returns (a socket read of this size).
+    pub max_read: usize,
 }
 
 impl MemStream {
@@ -89,6 +92,7 @@ impl MemStream {
             input,
             pos: 0,
             written: 0,
+            max_read: usize::MAX,
         }
     }
 }
@@ -99,7 +103,7 @@ impl Read for MemStream {
         if rest.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        let n = rest.len().min(buf.len());
+        let n = rest.len().min(buf.len()).min(self.max_read);
         buf[..n].copy_from_slice(&rest[..n]);
         self.pos += n;
         Ok(n)
@@ -126,4 +130,51 @@ pub fn tungstenite_client(input: Vec<u8>) -> tungstenite::WebSocket<MemStream> {
         tungstenite::protocol::Role::Client,
         Some(config),
     )
+}
+
+/// `count` distinct texts of `size` bytes each: ASCII with 2-, 3- and 4-byte
+/// characters, a message number in each (shared/BENCHMARKING.md), each cut on
+/// a character boundary and padded with spaces.
+pub fn distinct_texts(size: usize, count: usize) -> Vec<Vec<u8>> {
+    let pattern = "κ€𝄞#NNNN {\"id\":12345,\"name\":\"κόσμε\",\"price\":1.25,\"note\":\"€ ok\"} ";
+    (0..count)
+        .map(|i| {
+            let unit = pattern.replace("NNNN", &format!("{i:04}"));
+            let mut s = String::with_capacity(size + unit.len());
+            while s.len() < size {
+                s.push_str(&unit);
+            }
+            let mut end = size;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut bytes = s.as_bytes()[..end].to_vec();
+            bytes.resize(size, b' ');
+            debug_assert!(std::str::from_utf8(&bytes).is_ok());
+            bytes
+        })
+        .collect()
+}
+
+/// `count` distinct binary payloads of `size` bytes.
+pub fn distinct_binaries(size: usize, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| (0..size).map(|j| (j * 31 + i * 7 + 3) as u8).collect())
+        .collect()
+}
+
+/// Unmasked server frames carrying `payloads`, back to back.
+pub fn server_frames_of(opcode: OpCode, payloads: &[Vec<u8>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for payload in payloads {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        encode_frame(&mut wire, &header, payload);
+    }
+    wire
 }

@@ -3,10 +3,12 @@
 //! the submodules change no state: [`transport`] (plain or TLS), [`outbox`]
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
 //! [`receive`] (whole single-frame messages handed out past the decoder),
-//! [`send`] (commands queued as frames where they go); [`create`] builds a
+//! [`send`] (commands queued as frames where they go), [`input`] (room lent
+//! for reads, so socket bytes land in the input buffer); [`create`] builds a
 //! connection in its first state, [`inspect`] reads it.
 //!
-//! Inputs (`handle_input`, `handle_eof`, `handle_timeout`) and commands (`send_*`,
+//! Inputs (`handle_input`, or `handle_read`/`handle_input_bytes` after a read
+//! into lent room, `handle_eof`, `handle_timeout`) and commands (`send_*`,
 //! `ping`, `close`) only change state and queue output; the caller then drains
 //! `poll_event`, `poll_transmit`/`advance_transmit` and reads `poll_timeout`.
 //! Frames are decoded in `poll_event`, one event at a time, so "frame" inputs
@@ -62,6 +64,7 @@ use std::time::Instant;
 use bytes::{Buf, BytesMut};
 
 mod create;
+mod input;
 mod inspect;
 mod outbox;
 mod receive;
@@ -84,6 +87,7 @@ use crate::timer::{Timer, Timers};
 use crate::tls::TlsError;
 use crate::url::WsUrl;
 
+pub use input::{InputBuffer, InputBytes};
 use outbox::Outbox;
 use transport::{ReadOutcome, Transport};
 use writer::FrameWriter;
@@ -199,6 +203,16 @@ pub struct Connection {
     /// borrowed from the buffer): consumed by the next call that reads input
     /// other than `poll_event_ref` itself, which reads on past them.
     lent: usize,
+    /// The UTF-8 check of a single-frame text message arriving in the input.
+    text_in_place: receive::TextInPlace,
+    /// Room lent for reads (`input_buffer`), right after `input` in the same
+    /// allocation over `ws://`, zeroed once and filled read by read.
+    spare: BytesMut,
+    /// The size of the allocation `spare` was made in: an idle connection
+    /// gives a large one back.
+    spare_block: usize,
+    /// Room lent for reads of TLS records (`input_buffer` over `wss://`).
+    tls_room: Vec<u8>,
     /// Plain `ws://` or a TLS session.
     transport: Transport,
     decoder: FrameDecoder,
@@ -233,7 +247,7 @@ impl Connection {
         if let Some(event) = self.take_whole_message() {
             return Some(event);
         }
-        if self.binary_payload_arriving() {
+        if self.payload_arriving() {
             return None;
         }
         if self.events.is_empty() && (!self.input.is_empty() || self.phase.input_end().is_some()) {
@@ -307,11 +321,7 @@ impl Connection {
         // After the last event nothing more is read: for TLS this also keeps rustls
         // from being fed records after it sent close_notify or a fatal alert.
         // Nor after the end of the transport (EOF or close_notify).
-        if data.is_empty()
-            || self.transport.has_failed()
-            || self.is_closed()
-            || self.phase.input_end().is_some()
-        {
+        if data.is_empty() || !self.takes_input() {
             return;
         }
         self.stats.wire_received(data.len());
@@ -347,7 +357,7 @@ impl Connection {
         if self.is_closed() {
             return;
         }
-        self.input.extend_from_slice(data);
+        self.append_input(data);
         self.on_peer_activity(now);
         self.process_input(now);
     }
@@ -648,6 +658,8 @@ impl Connection {
     /// transport, reports that end once nothing is left to decode.
     fn process_frames(&mut self) {
         self.settle_lent();
+        // The decoder takes the frame ahead: its in-place check no longer applies.
+        self.text_in_place.reset();
         if !self.phase.reads_frames() {
             return;
         }
@@ -791,7 +803,11 @@ impl Connection {
         self.phase = Phase::Closed { cause };
         self.timers.clear_all();
         self.input = BytesMut::new();
+        self.spare = BytesMut::new();
+        self.spare_block = 0;
+        self.tls_room = Vec::new();
         self.lent = 0;
+        self.text_in_place.reset();
         self.events.push_back(Event::Close(info));
         self.transport.close(&mut self.outbox);
     }

@@ -1,16 +1,39 @@
 //! The receive fast path: a whole single-frame message in the input is handed
 //! out without the decoder and the assembler, by value (`poll_event`) or
-//! borrowed from the input (`poll_event_ref`). Same checks, same events as the
-//! general path in `mod.rs`, which everything unusual is left to; no state
-//! changes here.
+//! borrowed from the input (`poll_event_ref`). A single-frame message whose
+//! payload is still arriving waits in the input; text is validated in place
+//! as its bytes arrive, so invalid UTF-8 still fails as soon as it is there
+//! (§8.1). Same checks, same events as the general path in `mod.rs`, which
+//! everything unusual is left to; no state changes here but the validation's
+//! progress.
 
 use bytes::Buf;
 
 use crate::event::{Event, EventRef, Message, Text};
 use crate::frame::OpCode;
-use crate::utf8;
+use crate::utf8::{self, Utf8Validator};
 
 use super::Connection;
+
+/// How far the UTF-8 of the single-frame text message at the reading position
+/// has been checked while its payload arrives: `checked` payload bytes went
+/// through `utf8`. Reset whenever a frame leaves the input (taken, lent, or
+/// decoded by the general path), so it always describes the frame ahead.
+#[derive(Debug, Default)]
+pub(super) struct TextInPlace {
+    checked: usize,
+    utf8: Utf8Validator,
+}
+
+impl TextInPlace {
+    pub(super) fn reset(&mut self) {
+        if self.checked > 0 {
+            self.checked = 0;
+            // A cut character left pending is dropped.
+            let _ = self.utf8.finish();
+        }
+    }
+}
 
 impl Connection {
     /// Takes a whole single-frame message from the front of the input, if one is
@@ -18,13 +41,14 @@ impl Connection {
     #[inline]
     pub(super) fn take_whole_message(&mut self) -> Option<Event> {
         let (opcode, header_len, len) = self.whole_message_ahead(0)?;
-        let payload = &self.input[header_len..header_len + len];
         let text = opcode == OpCode::Text;
-        if text && simdutf8::basic::from_utf8(payload).is_err() {
+        if text && !self.text_valid(header_len, len, len) {
             return None;
         }
-        self.input.advance(header_len);
-        let data = self.input.split_to(len).freeze();
+        // One split of the buffer per message (its header is cut off the
+        // `Bytes`, which costs no bookkeeping of the shared buffer).
+        let mut data = self.input.split_to(header_len + len).freeze();
+        data.advance(header_len);
         self.stats.data_frame_received(len);
         self.stats.message_received(len);
         Some(Event::Message(if text {
@@ -34,19 +58,27 @@ impl Connection {
         }))
     }
 
-    /// A binary message in one frame whose payload is still arriving waits in
-    /// the input, to be handed out whole by the fast path, rather than being
-    /// copied piece by piece into the assembler: the same events (a binary
-    /// payload has nothing to check before its end), one copy fewer. Text still
-    /// goes piece by piece, to fail invalid UTF-8 early (§8.1). After the end of
-    /// the transport nothing more arrives: the partial frame goes to the
-    /// decoder, which then reports the end.
+    /// A message in one frame whose payload is still arriving waits in the
+    /// input, to be handed out whole by the fast path, rather than being copied
+    /// piece by piece into the assembler: the same events, one copy fewer. A
+    /// binary payload has nothing to check before its end; text is validated
+    /// here as it arrives, and invalid text is left to the general path, which
+    /// fails the connection at once (§8.1), as it would have piece by piece.
+    /// After the end of the transport nothing more arrives: the partial frame
+    /// goes to the decoder, which then reports the end.
     #[inline]
-    pub(super) fn binary_payload_arriving(&self) -> bool {
-        matches!(
-            (self.single_frame_message_ahead(0), self.phase.input_end()),
-            (Some((OpCode::Binary, _, _)), None)
-        )
+    pub(super) fn payload_arriving(&mut self) -> bool {
+        if self.phase.input_end().is_some() {
+            return false;
+        }
+        match self.single_frame_message_ahead(0) {
+            Some((OpCode::Binary, _, _)) => true,
+            Some((OpCode::Text, header_len, len)) => {
+                let arrived = self.input.len() - header_len;
+                self.text_valid(header_len, len, arrived)
+            }
+            _ => false,
+        }
     }
 
     /// The whole single-frame message `poll_event_ref` can lend next, past those
@@ -55,13 +87,38 @@ impl Connection {
     /// its payload, payload length)`. Invalid UTF-8 is left to `poll_event`,
     /// which fails the connection.
     #[inline]
-    pub(super) fn lendable_message(&self) -> Option<(OpCode, usize, usize)> {
+    pub(super) fn lendable_message(&mut self) -> Option<(OpCode, usize, usize)> {
         let from = self.lent;
         let (opcode, header_len, len) = self.whole_message_ahead(from)?;
         let start = from + header_len;
-        let valid = opcode != OpCode::Text
-            || simdutf8::basic::from_utf8(&self.input[start..start + len]).is_ok();
+        let valid = opcode != OpCode::Text || self.text_valid(start, len, len);
         valid.then_some((opcode, start, len))
+    }
+
+    /// Whether the text payload of `len` bytes starting at `start` in the input,
+    /// of which `arrived` bytes are there, can still be (or, all there, is)
+    /// valid UTF-8. Bytes checked by an earlier call, as the payload arrived,
+    /// are not checked again.
+    #[inline]
+    fn text_valid(&mut self, start: usize, len: usize, arrived: usize) -> bool {
+        let progress = &mut self.text_in_place;
+        let whole = arrived == len;
+        if progress.checked == 0 && whole {
+            // The common case, a message that arrived at once: one pass.
+            return simdutf8::basic::from_utf8(&self.input[start..start + len]).is_ok();
+        }
+        let new = &self.input[start + progress.checked..start + arrived];
+        if progress.utf8.feed(new).is_err() {
+            progress.reset();
+            return false;
+        }
+        progress.checked = arrived;
+        if whole {
+            let complete = progress.utf8.finish().is_ok();
+            progress.checked = 0;
+            return complete;
+        }
+        true
     }
 
     /// Lends the message `lendable_message` found.
@@ -117,7 +174,7 @@ impl Connection {
     /// No event queued and frames being read between messages: a frame ahead
     /// may bypass the assembler.
     #[inline]
-    fn fast_path_open(&self) -> bool {
+    pub(super) fn fast_path_open(&self) -> bool {
         self.events.is_empty() && self.phase.reads_frames() && !self.assembler.is_mid_message()
     }
 }
