@@ -151,8 +151,9 @@ impl Connection {
     pub fn take_input_buffer(&mut self, min: usize) -> InputBuffer {
         let min = min.max(1);
         if self.transport.is_tls() {
+            // Records go to rustls, which copies them: fresh room each time.
             return InputBuffer {
-                room: BytesMut::zeroed(min),
+                room: BytesMut::zeroed(ROOM_READS * min),
             };
         }
         self.settle_lent();
