@@ -1,4 +1,4 @@
-//! Receive and send side by side (issue 16): sockette next to tungstenite 0.30,
+//! Receive and send side by side: sockette next to tungstenite 0.30,
 //! nexus-web 0.8 and fastwebsockets 0.10, same frames, same run, paired ratios
 //! (shared/BENCHMARKING.md).
 //!
@@ -8,7 +8,8 @@
 //! - sockette: `handle_input` per slice, then `poll_event` (owned) or
 //!   `poll_event_ref` (borrowed) until none; `read API`: the same through
 //!   `input_buffer` + `handle_read` (the slice copied into the lent buffer,
-//!   as a socket read would write it);
+//!   as a socket read would write it); `copied`: the backends' path before
+//!   the read API, the slice copied into a buffer of their own, then `handle_input`;
 //! - tungstenite: `WebSocket::read` over an in-memory stream whose reads return
 //!   at most one slice;
 //! - nexus-web: `FrameReader::read` per slice, then `next` until none;
@@ -16,7 +17,9 @@
 //!   over an in-memory `AsyncRead` whose reads return at most one slice.
 //!
 //! Sections run each in a fresh process. `cargo bench -p sockette-core --bench
-//! recv -- [--quick] [recv-binary|recv-text|send]`.
+//! recv -- [--quick] [recv-binary|recv-text|send]`; `SOCKETTE_BENCH_SIZE=16B`
+//! and `SOCKETTE_BENCH_ONLY=owned` narrow a run to one size and one competitor
+//! (for `perf record`). BENCHMARKS.md has the results.
 
 mod support;
 
@@ -287,7 +290,7 @@ fn recv_row(row: &Row, feed: Feed, plan: Plan) -> Rates {
             (n, sum)
         }),
         Runner::new("copied", move || {
-            // The backends before issue 16: a read into a buffer of their own,
+            // The backends before the read API: a read into a buffer of their own,
             // then `handle_input`, which copies it into the core.
             let (mut n, mut sum) = (0, 0);
             for piece in feed.pieces(wire) {

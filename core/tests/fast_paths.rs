@@ -138,7 +138,7 @@ fn a_borrowed_message_is_dropped_by_the_next_call_whatever_it_is() {
 
 #[test]
 fn a_text_frame_arriving_in_pieces_is_checked_in_place_and_lent_whole() {
-    // Issue 16: text in one frame waits in the input like binary, its UTF-8
+    // Text in one frame waits in the input like binary, its UTF-8
     // checked as it arrives (cuts inside characters included), and is lent
     // whole rather than assembled into a copy.
     let text = "κόσμε € 𝄞 ".repeat(300);

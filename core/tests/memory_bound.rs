@@ -490,7 +490,7 @@ fn after_eof_the_buffered_frames_are_polled_then_the_connection_closes() {
     assert!(client.is_closed());
 }
 
-/// Reads into the room the connection lends (issue 16), 64 KiB at a time, of
+/// Reads into the room the connection lends, 64 KiB at a time, of
 /// a burst of 1 MiB messages in one frame each: polled after each read, the
 /// connection holds one message (which it made room for when its header came)
 /// and one read; read ahead without polling, what it was fed and the room.

@@ -1,4 +1,4 @@
-//! Reads into the connection's lent room (issue 16): `input_buffer` +
+//! Reads into the connection's lent room: `input_buffer` +
 //! `handle_read`, and `take_input_buffer` + `handle_input_bytes`, give the
 //! same events and the same bytes written as `handle_input` with the same
 //! reads, over `ws://` and `wss://`; a large message read in 64 KiB reads

@@ -1,4 +1,4 @@
-//! Reads into the connection's own memory (issue 16): the connection lends the
+//! Reads into the connection's own memory: the connection lends the
 //! room right after its buffered input, the transport's bytes land there, and
 //! the caller says how many arrived. No copy between the socket and the
 //! decoder, where `handle_input` copies what the caller read.
