@@ -46,4 +46,4 @@ pub use pair::{drive, drive_at, Pair, Side};
 pub use pki::{Leaf, Pem, Pki, PkiFiles};
 pub use python::PythonEchoServer;
 pub use raw::{open_client, take_output, Raw};
-pub use serve::serve;
+pub use serve::{read_head_and, serve};

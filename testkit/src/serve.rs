@@ -63,3 +63,22 @@ fn write_all(conn: &mut Connection, stream: &mut TcpStream) -> bool {
     }
     true
 }
+
+/// Reads a blocking stream until an HTTP head and at least `more` bytes past it have arrived:
+/// (the head, what was read past it).
+pub fn read_head_and(stream: &mut TcpStream, more: usize) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let end = end + 4;
+            if buf.len() >= end + more {
+                let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+                return (head, buf[end..].to_vec());
+            }
+        }
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the peer ended the stream during the upgrade");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
