@@ -679,7 +679,7 @@ impl Connection {
     {
         while let Some(event) = self.core.poll_event() {
             let event = match event {
-                CoreEvent::Open(info) => Event::Open(info),
+                CoreEvent::Open(info) => Event::Open(*info),
                 CoreEvent::Message(message) => Event::Message(message),
                 CoreEvent::Ping(payload) => Event::Ping(payload),
                 CoreEvent::Pong(payload) => Event::Pong(payload),
@@ -689,7 +689,7 @@ impl Connection {
                         self.close_reason = Some(socket_error.to_string());
                         Event::Error(socket_error)
                     }
-                    None => Event::Error(Error::WebSocket(e)),
+                    None => Event::Error(Error::WebSocket(*e)),
                 },
                 CoreEvent::Close(mut info) => {
                     if let Some(reason) = self.close_reason.take() {

@@ -504,7 +504,7 @@ impl Driver {
             let event = match event {
                 CoreEvent::Open(info) => {
                     self.opened = true;
-                    Event::Open(info)
+                    Event::Open(*info)
                 }
                 CoreEvent::Message(m) => Event::Message(m),
                 CoreEvent::Ping(p) => Event::Ping(p),
@@ -512,7 +512,7 @@ impl Driver {
                 CoreEvent::Error(e) => {
                     let error = match self.pending_error.take() {
                         Some(error) => error,
-                        None => self.map_error(e),
+                        None => self.map_error(*e),
                     };
                     self.last_error = Some(error.to_string());
                     Event::Error(error)

@@ -107,8 +107,8 @@ fn opened(events: &[CoreEvent]) -> bool {
 
 fn tls_error_kind(events: &[CoreEvent]) -> TlsErrorKind {
     assert!(!opened(events), "{events:?}");
-    match events.iter().find(|e| matches!(e, CoreEvent::Error(_))) {
-        Some(CoreEvent::Error(CoreError::Tls(e))) => e.kind(),
+    match events.iter().find_map(CoreEvent::error) {
+        Some(CoreError::Tls(e)) => e.kind(),
         other => panic!("expected a TLS error, got {other:?} in {events:?}"),
     }
 }

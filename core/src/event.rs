@@ -7,14 +7,17 @@ use bytes::Bytes;
 
 use crate::close::CloseCode;
 use crate::error::Error;
+use crate::payload::Payload;
 use crate::utf8;
 
 /// One thing that happened on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// The opening handshake succeeded (WLanguage's `SocketOuverture`).
-    Open(OpenInfo),
+    /// The opening handshake succeeded (WLanguage's `SocketOuverture`). Boxed:
+    /// it happens once, and an inline `OpenInfo` would make every `Event` (one
+    /// moved per message) several times larger.
+    Open(Box<OpenInfo>),
     /// A complete message arrived (`SocketMessage`).
     Message(Message),
     /// The peer sent a ping. While the connection is open, its pong is already
@@ -28,8 +31,21 @@ pub enum Event {
     Pong(Bytes),
     /// The connection is closed (`SocketFermeture`). Always the last event, exactly once.
     Close(CloseInfo),
-    /// Something went wrong (`SocketErreur`); a [`Event::Close`] follows.
-    Error(Error),
+    /// Something went wrong (`SocketErreur`); a [`Event::Close`] follows. Boxed,
+    /// like `Open`'s: it is rare, and large.
+    Error(Box<Error>),
+}
+
+impl Event {
+    /// The error this event reports, if it is an [`Event::Error`]: a way to
+    /// look inside the box in one pattern (`matches!(event.error(),
+    /// Some(Error::Timeout(_)))`).
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Event::Error(error) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// An event from [`Connection::poll_event_ref`](crate::Connection::poll_event_ref):
@@ -131,7 +147,7 @@ pub enum Message {
     /// A text message, validated UTF-8.
     Text(Text),
     /// A binary message.
-    Binary(Bytes),
+    Binary(Payload),
 }
 
 impl Message {
@@ -195,7 +211,9 @@ impl Message {
         }
     }
 
-    /// The payload, text or binary, without a copy.
+    /// The payload, text or binary, as a [`Bytes`]: without a copy, but for a
+    /// payload of at most [`INLINE_CAPACITY`](crate::payload::INLINE_CAPACITY)
+    /// bytes, held inline (see [`Payload`]) and copied here.
     ///
     /// ```
     /// use sockette_core::Message;
@@ -205,7 +223,7 @@ impl Message {
     pub fn into_data(self) -> Bytes {
         match self {
             Message::Text(t) => t.into_bytes(),
-            Message::Binary(b) => b,
+            Message::Binary(b) => b.into_bytes(),
         }
     }
 }
@@ -234,7 +252,14 @@ impl From<String> for Message {
 /// A binary message (the bytes are copied once).
 impl From<&[u8]> for Message {
     fn from(data: &[u8]) -> Self {
-        Message::Binary(Bytes::copy_from_slice(data))
+        Message::Binary(Payload::copy_from_slice(data))
+    }
+}
+
+/// A binary message.
+impl From<Payload> for Message {
+    fn from(data: Payload) -> Self {
+        Message::Binary(data)
     }
 }
 
@@ -248,11 +273,12 @@ impl From<Vec<u8>> for Message {
 /// A binary message (no copy).
 impl From<Bytes> for Message {
     fn from(data: Bytes) -> Self {
-        Message::Binary(data)
+        Message::Binary(data.into())
     }
 }
 
-/// Validated UTF-8 text sharing the received buffer (no copy).
+/// Validated UTF-8 text: held inline when small, else sharing the received
+/// buffer (no copy); see [`Payload`].
 ///
 /// The bytes are checked once, when a `Text` is built; reading it as a `&str`
 /// ([`as_str`](Text::as_str), `Deref`, `AsRef<str>`) costs nothing after that.
@@ -270,14 +296,14 @@ impl From<Bytes> for Message {
 /// assert_eq!(refused.into_bytes(), &[0x66, 0x6f, 0xff][..]);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Text(Bytes);
+pub struct Text(Payload);
 
 impl Text {
     /// Wraps bytes after checking they are UTF-8; gives them back if not (see
     /// also `Text::try_from`, whose error says where the text stops being valid).
     pub fn from_utf8(bytes: Bytes) -> Result<Text, Bytes> {
         match simdutf8::basic::from_utf8(&bytes) {
-            Ok(_) => Ok(Text(bytes)),
+            Ok(_) => Ok(Text(bytes.into())),
             Err(_) => Err(bytes),
         }
     }
@@ -287,7 +313,7 @@ impl Text {
     /// and the assembler once its
     /// incremental validator has seen the whole message). `as_str` relies on it: see
     /// [`utf8::validated_str`].
-    pub(crate) fn from_validated(bytes: Bytes) -> Text {
+    pub(crate) fn from_validated(bytes: Payload) -> Text {
         debug_assert!(simdutf8::basic::from_utf8(&bytes).is_ok());
         Text(bytes)
     }
@@ -302,21 +328,27 @@ impl Text {
         &self.0
     }
 
-    /// The underlying buffer.
+    /// The UTF-8 bytes as a [`Bytes`]: the underlying buffer, or a copy of a
+    /// small text held inline (see [`Payload`]).
     pub fn into_bytes(self) -> Bytes {
+        self.0.into_bytes()
+    }
+
+    /// The UTF-8 bytes as a [`Payload`], without a copy.
+    pub fn into_payload(self) -> Payload {
         self.0
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text(Bytes::copy_from_slice(s.as_bytes()))
+        Text(Payload::copy_from_slice(s.as_bytes()))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        Text(Bytes::from(s))
+        Text(Payload::from(s.into_bytes()))
     }
 }
 
@@ -467,7 +499,7 @@ mod tests {
         let from_slice = Message::from(&bytes[..]);
         let from_bytes = Message::from(bytes.clone());
         for m in [&from_vec, &from_slice, &from_bytes] {
-            assert_eq!(m, &Message::Binary(bytes.clone()));
+            assert_eq!(m, &Message::Binary(bytes.clone().into()));
             assert!(m.is_binary() && !m.is_text());
             assert_eq!(m.as_text(), None, "binary stays binary");
         }

@@ -99,6 +99,7 @@ mod logging;
 #[doc(hidden)]
 pub mod mask;
 mod message;
+pub mod payload;
 mod rng;
 mod stats;
 mod timer;
@@ -120,6 +121,7 @@ pub use error::{
 pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use header_problem::{DeflateProblem, HeaderProblem};
+pub use payload::Payload;
 pub use rng::{ChaChaSource, RandomSource};
 pub use stats::Stats;
 pub use tls::{crypto_provider, TlsError, TlsErrorKind};

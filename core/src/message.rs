@@ -2,12 +2,11 @@
 //! the message size limit (checked on each frame header, before its payload is
 //! held) and UTF-8 validation of text as it arrives.
 
-use bytes::Bytes;
-
 use crate::deflate::DeflateCodec;
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::event::{Message, Text};
 use crate::frame::{FrameChunk, OpCode, RSV1};
+use crate::payload::Payload;
 use crate::utf8::Utf8Validator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +89,7 @@ impl Assembler {
                 self.in_progress = None;
                 self.size = 0;
                 return match kind {
-                    Kind::Binary => Ok(Some(Message::Binary(chunk.data))),
+                    Kind::Binary => Ok(Some(Message::Binary(chunk.data.into()))),
                     Kind::Text => Text::from_utf8(chunk.data)
                         .map(|t| Some(Message::Text(t)))
                         .map_err(|_| ProtocolError::InvalidUtf8.into()),
@@ -117,11 +116,19 @@ impl Assembler {
         }
         self.in_progress = None;
         self.size = 0;
-        let payload = if self.compressed {
-            Bytes::from(std::mem::take(&mut self.inflated))
+        let source = if self.compressed {
+            &mut self.inflated
         } else {
-            // Taking the whole buffer leaves nothing behind for the next message.
-            Bytes::from(std::mem::take(&mut self.buf))
+            &mut self.buf
+        };
+        // A small message is copied inline and the buffer kept for the next;
+        // a larger one takes the whole buffer, which leaves nothing behind.
+        let payload = match Payload::inline(source) {
+            Some(inline) => {
+                source.clear();
+                inline
+            }
+            None => Payload::from(std::mem::take(source)),
         };
         match kind {
             Kind::Binary => Ok(Some(Message::Binary(payload))),

@@ -29,7 +29,10 @@ fn answer(offer: DeflateConfig, extensions: &str) -> (Raw, Vec<Event>) {
 
 fn extension_problem(events: &[Event]) -> &DeflateProblem {
     match events.first() {
-        Some(Event::Error(Error::Handshake(HandshakeError::Deflate(problem)))) => problem,
+        Some(Event::Error(error)) => match &**error {
+            Error::Handshake(HandshakeError::Deflate(problem)) => problem,
+            other => panic!("expected a permessage-deflate problem, got {other:?}"),
+        },
         other => panic!("expected a permessage-deflate problem, got {other:?}"),
     }
 }
@@ -177,8 +180,8 @@ fn invalid_answers_fail_the_handshake_with_the_reason() {
     // An extension we never offered, and deflate when it was not offered.
     let (_, events) = answer(DeflateConfig::default(), "x-webkit-deflate-frame");
     assert!(matches!(
-        events[0],
-        Event::Error(Error::Handshake(HandshakeError::UnexpectedExtension(_)))
+        events[0].error(),
+        Some(Error::Handshake(HandshakeError::UnexpectedExtension(_)))
     ));
     let mut raw = Raw::connecting_client(client_config(URL));
     let request = raw.request.clone();
@@ -186,8 +189,8 @@ fn invalid_answers_fail_the_handshake_with_the_reason() {
         response_101(&request, "Sec-WebSocket-Extensions: permessage-deflate\r\n").as_bytes(),
     );
     assert!(matches!(
-        events[0],
-        Event::Error(Error::Handshake(HandshakeError::UnexpectedExtension(_)))
+        events[0].error(),
+        Some(Error::Handshake(HandshakeError::UnexpectedExtension(_)))
     ));
 }
 

@@ -121,7 +121,7 @@ fn a_borrowed_message_is_dropped_by_the_next_call_whatever_it_is() {
     // The owned API after a borrowed message.
     assert!(matches!(
         raw.conn.poll_event(),
-        Some(Event::Message(Message::Binary(b))) if b == "three"
+        Some(Event::Message(Message::Binary(b))) if b == b"three"
     ));
     assert_eq!(raw.conn.poll_event_ref(), None);
     raw.conn

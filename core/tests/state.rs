@@ -35,7 +35,7 @@ fn reported_error(events: &[Event]) -> Error {
     events
         .iter()
         .find_map(|e| match e {
-            Event::Error(error) => Some(error.clone()),
+            Event::Error(error) => Some((**error).clone()),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no error event in {events:?}"))

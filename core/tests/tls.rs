@@ -36,8 +36,8 @@ fn tls_error(events: &[Event]) -> (TlsErrorKind, String) {
         !events.iter().any(|e| matches!(e, Event::Open(_))),
         "no Open expected: {events:?}"
     );
-    match events.iter().find(|e| matches!(e, Event::Error(_))) {
-        Some(Event::Error(Error::Tls(e))) => (e.kind(), e.to_string()),
+    match events.iter().find_map(Event::error) {
+        Some(Error::Tls(e)) => (e.kind(), e.to_string()),
         other => panic!("expected a TLS error, got {other:?} in {events:?}"),
     }
 }
@@ -231,8 +231,8 @@ fn eof_during_tls_handshake_is_an_incomplete_handshake() {
     c.handle_eof(Instant::now());
     let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
     assert!(matches!(
-        events[0],
-        Event::Error(Error::Handshake(HandshakeError::Incomplete))
+        events[0].error(),
+        Some(Error::Handshake(HandshakeError::Incomplete))
     ));
     assert_eq!(close_of(&events).code, CloseCode::Abnormal);
 }
@@ -245,7 +245,7 @@ fn tcp_end_after_the_close_handshake_is_normal_and_before_it_is_1006() {
     drive(&mut c, &mut s, usize::MAX);
     c.handle_eof(Instant::now());
     let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
-    assert!(matches!(&events[0], Event::Error(Error::ConnectionLost(_))));
+    assert!(matches!(events[0].error(), Some(Error::ConnectionLost(_))));
     let closed = close_of(&events);
     assert!(!closed.was_clean && closed.code == CloseCode::Abnormal);
 
@@ -314,7 +314,7 @@ fn mutual_tls_accepts_a_client_certificate_and_rejects_its_absence() {
     let (ce, se) = drive(&mut c, &mut s, usize::MAX);
     assert!(!ce.iter().any(|e| matches!(e, Event::Open(_))), "{ce:?}");
     assert!(
-        matches!(se.first(), Some(Event::Error(Error::Tls(e))) if e.kind() == TlsErrorKind::NoCertificate),
+        matches!(se.first().and_then(Event::error), Some(Error::Tls(e)) if e.kind() == TlsErrorKind::NoCertificate),
         "{se:?}"
     );
 }
@@ -537,10 +537,8 @@ fn the_handshake_timeout_covers_the_tls_handshake() {
     c.handle_timeout(deadline);
     assert!(deadline > start);
     assert!(matches!(
-        c.poll_event(),
-        Some(Event::Error(Error::Timeout(
-            sockette_core::TimeoutKind::Handshake
-        )))
+        c.poll_event().as_ref().and_then(Event::error),
+        Some(Error::Timeout(sockette_core::TimeoutKind::Handshake))
     ));
     assert!(matches!(c.poll_event(), Some(Event::Close(_))));
 }

@@ -152,8 +152,8 @@ fn without_deflate_agreed_a_compressed_frame_is_refused() {
     let got = events(&mut server);
     assert!(
         matches!(
-            &got[1],
-            Event::Error(Error::Protocol(ProtocolError::ReservedBits(_)))
+            got[1].error(),
+            Some(Error::Protocol(ProtocolError::ReservedBits(_)))
         ),
         "{got:?}"
     );

@@ -174,7 +174,7 @@ pub fn the_error(events: &[Event]) -> &Error {
     let errors: Vec<&Error> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Error(err) => Some(err),
+            Event::Error(err) => Some(&**err),
             _ => None,
         })
         .collect();

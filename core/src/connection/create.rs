@@ -146,7 +146,7 @@ impl Connection {
             info.extensions.push(agreed.to_string());
         }
         conn.schedule_keepalive(now);
-        conn.events.push_back(Event::Open(info));
+        conn.events.push_back(Event::Open(Box::new(info)));
         if !leftover.is_empty() {
             conn.stats.wire_received(leftover.len());
             conn.input.extend_from_slice(leftover);

@@ -651,7 +651,7 @@ impl Connection {
             info.protocol,
             info.extensions
         );
-        self.events.push_back(Event::Open(info));
+        self.events.push_back(Event::Open(Box::new(info)));
     }
 
     /// Decodes buffered frames until one event is queued; after the end of the
@@ -775,7 +775,7 @@ impl Connection {
             error.close_code()
         );
         let cause = Box::new(error.clone());
-        self.events.push_back(Event::Error(error));
+        self.events.push_back(Event::Error(Box::new(error)));
         self.finish(info, Some(cause));
     }
 

@@ -11,6 +11,7 @@ use bytes::Buf;
 
 use crate::event::{Event, EventRef, Message, Text};
 use crate::frame::OpCode;
+use crate::payload::Payload;
 use crate::utf8::{self, Utf8Validator};
 
 use super::Connection;
@@ -45,10 +46,21 @@ impl Connection {
         if text && !self.text_valid(header_len, len, len) {
             return None;
         }
-        // One split of the buffer per message (its header is cut off the
-        // `Bytes`, which costs no bookkeeping of the shared buffer).
-        let mut data = self.input.split_to(header_len + len).freeze();
-        data.advance(header_len);
+        let data = match Payload::inline(&self.input[header_len..header_len + len]) {
+            // A small payload is copied: cheaper than the two atomic reference
+            // counts a share of the buffer costs (split off here, dropped later).
+            Some(inline) => {
+                self.input.advance(header_len + len);
+                inline
+            }
+            None => {
+                // One split of the buffer per message (its header is cut off the
+                // `Bytes`, which costs no bookkeeping of the shared buffer).
+                let mut data = self.input.split_to(header_len + len).freeze();
+                data.advance(header_len);
+                data.into()
+            }
+        };
         self.stats.data_frame_received(len);
         self.stats.message_received(len);
         Some(Event::Message(if text {
