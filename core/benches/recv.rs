@@ -117,6 +117,15 @@ fn main() {
     println!("load average at end: {}", load_average());
 }
 
+/// The sizes to run: all, or with `SOCKETTE_BENCH_SIZE=16B` (a label) that
+/// one alone (to profile it).
+fn chosen_sizes() -> impl Iterator<Item = usize> {
+    let only = std::env::var("SOCKETTE_BENCH_SIZE").ok();
+    SIZES
+        .into_iter()
+        .filter(move |&size| only.as_ref().is_none_or(|l| *l == label(size)))
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -157,12 +166,7 @@ fn recv_section(kind: Kind, plan: Plan) {
         "| size | feed | owned | borrowed | owned, read API | tungstenite | nexus-web | fastwebsockets | owned/tung | owned/fastws | owned/nexus | borrowed/nexus | read API/copied |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    // `SOCKETTE_BENCH_SIZE=16B` (a label): that size alone (to profile it).
-    let only = std::env::var("SOCKETTE_BENCH_SIZE").ok();
-    for size in SIZES {
-        if only.as_ref().is_some_and(|l| *l != label(size)) {
-            continue;
-        }
+    for size in chosen_sizes() {
         let row = row(kind, size);
         for feed in [Feed::Slices, Feed::Whole] {
             let unvalidated = if kind == Kind::Text {
@@ -511,7 +515,7 @@ fn send_section(plan: Plan) {
         "| size | sockette | tungstenite | nexus-web | memcpy | sockette/tung | sockette/nexus | sockette/memcpy |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for size in SIZES {
+    for size in chosen_sizes() {
         let data = binary_payload(size);
         let count = batch_len(size) as u64;
         let bytes = count * size as u64;

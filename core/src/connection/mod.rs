@@ -278,12 +278,14 @@ impl Connection {
     /// Bytes to write to the transport, if any. Report what was written with
     /// [`advance_transmit`](Self::advance_transmit).
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&self) -> Option<&[u8]> {
         let pending = self.outbox.unwritten();
         (!pending.is_empty()).then_some(pending)
     }
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
+    #[inline]
     pub fn advance_transmit(&mut self, n: usize) {
         let (written, drained) = self.outbox.advance(n);
         self.stats.wire_sent(written);
@@ -458,11 +460,13 @@ impl Connection {
     // ----- commands -----
 
     /// Sends a text message.
+    #[inline]
     pub fn send_text(&mut self, text: &str) -> Result<(), CommandError> {
         self.send_data(OpCode::Text, text.as_bytes())
     }
 
     /// Sends a binary message.
+    #[inline]
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), CommandError> {
         self.send_data(OpCode::Binary, data)
     }

@@ -30,18 +30,21 @@ impl Outbox {
     }
 
     /// Bytes not yet written.
+    #[inline]
     pub(super) fn unwritten(&self) -> &[u8] {
         &self.out[self.out_start..]
     }
 
     /// Where bytes for the wire are appended (the written head dropped first when
     /// it is worth it).
+    #[inline]
     pub(super) fn wire(&mut self) -> &mut Vec<u8> {
         self.compact();
         &mut self.out
     }
 
     /// Drops the already-written head of the output once it is half the buffer.
+    #[inline]
     fn compact(&mut self) {
         if self.out_start > 0 && self.out_start >= self.out.len() / 2 {
             self.out.drain(..self.out_start);
@@ -51,6 +54,7 @@ impl Outbox {
 
     /// Marks `n` bytes as written; returns how many were (at most what was
     /// unwritten) and whether the output is now drained.
+    #[inline]
     pub(super) fn advance(&mut self, n: usize) -> (usize, bool) {
         let before = self.out_start;
         self.out_start = self.out_start.saturating_add(n).min(self.out.len());
@@ -77,6 +81,7 @@ impl Outbox {
     }
 
     /// Refuses a command that would queue `needed` bytes past the limit.
+    #[inline]
     pub(super) fn check_room(&self, buffered: usize, needed: usize) -> Result<(), CommandError> {
         if buffered.saturating_add(needed) > self.limit {
             return Err(CommandError::OutputFull {

@@ -108,6 +108,7 @@ impl Transport {
 
     /// Where WebSocket bytes go: straight to the wire, or to TLS for encryption
     /// (by [`flush`](Self::flush)).
+    #[inline]
     pub(super) fn ws_out<'a>(&'a mut self, outbox: &'a mut Outbox) -> &'a mut Vec<u8> {
         match self {
             Transport::Plain => outbox.wire(),
@@ -118,6 +119,7 @@ impl Transport {
     /// Encrypts pending WebSocket bytes into TLS records on the wire. Fails
     /// only once rustls has stopped on a fatal error (with whether the handshake
     /// was still running): nothing more can be sent then.
+    #[inline]
     pub(super) fn flush(&mut self, outbox: &mut Outbox) -> Result<(), (TlsError, bool)> {
         let Transport::Tls(tls) = self else {
             return Ok(());

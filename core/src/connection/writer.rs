@@ -65,6 +65,7 @@ impl FrameWriter {
 
     /// Appends a message to `out` as its frames; returns the payload bytes those
     /// frames carry (compressed or not).
+    #[inline]
     pub(super) fn write_message(
         &mut self,
         out: &mut Vec<u8>,
