@@ -199,9 +199,10 @@ pub struct Connection {
     phase: Phase,
     url: Option<WsUrl>,
     input: BytesMut,
-    /// Bytes at the front of `input` lent out by `poll_event_ref` (messages
-    /// borrowed from the buffer): consumed by the next call that reads input
-    /// other than `poll_event_ref` itself, which reads on past them.
+    /// Bytes at the front of `input` already handed out: lent by
+    /// `poll_event_ref` (messages borrowed from the buffer) or copied into
+    /// small payloads by `poll_event`. Consumed by the next call that needs
+    /// the buffer itself; those two read on past them.
     lent: usize,
     /// The UTF-8 check of a single-frame text message arriving in the input.
     text_in_place: receive::TextInPlace,
@@ -243,10 +244,10 @@ impl Connection {
     /// delivered, and can still be answered, before the connection fails.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.settle_lent();
         if let Some(event) = self.take_whole_message() {
             return Some(event);
         }
+        self.settle_lent();
         if self.payload_arriving() {
             return None;
         }

@@ -37,23 +37,28 @@ impl TextInPlace {
 }
 
 impl Connection {
-    /// Takes a whole single-frame message from the front of the input, if one is
-    /// there (and, for text, valid UTF-8).
+    /// Takes a whole single-frame message from the input past what was already
+    /// taken or lent (`lent`), if one is there (and, for text, valid UTF-8).
     #[inline]
     pub(super) fn take_whole_message(&mut self) -> Option<Event> {
-        let (opcode, header_len, len) = self.whole_message_ahead(0)?;
+        let from = self.lent;
+        let (opcode, header_len, len) = self.whole_message_ahead(from)?;
+        let start = from + header_len;
         let text = opcode == OpCode::Text;
-        if text && !self.text_valid(header_len, len, len) {
+        if text && !self.text_valid(start, len, len) {
             return None;
         }
-        let data = match Payload::inline(&self.input[header_len..header_len + len]) {
+        let data = match Payload::inline(&self.input[start..start + len]) {
             // A small payload is copied: cheaper than the two atomic reference
             // counts a share of the buffer costs (split off here, dropped later).
+            // Its bytes are dropped from the input with the next ones, like a
+            // lent message's: one buffer advance per batch, not per message.
             Some(inline) => {
-                self.input.advance(header_len + len);
+                self.lent = start + len;
                 inline
             }
             None => {
+                self.settle_lent();
                 // One split of the buffer per message (its header is cut off the
                 // `Bytes`, which costs no bookkeeping of the shared buffer).
                 let mut data = self.input.split_to(header_len + len).freeze();
@@ -151,7 +156,8 @@ impl Connection {
         }
     }
 
-    /// Drops the bytes of the message `poll_event_ref` lent out last.
+    /// Drops the bytes of the messages lent out (`poll_event_ref`) or copied
+    /// out (`poll_event`'s inline payloads) so far.
     pub(super) fn settle_lent(&mut self) {
         if self.lent > 0 {
             self.input.advance(std::mem::take(&mut self.lent));
