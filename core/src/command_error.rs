@@ -37,6 +37,10 @@ pub enum CommandError {
     },
     /// An argument cannot be sent.
     Invalid(InvalidInput),
+    /// A backend's `Sender` could not wake the thread that drives the
+    /// connection (the operating system refused the wake-up: its text is
+    /// here); nothing was queued.
+    WakeFailed(String),
 }
 
 impl CommandError {
@@ -78,6 +82,10 @@ impl fmt::Display for CommandError {
                 "outgoing buffer full: {buffered} bytes waiting, {needed} more would exceed max_buffered_output ({limit} bytes)"
             ),
             CommandError::Invalid(e) => write!(f, "invalid input: {e}"),
+            CommandError::WakeFailed(reason) => write!(
+                f,
+                "could not wake the connection's thread ({reason}): nothing was queued"
+            ),
         }
     }
 }
@@ -123,6 +131,26 @@ pub enum InvalidInput {
         /// The reason's length in bytes.
         len: usize,
     },
+}
+
+impl InvalidInput {
+    /// Refuses a ping or pong payload over 125 bytes (RFC 6455 §5.5): the
+    /// check [`Connection::ping`](crate::Connection::ping) and
+    /// [`pong`](crate::Connection::pong) make, for a queue in front of the
+    /// connection to make at once.
+    pub fn check_control_payload(len: usize) -> Result<(), InvalidInput> {
+        if len > crate::frame::MAX_CONTROL_PAYLOAD {
+            return Err(InvalidInput::ControlPayloadTooLong { len });
+        }
+        Ok(())
+    }
+
+    /// Refuses a close the protocol does not allow: a code that may not be
+    /// sent, a reason without a code, a reason over [`MAX_REASON_LEN`] bytes.
+    /// The check [`Connection::close`](crate::Connection::close) makes.
+    pub fn check_close(code: CloseCode, reason: &str) -> Result<(), InvalidInput> {
+        crate::close::check_close_command(code, reason)
+    }
 }
 
 impl fmt::Display for InvalidInput {

@@ -2,6 +2,7 @@
 
 use crate::config::Limits;
 use crate::error::Error;
+use crate::send_cost::SendCost;
 use crate::stats::Stats;
 use crate::url::WsUrl;
 
@@ -83,6 +84,13 @@ impl Connection {
     /// its own queues by the same `max_buffered_output`).
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// How many bytes of [`Limits::max_buffered_output`] each command reserves:
+    /// the formula this connection checks commands with, for a queue in front
+    /// of it to count the same way.
+    pub fn send_cost(&self) -> SendCost {
+        self.writer.send_cost()
     }
 
     /// True once the peer ended its TLS session with close_notify.

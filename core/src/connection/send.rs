@@ -3,7 +3,7 @@
 //! state changes here; `writable_phase` in `mod.rs` decides what may be sent.
 
 use crate::command_error::{CommandError, InvalidInput};
-use crate::frame::{self, OpCode};
+use crate::frame::OpCode;
 
 use super::outbox::Outbox;
 use super::transport::Transport;
@@ -15,7 +15,7 @@ impl Connection {
         if !matches!(self.phase, Phase::Open { .. }) {
             self.writable_phase()?;
         }
-        let needed = self.writer.message_worst_case(payload.len());
+        let needed = self.writer.send_cost().message(payload.len());
         self.outbox.check_room(self.buffered_amount(), needed)?;
         let target = frame_target(&mut self.phase, &mut self.transport, &mut self.outbox);
         let sent = self.writer.write_message(target, opcode, payload);
@@ -29,14 +29,10 @@ impl Connection {
         opcode: OpCode,
         payload: &[u8],
     ) -> Result<(), CommandError> {
-        if payload.len() > frame::MAX_CONTROL_PAYLOAD {
-            return Err(InvalidInput::ControlPayloadTooLong { len: payload.len() }.into());
-        }
+        InvalidInput::check_control_payload(payload.len())?;
         self.writable_phase()?;
-        self.outbox.check_room(
-            self.buffered_amount(),
-            payload.len() + frame::MAX_HEADER_LEN,
-        )?;
+        let needed = self.writer.send_cost().control(payload.len());
+        self.outbox.check_room(self.buffered_amount(), needed)?;
         self.write_frame(opcode, payload);
         self.flush();
         Ok(())

@@ -4,6 +4,7 @@
 use crate::deflate::DeflateCodec;
 use crate::frame::{self, FrameHeader, OpCode};
 use crate::rng::RandomSource;
+use crate::send_cost::SendCost;
 
 use super::{Role, IDLE_BUFFER_CAPACITY};
 
@@ -50,17 +51,10 @@ impl FrameWriter {
         self.deflate = Some(codec);
     }
 
-    /// The most bytes a message of `payload_len` bytes can take on the wire:
-    /// what is reserved before compressing, since a compressed message cannot
-    /// be taken back.
-    pub(super) fn message_worst_case(&self, payload_len: usize) -> usize {
-        let frames = match self.fragment_size {
-            None => 1, // (no division on the common path)
-            Some(fragment) => payload_len.div_ceil(fragment.max(1)).max(1),
-        };
-        // Deflate can grow incompressible data slightly.
-        let deflate_slack = payload_len / 1000 + 64;
-        payload_len + deflate_slack + frames * frame::MAX_HEADER_LEN
+    /// What a message reserves against the output limit (its worst case on
+    /// the wire, before compression): the formula `SendCost` publishes.
+    pub(super) fn send_cost(&self) -> SendCost {
+        SendCost::new(self.fragment_size)
     }
 
     /// Appends a message to `out` as its frames; returns the payload bytes those

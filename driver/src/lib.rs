@@ -1,0 +1,27 @@
+//! # sockette-driver
+//!
+//! What every sockette backend shares, written once so the backends cannot
+//! drift apart: the cross-thread [`Sender`] and the [`SenderQueue`] the thread
+//! driving the connection applies it from, with one policy:
+//!
+//! - a command is checked at once, by the core's own checks (ping and pong
+//!   payloads, close codes and reasons) and against
+//!   [`Limits::max_buffered_output`](sockette_core::Limits): what the sender
+//!   queued plus what the connection holds, each command counted by the
+//!   core's [`SendCost`](sockette_core::SendCost). A refusal is a typed
+//!   [`CommandError`](sockette_core::CommandError) saying how much is buffered
+//!   and the limit, and queues nothing; a message that can never fit is
+//!   refused when it is sent, never parked;
+//! - accepted commands are applied in order; one the connection cannot take
+//!   yet (its output is full) waits at the head until the output drains;
+//! - after a close is queued, or once the connection is closing or over, every
+//!   command is refused with the connection's own answer; what was accepted
+//!   and never applied is counted by [`SenderQueue::sync`] and
+//!   [`SenderQueue::end`] for the backend to report, never dropped silently.
+//!
+//! A backend implements [`Wake`] (how a sender wakes its thread) and calls
+//! [`SenderQueue::apply`] when woken and whenever its output drained.
+
+mod sender;
+
+pub use sender::{Sender, SenderQueue, Wake};
