@@ -25,7 +25,7 @@ use sockette_core::{
 
 use crate::error::Error;
 use crate::event::Event;
-use crate::sender::{Command, ReadyList, Sender, Shared};
+use crate::sender::{MioWake, ReadyList, Sender, SenderQueue};
 
 /// Bytes asked of the socket per read, into the room the core lends (its input
 /// buffer's, so nothing is copied on the way in).
@@ -107,7 +107,10 @@ pub struct Connection {
     socket_error: Option<Error>,
     /// The reason given to the `Close` that follows a socket error.
     close_reason: Option<String>,
-    sender: Option<Arc<Shared>>,
+    sender: Option<SenderQueue>,
+    /// Commands senders had queued that the connection will never send,
+    /// reported in one `NotSent` error just before the `Close` event.
+    not_sent: usize,
     /// When the connection was created: the TCP connect's timing in the log.
     #[cfg(feature = "log")]
     started_at: Instant,
@@ -141,6 +144,12 @@ impl Handle<'_> {
     /// becomes [`Stats::latest_rtt`].
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), CommandError> {
         self.core.ping_at(Instant::now(), payload)
+    }
+
+    /// Sends an unsolicited pong (at most 125 bytes of payload), a one-way
+    /// heartbeat (RFC 6455 §5.5.3). Pings from the peer are answered without this.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), CommandError> {
+        self.core.pong(payload)
     }
 
     /// Messages and bytes both ways, the compression ratio and the latest ping's
@@ -292,6 +301,7 @@ impl Connection {
             socket_error: None,
             close_reason: None,
             sender: None,
+            not_sent: 0,
             #[cfg(feature = "log")]
             started_at: _now,
         }
@@ -426,14 +436,11 @@ impl Connection {
         waker: Arc<Waker>,
         ready: Option<(ReadyList, Token)>,
     ) -> Sender {
-        let shared = self
+        let core = &self.core;
+        let queue = self
             .sender
-            .get_or_insert_with(|| Shared::new(waker, ready))
-            .clone();
-        if self.finished || self.core.is_closed() {
-            shared.close(self.refusal());
-        }
-        Sender { shared }
+            .get_or_insert_with(|| SenderQueue::new(core, MioWake { waker, ready }));
+        queue.sender()
     }
 
     // ----- inputs -----
@@ -482,45 +489,34 @@ impl Connection {
 
     /// Applies the commands queued by this connection's [`Sender`]s, in order, and
     /// writes them. Call it when the `mio::Waker` given to [`sender`](Self::sender)
-    /// fires. Commands the connection refuses are reported as [`Error::NotSent`].
+    /// fires. A command that finds the output full waits until it drains; those
+    /// the connection will never send (it closed first) are counted in one
+    /// [`Error::NotSent`] just before the `Close` event.
     pub fn handle_wake<F>(&mut self, registry: &Registry, mut callback: F)
     where
         F: FnMut(&mut Handle<'_>, Event),
     {
-        let Some(shared) = self.sender.clone() else {
-            return;
-        };
-        let commands = shared.take();
-        if commands.is_empty() || self.finished {
+        if self.finished || self.sender.is_none() {
             return;
         }
         let now = Instant::now();
-        let mut refused = 0;
-        for command in commands {
-            let result = match command {
-                Command::Text(text) => self.core.send_text(&text),
-                Command::Binary(data) => self.core.send_binary(&data),
-                Command::Ping(payload) => self.core.ping_at(now, &payload),
-                Command::Close(code, reason) => match self.core.close(now, code, &reason) {
-                    // Already closing or closed: what was asked is under way or done.
-                    Err(CommandError::Closing | CommandError::Closed(_)) => Ok(()),
-                    other => other,
-                },
-            };
-            refused += usize::from(result.is_err());
-        }
-        if refused > 0 {
-            let mut handle = Handle {
-                core: &mut self.core,
-                token: self.token,
-                now,
-            };
-            callback(
-                &mut handle,
-                Event::Error(Error::NotSent { messages: refused }),
-            );
-        }
+        self.apply_senders(now);
         self.pump(registry, now, &mut callback);
+    }
+
+    /// Hands the senders' commands to the core.
+    fn apply_senders(&mut self, now: Instant) {
+        if let Some(queue) = &self.sender {
+            self.not_sent += queue.apply(&mut self.core, now);
+        }
+    }
+
+    /// Tells the senders what the connection holds, and refuses them once it
+    /// is closing.
+    fn sync_senders(&mut self) {
+        if let Some(queue) = &self.sender {
+            self.not_sent += queue.sync(&self.core, 0);
+        }
     }
 
     // ----- commands outside a callback -----
@@ -541,6 +537,13 @@ impl Connection {
     /// Sends a ping from outside a callback (at most 125 bytes of payload).
     pub fn ping(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), CommandError> {
         let result = self.core.ping_at(Instant::now(), payload);
+        self.after_command(registry, result)
+    }
+
+    /// Sends an unsolicited pong from outside a callback (at most 125 bytes of
+    /// payload).
+    pub fn pong(&mut self, registry: &Registry, payload: &[u8]) -> Result<(), CommandError> {
+        let result = self.core.pong(payload);
         self.after_command(registry, result)
     }
 
@@ -570,6 +573,7 @@ impl Connection {
         if !self.finished {
             let now = Instant::now();
             self.write(now);
+            self.sync_senders();
             if let Err(e) = self.rearm(registry) {
                 // Reported by the next `handle_timeout` (`poll_timeout` says now).
                 self.fail(Error::Io(e), now);
@@ -637,6 +641,13 @@ impl Connection {
         loop {
             self.deliver(now, callback);
             self.write(now);
+            if self.core.poll_transmit().is_none()
+                && self.sender.as_ref().is_some_and(SenderQueue::has_commands)
+            {
+                // A command waited for the output to drain.
+                self.apply_senders(now);
+                self.write(now);
+            }
             if self.core.is_closed() {
                 if !self.connected || self.dead {
                     self.deliver(now, callback);
@@ -666,6 +677,7 @@ impl Connection {
             }
         }
         self.deliver(now, callback);
+        self.sync_senders();
         if let Err(e) = self.rearm(registry) {
             self.fail(Error::Io(e), now);
             self.pump(registry, now, callback);
@@ -697,7 +709,8 @@ impl Connection {
                     }
                     self.linger = Some(now + LINGER);
                     let refusal = self.refusal();
-                    let not_sent = self.sender.as_ref().map_or(0, |s| s.close(refusal));
+                    let ended = self.sender.as_ref().map_or(0, |s| s.end(refusal));
+                    let not_sent = std::mem::take(&mut self.not_sent) + ended;
                     if not_sent > 0 {
                         let error = Error::NotSent { messages: not_sent };
                         self.call(now, callback, Event::Error(error));
@@ -828,8 +841,9 @@ impl Connection {
             let _ = socket.shutdown(Shutdown::Both);
         }
         self.socket = None;
-        if let Some(shared) = &self.sender {
-            shared.close(self.refusal());
+        if let Some(queue) = &self.sender {
+            // Refused since the `Close` was delivered: nothing can be queued.
+            queue.end(self.refusal());
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The backend's errors: the WebSocket layer's (`sockette-core`), the socket's,
-//! the configuration files', and what a [`Sender`](crate::Sender) can be refused
-//! with. Commands on a connection are refused with the core's
-//! [`CommandError`]. Nothing here knows the protocol.
+//! the configuration files'. Commands on a connection, and on a
+//! [`Sender`](crate::Sender), are refused with the core's
+//! [`CommandError`](sockette_core::CommandError). Nothing here knows the protocol.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use sockette_core::{CommandError, Error as CoreError};
+use sockette_core::Error as CoreError;
 
 /// Everything that can go wrong with a [`Connection`](crate::Connection).
 ///
@@ -109,42 +109,6 @@ impl From<ConfigFileError> for Error {
 impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
         Error::WebSocket(e)
-    }
-}
-
-/// Why a [`Sender`](crate::Sender) did not queue a command.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The connection takes no more commands: it is over
-    /// ([`CommandError::Closed`], with the WebSocket layer's error when a
-    /// failure ended it).
-    Refused(CommandError),
-    /// The loop could not be woken (mio's `Waker` failed); nothing was queued.
-    Wake(io::Error),
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::Refused(e) => e.fmt(f),
-            SendError::Wake(e) => write!(f, "cannot wake the event loop: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SendError::Refused(e) => Some(e),
-            SendError::Wake(e) => Some(e),
-        }
-    }
-}
-
-impl From<CommandError> for SendError {
-    fn from(e: CommandError) -> Self {
-        SendError::Refused(e)
     }
 }
 

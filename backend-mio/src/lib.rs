@@ -16,8 +16,10 @@
 //!   [`Event`] with a [`Handle`] to answer from inside it.
 //! - [`Connection::from_upgraded_stream`]: a stream whose HTTP upgrade was done
 //!   elsewhere (either role), open at once, then driven like the others.
-//! - [`Sender`]: `Send + Clone`, for other threads; wakes the loop through a
-//!   `mio::Waker`; commands go out in order, and are refused after the close.
+//! - [`Sender`]: `Send + Clone`, for other threads (the same one as every
+//!   sockette backend's); wakes the loop through a `mio::Waker`; checked at
+//!   once and bounded by `max_buffered_output`, commands go out in order, and
+//!   are refused once the connection is closing.
 //! - [`EventLoop`]: a `Poll`, a slab of connections, their deadlines, one waker —
 //!   thousands of connections in one thread.
 //! - [`ClientConfigFiles`]: the settings that come from files (a client
@@ -62,7 +64,7 @@ mod sender;
 mod tls_files;
 
 pub use connection::{Connection, Handle};
-pub use error::{ConfigFileError, Error, SendError};
+pub use error::{ConfigFileError, Error};
 pub use event::Event;
 pub use event_loop::EventLoop;
 #[cfg(feature = "platform-verifier")]

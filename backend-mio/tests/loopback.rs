@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 use sockette_mio::{
-    ClientConfig, CloseCode, CommandError, Connection, Error, Event, EventLoop, Message, SendError,
-    State, Timeouts,
+    ClientConfig, CloseCode, CommandError, Connection, Error, Event, EventLoop, Message, State,
+    Timeouts,
 };
 use support::server::EchoServer;
 use support::{refused_addr, resetting_server, silent_server, Pki, WssClient};
@@ -312,10 +312,7 @@ fn a_sender_on_another_thread_delivers_in_order_and_is_refused_after_the_close()
     assert!(closed.unwrap().was_clean);
     assert!(sender.is_closed());
     assert!(
-        matches!(
-            sender.send_text("late"),
-            Err(SendError::Refused(CommandError::Closed(None)))
-        ),
+        matches!(sender.send_text("late"), Err(CommandError::Closed(None))),
         "a clean close leaves no cause"
     );
 }
@@ -350,6 +347,71 @@ fn commands_queued_when_the_connection_closes_are_reported_not_dropped() {
         ),
         "{events:?}"
     );
+}
+
+#[test]
+fn a_sender_is_bounded_like_the_connection_and_loses_nothing_under_backpressure() {
+    const LIMIT: usize = 64 << 10;
+    const MESSAGES: usize = 200;
+    let pki = Pki::new("sockette-mio test CA (bounded sender)");
+    let server = EchoServer::start(Some(pki.server_tls()));
+    let port = server.addr.port();
+    let config = pki
+        .client(port, "/")
+        .limits(sockette_mio::Limits::default().max_buffered_output(LIMIT));
+    let mut event_loop = EventLoop::new().unwrap();
+    let token = event_loop.connect_addr(config, localhost(port)).unwrap();
+    let sender = event_loop.sender(token).unwrap();
+    // What can never fit is refused at once, saying why; nothing is queued.
+    match sender.send_binary(vec![0u8; 64 << 20]) {
+        Err(CommandError::OutputFull { limit, needed, .. }) => {
+            assert_eq!(limit, LIMIT);
+            assert!(needed > 64 << 20);
+        }
+        other => panic!("expected OutputFull at once, got {other:?}"),
+    }
+    // A producer faster than the socket: every refusal is OutputFull and a
+    // retry later gets through; every accepted message is echoed, in order.
+    let producer = {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            let mut refusals = 0;
+            for i in 0..MESSAGES {
+                let mut payload = vec![(i % 251) as u8; 16 << 10];
+                payload[..4].copy_from_slice(&(i as u32).to_be_bytes());
+                loop {
+                    match sender.send_binary(payload.clone()) {
+                        Ok(()) => break,
+                        Err(CommandError::OutputFull { .. }) => {
+                            refusals += 1;
+                            thread::sleep(Duration::from_micros(200));
+                        }
+                        Err(e) => panic!("message {i}: {e}"),
+                    }
+                }
+            }
+            sender.close(CloseCode::Normal, "all sent").unwrap();
+            refusals
+        })
+    };
+    let mut received = Vec::new();
+    let mut clean = false;
+    run_bounded(
+        &mut event_loop,
+        Duration::from_secs(20),
+        |_ws, event| match event {
+            Event::Message(Message::Binary(b)) => {
+                received.push(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            }
+            Event::Close(info) => clean = info.was_clean,
+            Event::Error(e) => panic!("{e}"),
+            _ => {}
+        },
+    );
+    let refusals = producer.join().unwrap();
+    assert_eq!(received, (0..MESSAGES).collect::<Vec<_>>());
+    assert!(clean);
+    assert!(refusals > 0, "the producer never met the bound");
 }
 
 #[test]
@@ -513,7 +575,7 @@ fn a_standalone_sender_wakes_a_callers_own_poll() {
     );
     assert!(matches!(
         sender.send_text("x"),
-        Err(SendError::Refused(CommandError::Closed(None)))
+        Err(CommandError::Closed(None))
     ));
 }
 

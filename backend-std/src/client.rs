@@ -56,6 +56,12 @@ impl Handle {
         self.driver.command(|c, now| c.ping_at(now, payload))
     }
 
+    /// Sends an unsolicited pong (at most 125 bytes), a one-way heartbeat
+    /// (RFC 6455 §5.5.3). Pings from the peer are answered without this.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), CommandError> {
+        self.driver.command(|c, _| c.pong(payload))
+    }
+
     /// Starts the close handshake (WLanguage's `SocketFerme`). Messages keep
     /// arriving until the peer answers; then [`Event::Close`] reports its code.
     /// Before `Open`: if messages were sent (they are held until open), the close

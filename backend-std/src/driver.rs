@@ -28,7 +28,7 @@ use sockette_core::{
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
 use crate::event::Event;
 use crate::io::{self, ConnectJob, Input, Writer};
-use crate::sender::{Command, Sender, Shared};
+use crate::sender::{ChannelWake, Sender, SenderQueue};
 
 /// Inputs the owner's channel holds before the reader blocks. What the reader
 /// reads ahead of the owner is bounded by the room it was given
@@ -57,7 +57,7 @@ pub(crate) struct Driver {
     write_window: usize,
     rx: Option<Receiver<Input>>,
     tx: SyncSender<Input>,
-    shared: Arc<Shared>,
+    senders: SenderQueue,
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
     /// Where the reader gets room to read into; `None` once it is told to stop.
@@ -94,6 +94,7 @@ impl Driver {
         let config = config.wall_clock(std::time::SystemTime::now());
         let core = Connection::client(config, now)?;
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        let senders = SenderQueue::new(&core, ChannelWake(tx.clone()));
         let cancel = Arc::new(AtomicBool::new(false));
         let (rooms, rooms_rx) = mpsc::sync_channel(1);
         let reader = io::spawn_connector(ConnectJob {
@@ -118,7 +119,7 @@ impl Driver {
             write_window: WRITE_WINDOW.min(options.max_buffered_output).max(1),
             rx: Some(rx),
             tx,
-            shared: Shared::new(options.max_buffered_output),
+            senders,
             cancel,
             reader: Some(reader),
             rooms: Some(rooms),
@@ -156,6 +157,7 @@ impl Driver {
         let mut core = Connection::upgraded(role, config, Instant::now(), leftover)?;
         let max_buffered_output = core.limits().max_buffered_output;
         let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+        let senders = SenderQueue::new(&core, ChannelWake(tx.clone()));
         // The stream is open already: the reader's first room goes with it.
         let (rooms, rooms_rx) = mpsc::sync_channel(1);
         let _ = rooms.try_send(core.take_input_buffer(io::READ_ROOM));
@@ -171,7 +173,7 @@ impl Driver {
             write_window: WRITE_WINDOW.min(max_buffered_output).max(1),
             rx: Some(rx),
             tx,
-            shared: Shared::new(max_buffered_output),
+            senders,
             cancel: Arc::new(AtomicBool::new(false)),
             reader: Some(reader),
             rooms: Some(rooms),
@@ -203,7 +205,7 @@ impl Driver {
     pub(crate) fn buffered_amount(&self) -> usize {
         self.core.buffered_amount()
             + self.writer.as_ref().map_or(0, Writer::in_flight)
-            + self.shared.queued_bytes()
+            + self.senders.queued_bytes()
     }
 
     pub(crate) fn stats(&self) -> sockette_core::Stats {
@@ -219,7 +221,7 @@ impl Driver {
     }
 
     pub(crate) fn sender(&self) -> Sender {
-        Sender::new(self.shared.clone(), self.tx.clone())
+        self.senders.sender()
     }
 
     /// True once every event, `Close` included, has been handed out.
@@ -399,26 +401,10 @@ impl Driver {
         self.core.handle_eof(Instant::now());
     }
 
-    /// Hands the senders' commands to the core, in order. A command the core
-    /// cannot take yet for lack of buffer space waits at the head of the queue.
+    /// Hands the senders' commands to the core, in order (a command the core
+    /// cannot take yet for lack of room waits at the head of their queue).
     fn apply_sender_commands(&mut self, now: Instant) {
-        while let Some(cmd) = self.shared.pop() {
-            let result = match &cmd {
-                Command::Text(t) => self.core.send_text(t),
-                Command::Binary(b) => self.core.send_binary(b),
-                Command::Ping(p) => self.core.ping_at(now, p),
-                Command::Close(code, reason) => self.core.close(now, *code, reason),
-            };
-            match result {
-                Ok(()) => {}
-                Err(CommandError::OutputFull { .. }) => {
-                    self.shared.push_front(cmd);
-                    break;
-                }
-                Err(_) if matches!(cmd, Command::Close(..)) => {}
-                Err(_) => self.not_sent += 1,
-            }
-        }
+        self.not_sent += self.senders.apply(&mut self.core, now);
     }
 
     /// Moves the core's output to the writer, up to the write window.
@@ -463,24 +449,11 @@ impl Driver {
         }
     }
 
+    /// Tells the senders what the connection holds (in the core and in the
+    /// writer's hands), and once it is closing, refuses them.
     fn sync_shared(&mut self) {
-        let refusal = match self.core.state() {
-            State::Closing => Some(CommandError::Closing),
-            State::Closed => Some(CommandError::Closed(
-                self.core.failure().cloned().map(Box::new),
-            )),
-            _ => None,
-        };
-        if let Some(refusal) = refusal {
-            for cmd in self.shared.close(refusal) {
-                if !matches!(cmd, Command::Close(..)) {
-                    self.not_sent += 1;
-                }
-            }
-        }
-        let buffered =
-            self.core.buffered_amount() + self.writer.as_ref().map_or(0, Writer::in_flight);
-        self.shared.set_buffered(buffered);
+        let in_flight = self.writer.as_ref().map_or(0, Writer::in_flight);
+        self.not_sent += self.senders.sync(&self.core, in_flight);
     }
 
     // ----- events -----
@@ -617,7 +590,7 @@ impl Driver {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
-        self.shared.set_buffered(0);
+        self.not_sent += self.senders.sync(&self.core, 0);
     }
 
     fn wait_for(&mut self, deadline: Instant, done: impl Fn(&Input) -> bool) {

@@ -207,7 +207,7 @@ fn senders_on_other_threads_reach_the_server_and_callbacks_stay_on_the_owner() {
                 let sender = client.sender();
                 thread::spawn(move || {
                     for i in 0..EACH {
-                        sender.send_text(&format!("{t}:{i}")).unwrap();
+                        sender.send_text(format!("{t}:{i}")).unwrap();
                     }
                 })
             })

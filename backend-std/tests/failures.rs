@@ -246,7 +246,7 @@ fn a_full_outgoing_buffer_refuses_sends_and_drop_still_returns_promptly() {
             "{}",
             client.buffered_amount()
         );
-        let sender_err = client.sender().send_binary(&chunk).unwrap_err();
+        let sender_err = client.sender().send_binary(&chunk[..]).unwrap_err();
         assert!(
             matches!(sender_err, CommandError::OutputFull { .. }),
             "{sender_err:?}"

@@ -184,7 +184,7 @@ impl Command {
         loop {
             let result = match self {
                 Command::Text(text) => sender.send_text(text),
-                Command::Binary(data) => sender.send_binary(data),
+                Command::Binary(data) => sender.send_binary(data.as_slice()),
                 Command::Ping(text) => sender.ping(text.as_bytes()),
                 Command::Close(code, reason) => sender.close(CloseCode::from(*code), reason),
             };
