@@ -14,7 +14,7 @@ use sockette_core::Error as CoreError;
 /// Failures of the connection itself arrive on the loop's thread as
 /// [`Event::Error`](crate::Event::Error), followed by
 /// [`Event::Close`](crate::Event::Close). Commands (`send_text`, `close`...) return
-/// a [`CommandError`] instead, and leave the connection as it was.
+/// a [`CommandError`](sockette_core::CommandError) instead, and leave the connection as it was.
 /// [`source`](std::error::Error::source) gives the cause: the socket's
 /// `io::Error`, the core's error, the [`ConfigFileError`].
 #[derive(Debug)]
