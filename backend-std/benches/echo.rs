@@ -102,7 +102,7 @@ fn sockette(url: &str, pki: &Pki, data: &[u8]) -> Outcome {
         .unwrap();
     let outcome = measure(data, |data| {
         client.send_binary(data).unwrap();
-        let reply = client.recv_timeout(Some(Duration::from_secs(10))).unwrap();
+        let reply = client.recv_timeout(Duration::from_secs(10)).unwrap();
         reply.expect("an echo").len()
     });
     client.close(CloseCode::Normal, "").unwrap();

@@ -117,8 +117,10 @@ impl Handle {
 /// A WebSocket client connection over `std::net`, owned by one thread.
 ///
 /// Every event is delivered on the thread that calls [`run`](Self::run),
-/// [`dispatch`](Self::dispatch), [`next_event`](Self::next_event) or
-/// [`recv_timeout`](Self::recv_timeout), and only inside those calls: that
+/// [`dispatch`](Self::dispatch), [`next_event`](Self::next_event) or the
+/// `recv` family ([`recv`](Self::recv), [`recv_timeout`](Self::recv_timeout),
+/// [`try_recv`](Self::try_recv), [`messages`](Self::messages)), and only
+/// inside those calls: that
 /// thread is the owner. Other threads send through a [`Sender`].
 ///
 /// ```no_run
@@ -298,13 +300,60 @@ impl Client {
         Ok(self.handle.driver.next_event(deadline))
     }
 
-    /// The next message, waiting up to `timeout` (`None`: as long as it takes;
-    /// WLanguage's `SocketRead`); `Ok(None)` when the timeout passed. Other events
-    /// are consumed: `Open`, pings and pongs silently; an error is returned as
-    /// `Err`; the close as `Err(Error::Closed)`, with the details in
+    /// The next message, blocking until one arrives (WLanguage's `SocketRead`).
+    /// Other events are consumed: `Open`, pings and pongs silently; an error is
+    /// returned as `Err` (the close follows it); the close as
+    /// `Err(Error::Closed)`, with its code and reason in
     /// [`close_info`](Handle::close_info).
-    pub fn recv_timeout(&mut self, timeout: Option<Duration>) -> Result<Option<Message>, Error> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    ///
+    /// ```no_run
+    /// let mut ws = sockette_std::Client::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send_text("hello")?;
+    /// let reply = ws.recv()?;
+    /// println!("{reply:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recv(&mut self) -> Result<Message, Error> {
+        loop {
+            // Without a deadline, only the end stops the wait (as `Err`).
+            if let Some(message) = self.recv_until(None)? {
+                return Ok(message);
+            }
+        }
+    }
+
+    /// [`recv`](Self::recv), waiting at most `timeout`: `Ok(None)` when it
+    /// passed without a message.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<Message>, Error> {
+        // A timeout too long for an `Instant` to hold is no deadline at all.
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    /// [`recv`](Self::recv) without waiting: a message that is already there
+    /// (received, or readable at once), or `Ok(None)`.
+    pub fn try_recv(&mut self) -> Result<Option<Message>, Error> {
+        self.recv_until(Some(Instant::now()))
+    }
+
+    /// The messages, until the close: `for message in &mut client`. An error
+    /// is yielded as `Err`, then the iteration ends with the close, whose code
+    /// and reason stay in [`close_info`](Handle::close_info). Other events are
+    /// consumed, as by [`recv`](Self::recv).
+    ///
+    /// ```no_run
+    /// let mut ws = sockette_std::Client::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send_text("hello")?;
+    /// for message in ws.messages() {
+    ///     println!("{:?}", message?);
+    /// }
+    /// println!("closed: {:?}", ws.close_info());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn messages(&mut self) -> Messages<'_> {
+        Messages { client: self }
+    }
+
+    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<Option<Message>, Error> {
         loop {
             if self.handle.driver.is_done() {
                 return Err(Error::Closed);
@@ -317,6 +366,34 @@ impl Client {
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// The messages of a [`Client`], until its close: see [`Client::messages`].
+#[derive(Debug)]
+pub struct Messages<'a> {
+    client: &'a mut Client,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<Message, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.client.recv() {
+            Ok(message) => Some(Ok(message)),
+            Err(Error::Closed) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// `for message in &mut client`: [`Client::messages`].
+impl<'a> IntoIterator for &'a mut Client {
+    type Item = Result<Message, Error>;
+    type IntoIter = Messages<'a>;
+
+    fn into_iter(self) -> Messages<'a> {
+        self.messages()
     }
 }
 

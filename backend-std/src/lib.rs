@@ -27,8 +27,10 @@
 //! - Asynchronous: [`Client::start`] / [`ClientBuilder::start`] return at once;
 //!   every outcome, a failure to connect included, arrives as an event.
 //! - Driving: [`Client::run`] until closed; [`Client::dispatch`] for a program
-//!   with its own main loop; [`Client::next_event`] and [`Client::recv_timeout`]
-//!   to pull (WLanguage's `SocketRead`).
+//!   with its own main loop; [`Client::next_event`] for every event, and to
+//!   pull messages (WLanguage's `SocketRead`) [`Client::recv`],
+//!   [`Client::recv_timeout`], [`Client::try_recv`], or `for message in &mut
+//!   client` until the close.
 //! - A stream upgraded elsewhere: [`Client::from_upgraded_stream`] takes a
 //!   `TcpStream` whose HTTP upgrade your own code did (either role) and runs it
 //!   as any other connection.
@@ -67,7 +69,7 @@ mod platform_verifier;
 mod sender;
 
 pub use builder::ClientBuilder;
-pub use client::{Client, Handle};
+pub use client::{Client, Handle, Messages};
 pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
 #[cfg(feature = "platform-verifier")]

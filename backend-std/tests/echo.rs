@@ -306,17 +306,50 @@ fn sender_close_is_ordered_after_earlier_messages_and_refuses_later_ones() {
 }
 
 #[test]
+fn recv_try_recv_and_iterating_until_the_close() {
+    bounded(20, || {
+        let (server, _events) = echo_server();
+        let mut client = Client::connect(&server.url("/")).unwrap();
+        assert!(
+            client.try_recv().unwrap().is_none(),
+            "nothing sent, nothing there"
+        );
+        client.send_text("one").unwrap();
+        assert_eq!(text(&client.recv().unwrap()), "one");
+        // Sent from another thread, the close last: the iteration yields the
+        // echoes in order and ends with the close, whose code stays reachable.
+        let sender = client.sender();
+        thread::spawn(move || {
+            for word in ["two", "three", "four"] {
+                sender.send_text(word).unwrap();
+            }
+            sender.close(CloseCode::Normal, "enough").unwrap();
+        });
+        let mut got = Vec::new();
+        for message in &mut client {
+            got.push(text(&message.unwrap()).to_string());
+        }
+        assert_eq!(got, ["two", "three", "four"]);
+        let info = client.close_info().expect("the close is kept");
+        assert_eq!(info.code, CloseCode::Normal);
+        assert!(info.was_clean);
+        assert!(matches!(client.try_recv(), Err(Error::Closed)));
+        assert_eq!(client.messages().count(), 0, "nothing after the close");
+    });
+}
+
+#[test]
 fn pull_api_and_dispatch() {
     bounded(20, || {
         let (server, _events) = echo_server();
         let mut client = Client::connect(&server.url("/")).unwrap();
         // Nothing yet: a short timeout returns None.
         client.send_text("pulled").unwrap();
-        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        let m = client.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(text(&m.unwrap()), "pulled");
         let started = Instant::now();
         assert!(client
-            .recv_timeout(Some(Duration::from_millis(100)))
+            .recv_timeout(Duration::from_millis(100))
             .unwrap()
             .is_none());
         assert!(started.elapsed() >= Duration::from_millis(100));
@@ -343,7 +376,7 @@ fn pull_api_and_dispatch() {
             assert!(turns < 500);
         }
         assert_eq!(got, ["dispatched", "close 1000"]);
-        assert!(matches!(client.recv_timeout(None), Err(Error::Closed)));
+        assert!(matches!(client.recv(), Err(Error::Closed)));
     });
 }
 
@@ -363,10 +396,7 @@ fn buffered_amount_drains_to_zero() {
                 "still buffered: {}",
                 client.buffered_amount()
             );
-            if let Some(m) = client
-                .recv_timeout(Some(Duration::from_millis(50)))
-                .unwrap()
-            {
+            if let Some(m) = client.recv_timeout(Duration::from_millis(50)).unwrap() {
                 assert_eq!(m.len(), 3 << 20);
                 echoed = true;
             }
@@ -446,7 +476,7 @@ fn connects_over_ipv6_loopback() {
         let mut client = Client::connect(&url).unwrap();
         assert!(client.peer_addr().unwrap().is_ipv6());
         client.send_text("over v6").unwrap();
-        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        let m = client.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(text(&m.unwrap()), "over v6");
         client.close(CloseCode::Normal, "").unwrap();
         assert!(client.run(|_, _| {}).unwrap().was_clean);

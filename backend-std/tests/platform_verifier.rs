@@ -207,7 +207,7 @@ fn the_platform_verifier_decides_with_the_systems_store_read_when_built() {
             .connect()
             .map(|mut client| {
                 client.send_text("verified by the system").unwrap();
-                let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+                let m = client.recv_timeout(Duration::from_secs(5)).unwrap();
                 client.close(CloseCode::Normal, "").unwrap();
                 let clean = client.run(|_, _| {}).unwrap().was_clean;
                 (m.unwrap().as_bytes().to_vec(), clean)

@@ -71,7 +71,7 @@ fn wss_with_a_pem_root_over_an_ip_address() {
             .connect()
             .unwrap();
         client.send_text("ping over tls").unwrap();
-        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        let m = client.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(m.unwrap().as_bytes(), b"ping over tls");
         client.close(CloseCode::Normal, "").unwrap();
         assert!(client.run(|_, _| {}).unwrap().was_clean);
@@ -179,7 +179,7 @@ fn a_client_certificate_from_pem_files_is_accepted_and_its_absence_refused() {
             .connect()
             .unwrap();
         client.send_text("from a known client").unwrap();
-        let m = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        let m = client.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(m.unwrap().as_bytes(), b"from a known client");
         client.close(CloseCode::Normal, "").unwrap();
         assert!(client.run(|_, _| {}).unwrap().was_clean);

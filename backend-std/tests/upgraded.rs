@@ -106,7 +106,7 @@ fn streams_upgraded_by_hand_exchange_messages_and_a_close_in_both_roles() {
             Client::from_upgraded_stream(stream, Role::Client, agreed(), &leftover).unwrap();
         let peer = ws.peer_addr().unwrap();
         assert_eq!(ws.url().to_string(), format!("ws://{peer}/"));
-        let wait = Some(Duration::from_secs(10));
+        let wait = Duration::from_secs(10);
         let mut got = Vec::new();
         // `recv_timeout` consumes the Open event; the leftover frame comes first.
         got.push(ws.recv_timeout(wait).unwrap().unwrap());

@@ -324,7 +324,7 @@ mod tests {
         let server = EchoServer::start(local(), None, None).unwrap();
         let mut client = Client::connect(&server.url("/x")).unwrap();
         client.send_text("echo?").unwrap();
-        let reply = client.recv_timeout(Some(Duration::from_secs(5))).unwrap();
+        let reply = client.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(reply.unwrap().as_bytes(), b"echo?");
         // Shut down while the client is connected: it hears 1001, threads are joined.
         let client_thread = thread::spawn(move || {
