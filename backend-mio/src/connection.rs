@@ -23,7 +23,9 @@ use sockette_core::{
     State, Stats, UpgradedConfig, WsUrl,
 };
 
-use crate::error::Error;
+use sockette_driver::Attempts;
+
+use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
 use crate::event::Event;
 use crate::sender::{MioWake, ReadyList, Sender, SenderQueue};
 
@@ -87,6 +89,8 @@ pub struct Connection {
     target: SocketAddr,
     /// Addresses still to try if the current one refuses.
     fallbacks: VecDeque<SocketAddr>,
+    /// The addresses that failed so far, for the error if all do.
+    attempts: Attempts,
     token: Option<Token>,
     interest: Option<Interest>,
     connected: bool,
@@ -103,6 +107,10 @@ pub struct Connection {
     /// Call again at once: events may wait in the core (after a command made
     /// outside a callback), or reading stopped at its budget with data left.
     resume_now: bool,
+    /// The `host:port` (or peer address) errors name.
+    target_name: String,
+    /// The `Open` event was delivered: failures are no longer opening failures.
+    opened: bool,
     /// A socket error to report in place of the core's generic "connection lost".
     socket_error: Option<Error>,
     /// The reason given to the `Close` that follows a socket error.
@@ -203,9 +211,13 @@ impl Connection {
         let url = config.url();
         #[cfg(feature = "log")]
         let started = Instant::now();
+        let unresolved = |cause: io::Error| -> Error {
+            let target = sockette_driver::target_of(url);
+            ConnectError::new(ConnectStep::Resolve, &target, ConnectCause::Io(cause)).into()
+        };
         let addrs: Vec<SocketAddr> = (url.host(), url.port())
             .to_socket_addrs()
-            .map_err(Error::Resolve)?
+            .map_err(unresolved)?
             .collect();
         #[cfg(feature = "log")]
         log::debug!(
@@ -214,7 +226,7 @@ impl Connection {
             started.elapsed()
         );
         if addrs.is_empty() {
-            return Err(Error::Resolve(io::Error::new(
+            return Err(unresolved(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("{} has no address", url.host()),
             )));
@@ -282,11 +294,15 @@ impl Connection {
 
     /// A connection around `core`, not connected, without a socket yet.
     fn from_parts(core: Core, target: SocketAddr, _now: Instant) -> Connection {
+        let target_name = core
+            .url()
+            .map_or_else(|| target.to_string(), sockette_driver::target_of);
         Connection {
             core,
             socket: None,
             target,
             fallbacks: VecDeque::new(),
+            attempts: Attempts::default(),
             token: None,
             interest: None,
             connected: false,
@@ -298,6 +314,8 @@ impl Connection {
             linger: None,
             finished: false,
             resume_now: false,
+            target_name,
+            opened: false,
             socket_error: None,
             close_reason: None,
             sender: None,
@@ -317,17 +335,20 @@ impl Connection {
                         let interest = Interest::READABLE | Interest::WRITABLE;
                         if let Err(e) = registry.register(&mut socket, token, interest) {
                             self.socket = Some(socket);
-                            return self.fail(Error::Io(e), now);
+                            return self.fail_socket(e, now);
                         }
                         self.interest = Some(interest);
                     }
                     self.socket = Some(socket);
                     return;
                 }
-                Err(e) => match self.fallbacks.pop_front() {
-                    Some(next) => self.target = next,
-                    None => return self.fail(Error::Connect(e), now),
-                },
+                Err(e) => {
+                    self.attempts.failed(self.target, &e);
+                    match self.fallbacks.pop_front() {
+                        Some(next) => self.target = next,
+                        None => return self.fail_every_address(now),
+                    }
+                }
             }
         }
     }
@@ -576,7 +597,7 @@ impl Connection {
             self.sync_senders();
             if let Err(e) = self.rearm(registry) {
                 // Reported by the next `handle_timeout` (`poll_timeout` says now).
-                self.fail(Error::Io(e), now);
+                self.fail_socket(e, now);
             }
         }
         Ok(())
@@ -610,23 +631,26 @@ impl Connection {
                 // Small frames go out at once; WebSocket does its own batching.
                 let _ = socket.set_nodelay(true);
             }
-            Some(e) => match self.fallbacks.pop_front() {
-                Some(next) => {
-                    if self.interest.take().is_some() {
-                        let _ = registry.deregister(socket);
+            Some(e) => {
+                self.attempts.failed(self.target, &e);
+                match self.fallbacks.pop_front() {
+                    Some(next) => {
+                        if self.interest.take().is_some() {
+                            let _ = registry.deregister(socket);
+                        }
+                        self.socket = None;
+                        self.target = next;
+                        self.readable = false;
+                        self.writable = false;
+                        self.start_connect(Some(registry), now);
                     }
-                    self.socket = None;
-                    self.target = next;
-                    self.readable = false;
-                    self.writable = false;
-                    self.start_connect(Some(registry), now);
+                    None => {
+                        #[cfg(feature = "log")]
+                        log::warn!("cannot connect to {}: {e}", self.target);
+                        self.fail_every_address(now)
+                    }
                 }
-                None => {
-                    #[cfg(feature = "log")]
-                    log::warn!("cannot connect to {}: {e}", self.target);
-                    self.fail(Error::Connect(e), now)
-                }
-            },
+            }
         }
     }
 
@@ -679,7 +703,7 @@ impl Connection {
         self.deliver(now, callback);
         self.sync_senders();
         if let Err(e) = self.rearm(registry) {
-            self.fail(Error::Io(e), now);
+            self.fail_socket(e, now);
             self.pump(registry, now, callback);
         }
     }
@@ -691,7 +715,10 @@ impl Connection {
     {
         while let Some(event) = self.core.poll_event() {
             let event = match event {
-                CoreEvent::Open(info) => Event::Open(*info),
+                CoreEvent::Open(info) => {
+                    self.opened = true;
+                    Event::Open(*info)
+                }
                 CoreEvent::Message(message) => Event::Message(message),
                 CoreEvent::Ping(payload) => Event::Ping(payload),
                 CoreEvent::Pong(payload) => Event::Pong(payload),
@@ -701,7 +728,13 @@ impl Connection {
                         self.close_reason = Some(socket_error.to_string());
                         Event::Error(socket_error)
                     }
-                    None => Event::Error(Error::WebSocket(*e)),
+                    None => Event::Error(sockette_driver::core_failure(
+                        *e,
+                        self.opened,
+                        self.opening_step(),
+                        &self.core,
+                        &self.target_name,
+                    )),
                 },
                 CoreEvent::Close(mut info) => {
                     if let Some(reason) = self.close_reason.take() {
@@ -743,11 +776,11 @@ impl Connection {
                 return;
             };
             match socket.write(bytes) {
-                Ok(0) => self.fail(Error::Io(io::ErrorKind::WriteZero.into()), now),
+                Ok(0) => self.fail_socket(io::ErrorKind::WriteZero.into(), now),
                 Ok(n) => self.core.advance_transmit(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => self.fail(Error::Io(e), now),
+                Err(e) => self.fail_socket(e, now),
             }
         }
     }
@@ -775,7 +808,7 @@ impl Connection {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
             Err(e) => {
-                self.fail(Error::Io(e), now);
+                self.fail_socket(e, now);
                 true
             }
         }
@@ -789,6 +822,38 @@ impl Connection {
 
     /// The socket failed: no more I/O; the core reports the end (our error in
     /// place of its own), then the close.
+    /// The last opening step started: TCP until connected, then TLS
+    /// (`wss://`) or the HTTP upgrade.
+    fn opening_step(&self) -> ConnectStep {
+        if !self.connected {
+            ConnectStep::Tcp
+        } else if self.core.is_tls() {
+            ConnectStep::Tls
+        } else {
+            ConnectStep::Upgrade
+        }
+    }
+
+    /// No address could be connected to: the error names each with its failure.
+    fn fail_every_address(&mut self, now: Instant) {
+        let error = std::mem::take(&mut self.attempts).into_error();
+        self.fail_socket(error, now);
+    }
+
+    /// The socket failed: an opening failure naming its step before `Open`,
+    /// a socket error after.
+    fn fail_socket(&mut self, error: io::Error, now: Instant) {
+        let step = self.opening_step();
+        let error = sockette_driver::socket_failure(
+            error,
+            self.opened,
+            step,
+            &self.core,
+            &self.target_name,
+        );
+        self.fail(error, now);
+    }
+
     fn fail(&mut self, error: Error, now: Instant) {
         self.dead = true;
         self.resume_now = true;

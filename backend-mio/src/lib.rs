@@ -64,7 +64,7 @@ mod sender;
 mod tls_files;
 
 pub use connection::{Connection, Handle};
-pub use error::{ConfigFileError, Error};
+pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
 pub use event_loop::EventLoop;
 #[cfg(feature = "platform-verifier")]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sockette_core::ClientConfig;
 
-use crate::error::{ConfigFileError, Error};
+use crate::error::{ConfigFile, ConfigFileError, Error};
 
 /// File-based TLS settings for a [`ClientConfig`] (`use sockette_mio::ClientConfigFiles`).
 ///
@@ -39,8 +39,8 @@ impl ClientConfigFiles for ClientConfig {
         key_path: impl AsRef<Path>,
     ) -> Result<Self, Error> {
         let (cert_path, key_path) = (cert_path.as_ref(), key_path.as_ref());
-        let cert = read_file("client certificate", cert_path)?;
-        let key = read_file("client key", key_path)?;
+        let cert = read_file(ConfigFile::ClientCertificate, cert_path)?;
+        let key = read_file(ConfigFile::ClientKey, key_path)?;
         self.client_cert_pem(&cert, &key).map_err(|source| {
             ConfigFileError::ClientCert {
                 cert: cert_path.to_path_buf(),
@@ -52,7 +52,7 @@ impl ClientConfigFiles for ClientConfig {
     }
 }
 
-fn read_file(file: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
+fn read_file(file: ConfigFile, path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|source| {
         ConfigFileError::Read {
             file,

@@ -63,9 +63,13 @@ fn a_client_certificate_from_pem_files_is_accepted_and_its_absence_refused() {
     let (messages, errors) = run_one(pki.client(port, "/"), port);
     assert!(messages.is_empty(), "{messages:?}");
     match errors.first() {
-        Some(Error::WebSocket(sockette_core::Error::Tls(tls))) => {
-            assert_eq!(tls.kind(), sockette_core::TlsErrorKind::NoCertificate)
-        }
+        Some(Error::Connect(c)) => match &c.cause {
+            sockette_mio::ConnectCause::WebSocket(sockette_core::Error::Tls(tls)) => {
+                assert_eq!(c.step, sockette_mio::ConnectStep::Tls, "{c}");
+                assert_eq!(tls.kind(), sockette_core::TlsErrorKind::NoCertificate)
+            }
+            other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     }
 

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 use sockette_mio::{
-    ClientConfig, CloseCode, CommandError, Connection, Error, Event, EventLoop, Message, State,
-    Timeouts,
+    ClientConfig, CloseCode, CommandError, ConnectCause, ConnectStep, Connection, Error, Event,
+    EventLoop, Message, State, Timeouts,
 };
 use support::server::EchoServer;
 use support::{refused_addr, resetting_server, silent_server, Pki, WssClient};
@@ -232,7 +232,8 @@ fn failures_are_error_events_on_the_loop_thread_and_leave_the_others_alone() {
         match what {
             "refused" => {
                 assert!(
-                    matches!(error, Error::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+                    matches!(error, Error::Connect(c) if c.step == ConnectStep::Tcp
+                        && matches!(&c.cause, ConnectCause::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)),
                     "{error:?}"
                 );
                 assert_eq!(close.code, CloseCode::Abnormal);
@@ -243,11 +244,17 @@ fn failures_are_error_events_on_the_loop_thread_and_leave_the_others_alone() {
                 assert_eq!(close.code, CloseCode::Abnormal);
             }
             "reset" => assert!(
-                matches!(error, Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+                error
+                    .io_error()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
                 "{error:?}"
             ),
             "untrusted" => {
-                let Error::WebSocket(sockette_core::Error::Tls(tls)) = error else {
+                let Error::Connect(c) = error else {
+                    panic!("{error:?}");
+                };
+                assert_eq!(c.step, ConnectStep::Tls, "{c}");
+                let ConnectCause::WebSocket(sockette_core::Error::Tls(tls)) = &c.cause else {
                     panic!("{error:?}");
                 };
                 assert_eq!(tls.kind(), sockette_core::TlsErrorKind::UnknownIssuer);

@@ -7,6 +7,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use sockette_driver::Attempts;
+
 /// Every address of `host:port`, IPv6 and IPv4 interleaved, the family of the
 /// resolver's first answer first (RFC 8305 §4 ordering, attempted one by one).
 pub(crate) fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -45,8 +47,7 @@ pub(crate) fn connect_any(
     deadline: Option<Instant>,
     cancel: &AtomicBool,
 ) -> io::Result<(TcpStream, SocketAddr)> {
-    let mut failures = Vec::new();
-    let mut kind = io::ErrorKind::TimedOut;
+    let mut attempts = Attempts::default();
     for (i, addr) in addrs.iter().enumerate() {
         if cancel.load(Ordering::Acquire) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
@@ -55,19 +56,16 @@ pub(crate) fn connect_any(
             d.saturating_duration_since(Instant::now())
         });
         if left.is_zero() {
-            failures.push(format!("{addr}: not tried, the deadline passed"));
+            attempts.not_tried(*addr);
             break;
         }
         let share = left / (addrs.len() - i) as u32;
         match TcpStream::connect_timeout(addr, share) {
             Ok(stream) => return Ok((stream, *addr)),
-            Err(e) => {
-                kind = e.kind();
-                failures.push(format!("{addr}: {e}"));
-            }
+            Err(e) => attempts.failed(*addr, &e),
         }
     }
-    Err(io::Error::new(kind, failures.join("; ")))
+    Err(attempts.into_error())
 }
 
 #[cfg(test)]

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use sockette_core::{
     ClientConfig, CloseCode, CloseInfo, CommandError, Connection, Error as CoreError,
-    Event as CoreEvent, InputBuffer, Role, State, TimeoutKind, UpgradedConfig, WsUrl,
+    Event as CoreEvent, InputBuffer, Role, State, UpgradedConfig, WsUrl,
 };
 
-use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
+use crate::error::{ConnectStep, Error};
 use crate::event::Event;
 use crate::io::{self, ConnectJob, Input, Writer};
 use crate::sender::{ChannelWake, Sender, SenderQueue};
@@ -53,7 +53,6 @@ pub(crate) struct Driver {
     core: Connection,
     url: WsUrl,
     target: String,
-    connect_timeout: Duration,
     write_window: usize,
     rx: Option<Receiver<Input>>,
     tx: SyncSender<Input>,
@@ -106,16 +105,11 @@ impl Driver {
             rooms: rooms_rx,
         })
         .map_err(Error::Io)?;
-        let target = if url.host().contains(':') {
-            format!("[{}]:{}", url.host(), url.port())
-        } else {
-            format!("{}:{}", url.host(), url.port())
-        };
+        let target = sockette_driver::target_of(&url);
         Ok(Driver {
             core,
             url,
             target,
-            connect_timeout: options.connect_timeout,
             write_window: WRITE_WINDOW.min(options.max_buffered_output).max(1),
             rx: Some(rx),
             tx,
@@ -169,7 +163,6 @@ impl Driver {
             core,
             url,
             target: peer.to_string(),
-            connect_timeout: Duration::ZERO,
             write_window: WRITE_WINDOW.min(max_buffered_output).max(1),
             rx: Some(rx),
             tx,
@@ -393,11 +386,14 @@ impl Driver {
         if self.core.is_closed() || self.eof_seen {
             return;
         }
-        self.pending_error = Some(if self.core.state() == State::Connecting {
-            ConnectError::new(self.step_for(None), &self.target, ConnectCause::Io(e)).into()
-        } else {
-            Error::Io(e)
-        });
+        let opened = self.core.state() != State::Connecting;
+        self.pending_error = Some(sockette_driver::socket_failure(
+            e,
+            opened,
+            self.step,
+            &self.core,
+            &self.target,
+        ));
         self.core.handle_eof(Instant::now());
     }
 
@@ -517,30 +513,7 @@ impl Driver {
 
     /// Before `Open`, a core error is a failed opening at the current step.
     fn map_error(&self, e: CoreError) -> Error {
-        if self.opened {
-            return Error::WebSocket(e);
-        }
-        let step = self.step_for(Some(&e));
-        let cause = match e {
-            CoreError::Timeout(TimeoutKind::Handshake) => {
-                ConnectCause::Timeout(self.connect_timeout)
-            }
-            e => ConnectCause::WebSocket(e),
-        };
-        ConnectError::new(step, &self.target, cause).into()
-    }
-
-    /// The step an opening failure belongs to: over `wss://`, the core tells
-    /// whether its TLS handshake had completed; TLS errors are always the TLS step.
-    fn step_for(&self, error: Option<&CoreError>) -> ConnectStep {
-        match (self.step, error) {
-            (ConnectStep::Tls | ConnectStep::Upgrade, Some(CoreError::Tls(_))) => ConnectStep::Tls,
-            (ConnectStep::Tls | ConnectStep::Upgrade, _) if self.core.is_tls_handshaking() => {
-                ConnectStep::Tls
-            }
-            (ConnectStep::Tls, _) => ConnectStep::Upgrade,
-            (step, _) => step,
-        }
+        sockette_driver::core_failure(e, self.opened, self.step, &self.core, &self.target)
     }
 
     // ----- shutting down -----

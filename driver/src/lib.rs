@@ -1,8 +1,11 @@
 //! # sockette-driver
 //!
 //! What every sockette backend shares, written once so the backends cannot
-//! drift apart: the cross-thread [`Sender`] and the [`SenderQueue`] the thread
-//! driving the connection applies it from, with one policy:
+//! drift apart: the [`Event`] and [`Error`] the user sees (a failed opening
+//! names its step, its target and its cause the same way everywhere:
+//! [`core_failure`], [`socket_failure`]), and the cross-thread [`Sender`] with
+//! the [`SenderQueue`] the thread driving the connection applies it from, with
+//! one policy:
 //!
 //! - a command is checked at once, by the core's own checks (ping and pong
 //!   payloads, close codes and reasons) and against
@@ -22,6 +25,15 @@
 //! A backend implements [`Wake`] (how a sender wakes its thread) and calls
 //! [`SenderQueue::apply`] when woken and whenever its output drained.
 
+mod attempts;
+mod error;
+mod event;
 mod sender;
 
+pub use attempts::Attempts;
+pub use error::{
+    core_failure, failed_step, socket_failure, target_of, ConfigFile, ConfigFileError,
+    ConnectCause, ConnectError, ConnectStep, Error,
+};
+pub use event::Event;
 pub use sender::{Sender, SenderQueue, Wake};

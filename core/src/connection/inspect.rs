@@ -1,6 +1,6 @@
 //! What a caller can read about a connection without changing it.
 
-use crate::config::Limits;
+use crate::config::{Limits, Timeouts};
 use crate::error::Error;
 use crate::send_cost::SendCost;
 use crate::stats::Stats;
@@ -84,6 +84,12 @@ impl Connection {
     /// its own queues by the same `max_buffered_output`).
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The deadlines the connection was configured with (a backend names the
+    /// opening's in its errors).
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// How many bytes of [`Limits::max_buffered_output`] each command reserves:
