@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::event::Event as MioEvent;
 use mio::net::TcpStream;
@@ -23,7 +23,7 @@ use sockette_core::{
     State, Stats, UpgradedConfig, WsUrl,
 };
 
-use sockette_driver::Attempts;
+use sockette_driver::{Attempts, LINGER};
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
 use crate::event::Event;
@@ -36,10 +36,6 @@ const READ_CHUNK: usize = 32 << 10;
 /// Reads per call before yielding to the other connections of the loop (1 MiB):
 /// the rest is read when `poll_timeout` (which then says "now") is honoured.
 const READ_BUDGET: usize = 32;
-
-/// After the last event, how long to keep flushing our last bytes and waiting for
-/// the peer to end the TCP stream before the socket is simply dropped.
-const LINGER: Duration = Duration::from_secs(2);
 
 /// A WebSocket client connection for a caller-owned `mio::Poll`.
 ///
@@ -113,8 +109,8 @@ pub struct Connection {
     opened: bool,
     /// A socket error to report in place of the core's generic "connection lost".
     socket_error: Option<Error>,
-    /// The reason given to the `Close` that follows a socket error.
-    close_reason: Option<String>,
+    /// The text of the last error reported: the reason of a failure's `Close`.
+    last_error: Option<String>,
     sender: Option<SenderQueue>,
     /// Commands senders had queued that the connection will never send,
     /// reported in one `NotSent` error just before the `Close` event.
@@ -317,7 +313,7 @@ impl Connection {
             target_name,
             opened: false,
             socket_error: None,
-            close_reason: None,
+            last_error: None,
             sender: None,
             not_sent: 0,
             #[cfg(feature = "log")]
@@ -722,24 +718,23 @@ impl Connection {
                 CoreEvent::Message(message) => Event::Message(message),
                 CoreEvent::Ping(payload) => Event::Ping(payload),
                 CoreEvent::Pong(payload) => Event::Pong(payload),
-                CoreEvent::Error(e) => match self.socket_error.take() {
-                    // The core only knows the stream ended; say why.
-                    Some(socket_error) => {
-                        self.close_reason = Some(socket_error.to_string());
-                        Event::Error(socket_error)
-                    }
-                    None => Event::Error(sockette_driver::core_failure(
-                        *e,
-                        self.opened,
-                        self.opening_step(),
-                        &self.core,
-                        &self.target_name,
-                    )),
-                },
+                CoreEvent::Error(e) => {
+                    let error = match self.socket_error.take() {
+                        // The core only knows the stream ended; say why.
+                        Some(socket_error) => socket_error,
+                        None => sockette_driver::core_failure(
+                            *e,
+                            self.opened,
+                            self.opening_step(),
+                            &self.core,
+                            &self.target_name,
+                        ),
+                    };
+                    self.last_error = Some(error.to_string());
+                    Event::Error(error)
+                }
                 CoreEvent::Close(mut info) => {
-                    if let Some(reason) = self.close_reason.take() {
-                        info.reason = reason;
-                    }
+                    sockette_driver::explain_close(&mut info, self.last_error.take());
                     self.linger = Some(now + LINGER);
                     let refusal = self.refusal();
                     let ended = self.sender.as_ref().map_or(0, |s| s.end(refusal));

@@ -5,7 +5,8 @@
 //! this crate moves bytes between it and non-blocking sockets, calls you back on
 //! the loop's thread, and adds a policy of its own around the close: [`Sender`]
 //! commands are refused once the last event is delivered, and after the close the
-//! socket lingers up to 2 s for our last bytes and the peer's end.
+//! socket lingers up to 1 s for our last bytes and the peer's end
+//! ([`sockette_driver::LINGER`], the same in every backend).
 //!
 //! - [`Connection`]: created from a URL or a [`ClientConfig`] (name resolution
 //!   blocks; [`Connection::with_addr`] takes a resolved address),

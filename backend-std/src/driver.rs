@@ -25,6 +25,8 @@ use sockette_core::{
     Event as CoreEvent, InputBuffer, Role, State, UpgradedConfig, WsUrl,
 };
 
+use sockette_driver::LINGER;
+
 use crate::error::{ConnectStep, Error};
 use crate::event::Event;
 use crate::io::{self, ConnectJob, Input, Writer};
@@ -39,9 +41,6 @@ const CHANNEL_BOUND: usize = 16;
 const WRITE_WINDOW: usize = 1 << 20;
 /// Inputs processed per turn before events are delivered.
 const INPUTS_PER_TURN: usize = 64;
-/// After the close, how long to wait for our last bytes to be written and for the
-/// peer to close its side (RFC 6455 §7.1.1: the server closes TCP first).
-const LINGER: Duration = Duration::from_secs(1);
 
 /// Settings the driver needs beside the core's.
 pub(crate) struct Options {
@@ -488,12 +487,7 @@ impl Driver {
                 }
                 CoreEvent::Close(mut info) => {
                     self.shutdown(info.was_clean);
-                    if !info.was_clean && matches!(info.code, CloseCode::Abnormal | CloseCode::Tls)
-                    {
-                        if let Some(text) = self.last_error.take() {
-                            info.reason = text;
-                        }
-                    }
+                    sockette_driver::explain_close(&mut info, self.last_error.take());
                     if self.not_sent > 0 {
                         let messages = std::mem::take(&mut self.not_sent);
                         self.events

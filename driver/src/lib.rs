@@ -26,11 +26,13 @@
 //! [`SenderQueue::apply`] when woken and whenever its output drained.
 
 mod attempts;
+mod close;
 mod error;
 mod event;
 mod sender;
 
 pub use attempts::Attempts;
+pub use close::{explain_close, LINGER};
 pub use error::{
     core_failure, failed_step, socket_failure, target_of, ConfigFile, ConfigFileError,
     ConnectCause, ConnectError, ConnectStep, Error,
