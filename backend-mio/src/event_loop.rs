@@ -17,7 +17,8 @@ use sockette_core::{ClientConfig, CloseCode, CommandError};
 use crate::connection::{Connection, Handle};
 use crate::error::Error;
 use crate::event::Event;
-use crate::sender::{ReadyList, Sender};
+use crate::sender::Sender;
+use sockette_driver::ReadyList;
 
 /// The waker's token; connections use their slab index.
 const WAKER: Token = Token(usize::MAX);
@@ -35,7 +36,7 @@ const WAKER: Token = Token(usize::MAX);
 ///
 /// let mut event_loop = EventLoop::new()?;
 /// for _ in 0..100 {
-///     event_loop.connect("ws://127.0.0.1:9001/echo")?; // resolves (blocks)
+///     event_loop.connect("ws://127.0.0.1:9001/echo")?; // never blocks
 /// }
 /// event_loop.run(|ws, event| match event {
 ///     Event::Open(_) => {
@@ -78,6 +79,16 @@ struct Slot {
 }
 
 impl Slab {
+    /// The key the next connection will take (a free one, or a new slot).
+    fn vacant_key(&mut self) -> usize {
+        if let Some(&key) = self.free.last() {
+            return key;
+        }
+        self.slots.push(Slot::default());
+        self.free.push(self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
     fn get_mut(&mut self, key: usize) -> Option<&mut Connection> {
         self.slots.get_mut(key).and_then(|s| s.conn.as_mut())
     }
@@ -144,17 +155,19 @@ impl EventLoop {
         })
     }
 
-    /// Opens a connection to a URL with default settings. **Blocks** while the host
-    /// name is resolved; the rest happens in [`turn`](Self::turn).
+    /// Opens a connection to a URL with default settings; never blocks: the
+    /// host name is looked up on a thread of its own (see
+    /// [`Connection::start`]) and the rest happens in [`turn`](Self::turn).
     pub fn connect(&mut self, url: &str) -> Result<Token, Error> {
-        let conn = Connection::connect(url)?;
-        self.insert(conn).map_err(Error::Io)
+        self.connect_with(ClientConfig::new(url)?)
     }
 
-    /// Opens a connection with these settings. **Blocks** while the host name is
-    /// resolved.
+    /// Opens a connection with these settings; never blocks (see
+    /// [`connect`](Self::connect)).
     pub fn connect_with(&mut self, config: ClientConfig) -> Result<Token, Error> {
-        let conn = Connection::with_config(config)?;
+        let key = self.slab.vacant_key();
+        let (waker, ready) = (self.waker.clone(), self.ready.clone());
+        let conn = Connection::start_in_loop(config, waker, ready, Token(key))?;
         self.insert(conn).map_err(Error::Io)
     }
 
@@ -168,13 +181,9 @@ impl EventLoop {
     /// (Take its [`Sender`]s from [`sender`](Self::sender) afterwards: a sender made
     /// before, with another waker, would not wake this loop.)
     pub fn insert(&mut self, mut conn: Connection) -> io::Result<Token> {
-        let key = match self.slab.free.pop() {
-            Some(key) => key,
-            None => {
-                self.slab.slots.push(Slot::default());
-                self.slab.slots.len() - 1
-            }
-        };
+        let key = self.slab.vacant_key();
+        // `vacant_key` gives the last free key: take it.
+        self.slab.free.pop();
         if let Err(e) = conn.register(self.poll.registry(), Token(key)) {
             self.slab.free.push(key);
             return Err(e);
@@ -213,7 +222,7 @@ impl EventLoop {
     pub fn sender(&mut self, token: Token) -> Option<Sender> {
         let (waker, ready) = (self.waker.clone(), self.ready.clone());
         let conn = self.slab.get_mut(token.0)?;
-        Some(conn.sender_with(waker, Some((ready, token))))
+        Some(conn.sender_in_loop(waker, ready, token))
     }
 
     /// Sends a text message on a connection from outside a callback. A token

@@ -8,8 +8,10 @@
 //! socket lingers up to 1 s for our last bytes and the peer's end
 //! ([`sockette_driver::LINGER`], the same in every backend).
 //!
-//! - [`Connection`]: created from a URL or a [`ClientConfig`] (name resolution
-//!   blocks; [`Connection::with_addr`] takes a resolved address),
+//! - [`Connection`]: created from a [`ClientConfig`] ([`Connection::start`]
+//!   looks the host up on a thread of its own; [`Connection::connect`] and
+//!   [`Connection::with_config`] on the calling thread;
+//!   [`Connection::with_addr`] takes a resolved address),
 //!   [`register`](Connection::register)ed under your `Token`, driven by
 //!   [`handle_event`](Connection::handle_event) and
 //!   [`handle_timeout`](Connection::handle_timeout) at

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 
 use crate::client::Client;
-use crate::driver::{Driver, Options};
+use crate::driver::Driver;
 use crate::error::{ConfigFile, ConfigFileError, Error};
 
 /// Settings for a [`Client`], from [`Client::builder`].
@@ -108,8 +108,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The deadline of the whole opening — DNS, TCP connect (shared among the
-    /// resolved addresses), TLS and HTTP upgrade (default 10 s, as Python
+    /// The deadline of the whole opening — DNS, TCP connect (the resolved
+    /// addresses tried side by side, RFC 8305), TLS and HTTP upgrade (default 10 s, as Python
     /// `websockets`' `open_timeout`). Each step is bounded by what is left of it;
     /// a failure names the step and is a timeout ([`Error::is_timeout`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -267,11 +267,7 @@ impl ClientBuilder {
     /// owner thread. Returns `Err` only when nothing could be attempted: an
     /// invalid URL or header, or no thread could be started.
     pub fn start(self) -> Result<Client, Error> {
-        let options = Options {
-            connect_timeout: self.timeouts.handshake,
-            max_buffered_output: self.limits.max_buffered_output,
-        };
-        let driver = Driver::start(self.into_config()?, options)?;
+        let driver = Driver::start(self.into_config()?)?;
         Ok(Client::from_driver(driver))
     }
 

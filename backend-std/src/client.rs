@@ -78,7 +78,7 @@ impl Handle {
     }
 
     /// Bytes queued and not yet written to the socket: in the connection's
-    /// buffer, handed to the writer thread, or queued by [`Sender`]s.
+    /// buffer, or queued by [`Sender`]s.
     pub fn buffered_amount(&self) -> usize {
         self.driver.buffered_amount()
     }
@@ -102,7 +102,7 @@ impl Handle {
 
     /// Messages and bytes both ways, the compression ratio and the round-trip time
     /// of the latest answered ping (a keepalive or [`ping`](Self::ping)). The wire
-    /// counts are bytes handed to the writer thread and read from the socket (TLS
+    /// counts are bytes written to and read from the socket (TLS
     /// records for `wss://`); see [`Stats`].
     pub fn stats(&self) -> Stats {
         self.driver.stats()
@@ -143,24 +143,31 @@ impl Handle {
 /// ```
 ///
 /// # Threads
-/// One helper thread connects (DNS, TCP) and then only reads the socket; another
-/// only writes it. Both hand bytes over channels; the protocol state machine and
-/// the callbacks run on the owner. When the connection ends, the socket is shut
-/// down and both threads are joined before the `Close` event is delivered, and
-/// dropping an open client closes it (1001) the same way. The one exception: an
-/// opening abandoned during DNS resolution or a TCP connect attempt leaves the
-/// connector thread to finish that blocking call (std cannot interrupt it) and
-/// exit by itself.
+/// None beside yours: the owner thread does every read and write itself,
+/// through a readiness poll (`mio::Poll`) of the connection's own, which also
+/// wakes when a [`Sender`] queues a command; a waiting call never blocks past
+/// its timeout. The host name is looked up on a short-lived thread (the
+/// system's lookup blocks and cannot be interrupted; an IP literal needs
+/// none), so [`start`](Self::start) returns at once. When the connection
+/// ends, the socket is shut down before the `Close` event is delivered, and
+/// dropping an open client closes it (1001), flushing for up to 1 s.
+///
+/// # Connecting
+/// Every address of the host is tried in the manner of RFC 8305: IPv6 first,
+/// the families alternating, a new attempt every 250 ms while none has
+/// answered, the first to connect winning; all within the opening's deadline
+/// ([`ClientBuilder::connect_timeout`]). A failure names every address tried
+/// and what became of it.
 ///
 /// # Backpressure
 /// Outgoing bytes wait in the connection's buffer, bounded by
-/// [`Limits::max_buffered_output`](sockette_core::Limits) (64 MiB by default),
-/// plus at most 1 MiB (or that limit, if smaller) handed to the writer thread. A
-/// send that would exceed the bound is refused with [`CommandError::OutputFull`]
-/// and nothing is queued: watch [`buffered_amount`](Handle::buffered_amount) and
-/// retry when it drops. Incoming bytes: the reader stays at most 1 MiB ahead
-/// of the owner, then TCP flow control slows the peer down, so a slow callback
-/// never makes memory grow.
+/// [`Limits::max_buffered_output`](sockette_core::Limits) (64 MiB by default).
+/// A send that would exceed the bound is refused with
+/// [`CommandError::OutputFull`] and nothing is queued: watch
+/// [`buffered_amount`](Handle::buffered_amount) and retry when it drops.
+/// Incoming bytes are read only while the owner thread is in a call that
+/// delivers events, at most 1 MiB per wake-up; then TCP flow control slows
+/// the peer down, so a slow callback never makes memory grow.
 pub struct Client {
     handle: Handle,
 }
@@ -193,15 +200,14 @@ impl Client {
     /// keepalive; `leftover` is whatever was read from `stream` past the end of
     /// the handshake's HTTP head (frames the peer sent right behind it).
     ///
-    /// From then on it is a [`Client`] like any other: the same threads (a
-    /// reader and a writer start on the stream now; it is made blocking,
-    /// without read or write timeouts, with `TCP_NODELAY`), events, commands and
-    /// close. The first event is `Open` (no HTTP heads: the handshake was not
+    /// From then on it is a [`Client`] like any other: the same events,
+    /// commands and close, driven by the owner thread (the stream is made
+    /// non-blocking, with `TCP_NODELAY`). The first event is `Open` (no HTTP heads: the handshake was not
     /// seen here), and [`url`](Handle::url) is `ws://<peer address>/`, since no
     /// URL was given. The stream is plain TCP: for TLS, drive
     /// `sockette_core::Connection::upgraded` over your own TLS stream. Fails
-    /// if the stream cannot be set up (its peer address, a clone for the
-    /// threads) or a thread cannot start.
+    /// if the stream cannot be set up (made non-blocking, its peer address)
+    /// or the poll cannot be created.
     ///
     /// ```no_run
     /// use std::net::TcpListener;

@@ -39,14 +39,15 @@
 //!   wakes the owner at once.
 //!
 //! ## Threads
-//! The owner thread (the one calling `run`, `dispatch`, `next_event` or
-//! `recv_timeout`) runs the protocol state machine and every callback. Two helper
-//! threads per connection only move bytes: one connects and then reads, one
-//! writes. They report over one bounded channel, which also carries the wake-ups
-//! of [`Sender`]s, so the owner sleeps on a single channel and wakes as soon as
-//! bytes arrive, a timer is due, or another thread queues a message. A helper
-//! thread that panics (a bug) reports it on that channel as it unwinds: the
-//! connection fails with an [`Event::Error`] and a 1006 close, never hangs.
+//! The owner thread (the one calling `run`, `dispatch`, `next_event` or the
+//! `recv` family) runs the protocol state machine, every read and write, and
+//! every callback, sleeping in a readiness poll (`mio::Poll`) of the
+//! connection's own that wakes as soon as bytes arrive, a timer is due, or a
+//! [`Sender`] queues a message. No other thread runs but a short-lived one
+//! for the host name's lookup (the system's lookup blocks), so
+//! [`Client::start`] returns at once and `dispatch(timeout)` never blocks
+//! past its timeout. The driving logic is `sockette_driver::Session`, the
+//! same as sockette-mio's.
 //!
 //! The protocol is [`sockette_core::Connection`]'s; this crate moves bytes
 //! between it and a socket, calls you back, and adds a policy of its own around
@@ -59,11 +60,9 @@
 
 mod builder;
 mod client;
-mod connect;
 mod driver;
 mod error;
 mod event;
-mod io;
 #[cfg(feature = "platform-verifier")]
 mod platform_verifier;
 mod sender;

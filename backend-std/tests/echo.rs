@@ -513,3 +513,27 @@ fn stats_count_the_messages_and_bytes_of_a_session() {
         client.run(|_, _| {}).unwrap();
     });
 }
+
+/// A message of many wake-ups' read budgets (1 MiB each) both ways: reading
+/// resumes after each budget without any timer armed to wake it.
+#[test]
+fn a_message_of_many_read_budgets_is_echoed_whole_without_a_timer() {
+    bounded(20, || {
+        let (server, _events) = echo_server();
+        let mut client = Client::builder(&server.url("/"))
+            .no_keepalive()
+            .connect()
+            .unwrap();
+        let large: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
+        client.send_binary(&large).unwrap();
+        let started = Instant::now();
+        let echo = client
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+            .expect("the echo within 10 s (no timer is armed to wake a stalled read)");
+        assert_eq!(echo.as_bytes(), &large[..]);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        client.close(CloseCode::Normal, "").unwrap();
+        client.run(|_, _| {}).unwrap();
+    });
+}

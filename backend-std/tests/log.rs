@@ -68,13 +68,13 @@ fn a_session_logs_resolution_and_connect_then_the_core_steps_at_debug() {
                 .2
                 .clone()
         };
-        let resolved = find("sockette_std", "resolved 127.0.0.1 in ");
+        let resolved = find("sockette_driver", "resolved 127.0.0.1 in ");
         assert!(
             resolved.contains(&format!("127.0.0.1:{port}")),
             "{resolved}"
         );
         find(
-            "sockette_std",
+            "sockette_driver",
             &format!("TCP connected to 127.0.0.1:{port} in "),
         );
         find("sockette_core", "WebSocket open (Client) after ");

@@ -40,6 +40,13 @@ impl Attempts {
             .push(format!("{addr}: not tried, the deadline passed"));
     }
 
+    /// The attempt on `addr` had no answer when the opening's deadline passed.
+    pub fn no_answer(&mut self, addr: SocketAddr) {
+        self.kind = Some(io::ErrorKind::TimedOut);
+        self.failures
+            .push(format!("{addr}: no answer before the deadline"));
+    }
+
     /// One error for them all: of the kind of the last failure (timed out if
     /// none failed on its own), saying `address: why` for each, in order.
     pub fn into_error(self) -> io::Error {

@@ -27,15 +27,24 @@
 
 mod attempts;
 mod close;
+mod connecting;
 mod error;
 mod event;
+mod resolve;
 mod sender;
+mod session;
+mod stream;
+mod wake;
 
 pub use attempts::Attempts;
 pub use close::{explain_close, LINGER};
+pub use connecting::ATTEMPT_DELAY;
 pub use error::{
     core_failure, failed_step, socket_failure, target_of, ConfigFile, ConfigFileError,
     ConnectCause, ConnectError, ConnectStep, Error,
 };
 pub use event::Event;
 pub use sender::{Sender, SenderQueue, Wake};
+pub use session::Session;
+pub use stream::Stream;
+pub use wake::{LoopWake, ReadyList};

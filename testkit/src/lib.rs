@@ -32,6 +32,7 @@ pub mod pki;
 pub mod python;
 pub mod raw;
 pub mod serve;
+pub mod silent;
 
 pub use check::{
     assert_close_frame_sent, assert_failed, check_event_order, check_events, final_close,

@@ -6,10 +6,10 @@
 //! Two forms, one mechanism:
 //! - [`Connection::input_buffer`] then [`Connection::handle_read`]: a slice
 //!   lent until the next call, for a caller that reads on the connection's
-//!   own thread (sockette-mio);
+//!   own thread (every sockette backend);
 //! - [`Connection::take_input_buffer`] then [`Connection::handle_input_bytes`]:
 //!   an owned [`InputBuffer`] that can go to another thread and come back as
-//!   [`InputBytes`], one read at a time (sockette-std's reader thread).
+//!   [`InputBytes`], one read at a time (a reader on a thread of its own).
 //!
 //! Over `ws://` the room is part of the input buffer's allocation: bytes read
 //! into it join the buffered input in O(1), and a message that arrived there is
