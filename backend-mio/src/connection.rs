@@ -16,7 +16,7 @@ use sockette_core::{
     ClientConfig, CloseCode, CommandError, Connection as Core, Message, Role, State, Stats,
     UpgradedConfig, WsUrl,
 };
-use sockette_driver::{LoopWake, ReadyList, Session, Stream};
+use sockette_driver::{LoopWake, ReadyList, Session, SocketOptions, Stream};
 
 use crate::error::{ConnectCause, ConnectError, ConnectStep, Error};
 use crate::event::Event;
@@ -181,9 +181,40 @@ impl Connection {
     /// the first to connect winning; all within the opening's deadline, and a
     /// failure names every address tried and what became of it.
     pub fn start(config: ClientConfig, waker: Arc<Waker>) -> Result<Connection, Error> {
+        Self::start_with_options(config, SocketOptions::new(), waker)
+    }
+
+    /// [`start`](Self::start), the TCP socket set up with `options` (a local
+    /// address to bind, TCP keepalive, `TCP_NODELAY`) before it connects.
+    pub fn start_with_options(
+        config: ClientConfig,
+        options: SocketOptions,
+        waker: Arc<Waker>,
+    ) -> Result<Connection, Error> {
         let core = Self::client(config)?;
         Ok(Connection {
-            session: Session::resolving(core, LoopWake::new(waker)),
+            session: Session::resolving(core, options, LoopWake::new(waker)),
+        })
+    }
+
+    /// A client connection over a stream you connected (a `mio` TCP stream,
+    /// or a `mio::net::UnixStream` to a server on a Unix socket): TLS (for
+    /// `wss://`) and the HTTP upgrade run over it, the URL giving the `Host`
+    /// header, the TLS server name and the path. [`register`](Self::register)
+    /// it like any other; nothing is resolved or connected.
+    ///
+    /// ```no_run
+    /// use mio::net::UnixStream;
+    /// use sockette_mio::{ClientConfig, Connection};
+    ///
+    /// let stream = UnixStream::connect("/run/app/ws.sock")?;
+    /// let ws = Connection::over(ClientConfig::new("ws://localhost/chat")?, stream)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn over(config: ClientConfig, stream: impl Into<Stream>) -> Result<Connection, Error> {
+        let core = Self::client(config)?;
+        Ok(Connection {
+            session: Session::over_stream(core, stream.into()),
         })
     }
 
@@ -191,13 +222,12 @@ impl Connection {
     /// lookup's answer notes `token` in the loop's ready list.
     pub(crate) fn start_in_loop(
         config: ClientConfig,
-        waker: Arc<Waker>,
-        ready: ReadyList,
-        token: Token,
+        options: SocketOptions,
+        wake: LoopWake,
     ) -> Result<Connection, Error> {
         let core = Self::client(config)?;
         Ok(Connection {
-            session: Session::resolving(core, LoopWake::noting(waker, ready, token)),
+            session: Session::resolving(core, options, wake),
         })
     }
 
@@ -210,7 +240,7 @@ impl Connection {
     fn with_addrs(config: ClientConfig, addrs: Vec<SocketAddr>) -> Result<Connection, Error> {
         let core = Self::client(config)?;
         Ok(Connection {
-            session: Session::to_addrs(core, addrs),
+            session: Session::to_addrs(core, SocketOptions::new(), addrs),
         })
     }
 

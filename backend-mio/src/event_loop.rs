@@ -18,7 +18,7 @@ use crate::connection::{Connection, Handle};
 use crate::error::Error;
 use crate::event::Event;
 use crate::sender::Sender;
-use sockette_driver::ReadyList;
+use sockette_driver::{LoopWake, ReadyList, SocketOptions, Stream};
 
 /// The waker's token; connections use their slab index.
 const WAKER: Token = Token(usize::MAX);
@@ -165,9 +165,30 @@ impl EventLoop {
     /// Opens a connection with these settings; never blocks (see
     /// [`connect`](Self::connect)).
     pub fn connect_with(&mut self, config: ClientConfig) -> Result<Token, Error> {
+        self.connect_with_options(config, SocketOptions::new())
+    }
+
+    /// [`connect_with`](Self::connect_with), the TCP socket set up with
+    /// `options` (a local address, TCP keepalive, `TCP_NODELAY`).
+    pub fn connect_with_options(
+        &mut self,
+        config: ClientConfig,
+        options: SocketOptions,
+    ) -> Result<Token, Error> {
         let key = self.slab.vacant_key();
-        let (waker, ready) = (self.waker.clone(), self.ready.clone());
-        let conn = Connection::start_in_loop(config, waker, ready, Token(key))?;
+        let wake = LoopWake::noting(self.waker.clone(), self.ready.clone(), Token(key));
+        let conn = Connection::start_in_loop(config, options, wake)?;
+        self.insert(conn).map_err(Error::Io)
+    }
+
+    /// Opens a client connection over a stream you connected (TCP, or a Unix
+    /// socket); see [`Connection::over`].
+    pub fn connect_over(
+        &mut self,
+        config: ClientConfig,
+        stream: impl Into<Stream>,
+    ) -> Result<Token, Error> {
+        let conn = Connection::over(config, stream)?;
         self.insert(conn).map_err(Error::Io)
     }
 

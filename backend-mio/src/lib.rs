@@ -73,6 +73,7 @@ pub use event_loop::EventLoop;
 #[cfg(feature = "platform-verifier")]
 pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
+pub use sockette_driver::{SocketOptions, Stream};
 pub use tls_files::ClientConfigFiles;
 
 pub use mio;

@@ -12,6 +12,7 @@ use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 use crate::client::Client;
 use crate::driver::Driver;
 use crate::error::{ConfigFile, ConfigFileError, Error};
+use sockette_driver::{SocketOptions, Transport};
 
 /// Settings for a [`Client`], from [`Client::builder`].
 ///
@@ -40,6 +41,7 @@ pub struct ClientBuilder {
     fragment_size: Option<usize>,
     deflate: Option<DeflateConfig>,
     tls: TlsSettings,
+    socket: SocketOptions,
 }
 
 /// TLS settings, forwarded to the core's [`ClientConfig`] (the core runs TLS).
@@ -77,6 +79,7 @@ impl ClientBuilder {
             fragment_size: None,
             deflate: None,
             tls: TlsSettings::default(),
+            socket: SocketOptions::new(),
         }
     }
 
@@ -267,7 +270,56 @@ impl ClientBuilder {
     /// owner thread. Returns `Err` only when nothing could be attempted: an
     /// invalid URL or header, or no thread could be started.
     pub fn start(self) -> Result<Client, Error> {
-        let driver = Driver::start(self.into_config()?)?;
+        let socket = self.socket;
+        let driver = Driver::start(self.into_config()?, socket)?;
+        Ok(Client::from_driver(driver))
+    }
+
+    /// How the TCP socket is set up before it connects: `TCP_NODELAY` (on by
+    /// default), TCP keepalive, a local address to bind (then only the
+    /// server's addresses of that family are tried).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use sockette_std::{Client, SocketOptions};
+    ///
+    /// let options = SocketOptions::new()
+    ///     .tcp_keepalive(Duration::from_secs(60))
+    ///     .local_addr("192.0.2.10".parse()?);
+    /// let client = Client::builder("ws://127.0.0.1:9001/").socket_options(options).connect()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket = options;
+        self
+    }
+
+    /// [`connect`](Self::connect) over a stream you connected: a
+    /// `std::net::TcpStream` (through a tunnel of your own, with options of
+    /// your own) or a `std::os::unix::net::UnixStream` to a server on a Unix
+    /// socket. TLS (for `wss://`) and the HTTP upgrade run over it, the URL
+    /// giving the `Host` header, the TLS server name and the path; nothing is
+    /// resolved or connected. The stream is made non-blocking.
+    ///
+    /// ```no_run
+    /// use std::os::unix::net::UnixStream;
+    /// use sockette_std::Client;
+    ///
+    /// let stream = UnixStream::connect("/run/app/ws.sock")?;
+    /// let client = Client::builder("ws://localhost/chat").connect_over(stream)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn connect_over(self, stream: impl Into<Transport>) -> Result<Client, Error> {
+        let mut client = self.start_over(stream)?;
+        client.driver_mut().wait_open()?;
+        Ok(client)
+    }
+
+    /// [`start`](Self::start) over a stream you connected; see
+    /// [`connect_over`](Self::connect_over).
+    pub fn start_over(self, stream: impl Into<Transport>) -> Result<Client, Error> {
+        let stream = stream.into().into_stream().map_err(Error::Io)?;
+        let driver = Driver::over(self.into_config()?, stream)?;
         Ok(Client::from_driver(driver))
     }
 

@@ -17,7 +17,7 @@ use sockette_core::{
     ClientConfig, CloseCode, CloseInfo, CommandError, Connection, Error as CoreError, Role, State,
     UpgradedConfig, WsUrl,
 };
-use sockette_driver::{LoopWake, Session, Stream, LINGER};
+use sockette_driver::{LoopWake, Session, SocketOptions, Stream, LINGER};
 
 use crate::error::Error;
 use crate::event::Event;
@@ -43,13 +43,19 @@ pub(crate) struct Driver {
 impl Driver {
     /// Creates the connection; the name lookup starts on its own thread and
     /// everything else happens in `next_event`. Returns at once.
-    pub(crate) fn start(config: ClientConfig) -> Result<Driver, Error> {
+    pub(crate) fn start(config: ClientConfig, options: SocketOptions) -> Result<Driver, Error> {
         let url = config.url().clone();
         let (poll, waker) = new_poll()?;
-        // The core reads no clock: certificates are checked against this time.
-        let config = config.wall_clock(std::time::SystemTime::now());
-        let core = Connection::client(config, Instant::now())?;
-        let session = Session::resolving(core, LoopWake::new(waker.clone()));
+        let core = client(config)?;
+        let session = Session::resolving(core, options, LoopWake::new(waker.clone()));
+        Driver::with(poll, waker, session, url)
+    }
+
+    /// A client connection over a stream the caller connected.
+    pub(crate) fn over(config: ClientConfig, stream: Stream) -> Result<Driver, Error> {
+        let url = config.url().clone();
+        let (poll, waker) = new_poll()?;
+        let session = Session::over_stream(client(config)?, stream);
         Driver::with(poll, waker, session, url)
     }
 
@@ -245,6 +251,12 @@ impl Driver {
             session.on_timeout(registry, Instant::now());
         }
     }
+}
+
+fn client(config: ClientConfig) -> Result<Connection, Error> {
+    // The core reads no clock: certificates are checked against this time.
+    let config = config.wall_clock(std::time::SystemTime::now());
+    Ok(Connection::client(config, Instant::now())?)
 }
 
 fn new_poll() -> Result<(Poll, Arc<Waker>), Error> {

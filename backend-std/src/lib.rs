@@ -74,6 +74,7 @@ pub use event::Event;
 #[cfg(feature = "platform-verifier")]
 pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
+pub use sockette_driver::{SocketOptions, Transport};
 
 pub use sockette_core;
 pub use sockette_core::{

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::Attempts;
+use crate::{Attempts, SocketOptions};
 
 /// How long an attempt has to connect before the next one starts beside it
 /// (RFC 8305 §5 recommends 250 ms).
@@ -26,6 +26,7 @@ pub(crate) struct Connecting {
     /// When the next waiting address starts even though none has answered.
     next_attempt_at: Option<Instant>,
     failures: Attempts,
+    options: SocketOptions,
 }
 
 #[derive(Debug)]
@@ -55,6 +56,7 @@ impl Connecting {
     /// (and a registry: without, [`register`](Self::register) does it later).
     pub(crate) fn start(
         addrs: VecDeque<SocketAddr>,
+        options: SocketOptions,
         registry: Option<&Registry>,
         token: Option<Token>,
         now: Instant,
@@ -64,6 +66,7 @@ impl Connecting {
             waiting: addrs,
             next_attempt_at: None,
             failures: Attempts::default(),
+            options,
         };
         connecting.start_next(registry, token, now);
         connecting
@@ -72,7 +75,7 @@ impl Connecting {
     fn start_next(&mut self, registry: Option<&Registry>, token: Option<Token>, now: Instant) {
         self.next_attempt_at = None;
         while let Some(addr) = self.waiting.pop_front() {
-            let mut socket = match TcpStream::connect(addr) {
+            let mut socket = match self.options.connect(addr) {
                 Ok(socket) => socket,
                 Err(e) => {
                     self.failures.failed(addr, &e);
@@ -142,6 +145,7 @@ impl Connecting {
                         self.deregister(registry);
                     }
                     self.in_flight.clear();
+                    self.options.apply_connected(&winner.socket);
                     return Progress::Connected(winner.socket, winner.addr);
                 }
                 Check::Failed(e) => {
@@ -224,15 +228,25 @@ mod tests {
         let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let (dead_a, dead_b) = (closed_port(), closed_port());
         let addrs = VecDeque::from([dead_a, live.local_addr().unwrap()]);
-        let mut connecting =
-            Connecting::start(addrs, Some(poll.registry()), Some(Token(1)), Instant::now());
+        let mut connecting = Connecting::start(
+            addrs,
+            SocketOptions::new(),
+            Some(poll.registry()),
+            Some(Token(1)),
+            Instant::now(),
+        );
         match drive(&mut connecting, &mut poll, Token(1)) {
             Progress::Connected(_, addr) => assert_eq!(addr, live.local_addr().unwrap()),
             _ => panic!("expected the live address to win"),
         }
         let addrs = VecDeque::from([dead_a, dead_b]);
-        let mut connecting =
-            Connecting::start(addrs, Some(poll.registry()), Some(Token(1)), Instant::now());
+        let mut connecting = Connecting::start(
+            addrs,
+            SocketOptions::new(),
+            Some(poll.registry()),
+            Some(Token(1)),
+            Instant::now(),
+        );
         match drive(&mut connecting, &mut poll, Token(1)) {
             Progress::Failed(e) => {
                 assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
@@ -255,8 +269,13 @@ mod tests {
         let silent = sockette_testkit::silent::SilentAddr::new();
         let started = Instant::now();
         let addrs = VecDeque::from([silent.addr(), live.local_addr().unwrap()]);
-        let mut connecting =
-            Connecting::start(addrs, Some(poll.registry()), Some(Token(1)), started);
+        let mut connecting = Connecting::start(
+            addrs,
+            SocketOptions::new(),
+            Some(poll.registry()),
+            Some(Token(1)),
+            started,
+        );
         match drive(&mut connecting, &mut poll, Token(1)) {
             Progress::Connected(_, addr) => assert_eq!(addr, live.local_addr().unwrap()),
             _ => panic!("expected the live address to win"),
@@ -271,6 +290,7 @@ mod tests {
         let later = closed_port();
         let mut timed_out = Connecting::start(
             VecDeque::from([silent.addr(), later]),
+            SocketOptions::new(),
             None,
             None,
             Instant::now(),

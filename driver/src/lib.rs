@@ -33,6 +33,7 @@ mod event;
 mod resolve;
 mod sender;
 mod session;
+mod socket_options;
 mod stream;
 mod wake;
 
@@ -46,5 +47,6 @@ pub use error::{
 pub use event::Event;
 pub use sender::{Sender, SenderQueue, Wake};
 pub use session::Session;
+pub use socket_options::{SocketOptions, Transport};
 pub use stream::Stream;
 pub use wake::{LoopWake, ReadyList};

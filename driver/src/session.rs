@@ -29,7 +29,7 @@ use crate::connecting::{Connecting, Progress};
 use crate::resolve::{attempt_order, Resolution};
 use crate::sender::{Sender, SenderQueue, Wake};
 use crate::stream::Stream;
-use crate::{ConnectStep, Error, Event, LINGER};
+use crate::{ConnectStep, Error, Event, SocketOptions, LINGER};
 
 /// Bytes asked of the socket per read, into the room the core lends (its
 /// input buffer's, so nothing is copied on the way in).
@@ -71,8 +71,8 @@ pub struct Session {
 /// Where the connection is, with what each stage needs.
 #[derive(Debug)]
 enum Stage {
-    /// The host name is being looked up.
-    Resolving(Resolution),
+    /// The host name is being looked up; then TCP with these options.
+    Resolving(Resolution, SocketOptions),
     /// TCP attempts are under way.
     Connecting(Connecting),
     /// The stream is up: the core runs TLS, the upgrade, the WebSocket.
@@ -126,10 +126,10 @@ impl Session {
     /// A client connection to its URL's host: the name is looked up on a
     /// thread of its own (an IP literal needs none), which calls `wake` when
     /// done; the driving thread then calls [`on_wake`](Self::on_wake).
-    pub fn resolving(core: Core, wake: impl Wake + 'static) -> Session {
+    pub fn resolving(core: Core, options: SocketOptions, wake: impl Wake + 'static) -> Session {
         let url = core.url().expect("a client connection has a URL");
         let resolution = Resolution::start(url.host(), url.port(), Box::new(wake));
-        let mut session = Session::new(core, Stage::Resolving(resolution));
+        let mut session = Session::new(core, Stage::Resolving(resolution, options));
         // An IP literal is known at once: the first call goes on from there.
         session.resume_now = true;
         session
@@ -138,8 +138,9 @@ impl Session {
     /// A client connection to these addresses, tried as RFC 8305 says.
     /// The first attempt starts now; its socket is registered by
     /// [`register`](Self::register).
-    pub fn to_addrs(core: Core, addrs: Vec<SocketAddr>) -> Session {
-        let connecting = Connecting::start(attempt_order(addrs), None, None, Instant::now());
+    pub fn to_addrs(core: Core, options: SocketOptions, addrs: Vec<SocketAddr>) -> Session {
+        let connecting =
+            Connecting::start(attempt_order(addrs), options, None, None, Instant::now());
         let mut session = Session::new(core, Stage::Connecting(connecting));
         // Every address may have failed at once: the first call reports it.
         session.resume_now = true;
@@ -234,7 +235,7 @@ impl Session {
             Stage::Unlinked => None,
             Stage::Connecting(c) => c.next_attempt_at(),
             Stage::Lingering(_, linger) => Some(linger.until),
-            Stage::Resolving(_) | Stage::Connected(_) => None,
+            Stage::Resolving(..) | Stage::Connected(_) => None,
         };
         match (self.core.poll_timeout(), own) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -264,7 +265,7 @@ impl Session {
                 registry.register(&mut link.stream, token, interest)?;
                 link.interest = Some(interest);
             }
-            Stage::Resolving(_) | Stage::Unlinked | Stage::Finished => {}
+            Stage::Resolving(..) | Stage::Unlinked | Stage::Finished => {}
         }
         Ok(())
     }
@@ -279,7 +280,7 @@ impl Session {
                     registry.deregister(&mut link.stream)?;
                 }
             }
-            Stage::Resolving(_) | Stage::Unlinked | Stage::Finished => {}
+            Stage::Resolving(..) | Stage::Unlinked | Stage::Finished => {}
         }
         Ok(())
     }
@@ -317,7 +318,7 @@ impl Session {
         self.reads_left = READ_BUDGET;
         self.resume_now = false;
         match &self.stage {
-            Stage::Resolving(_) => self.take_resolution(registry, now),
+            Stage::Resolving(..) => self.take_resolution(registry, now),
             // The next attempt may be due, or every address failed at once.
             Stage::Connecting(_) => self.progress_connect(registry, now),
             // The peer neither took our last bytes nor ended in time.
@@ -383,7 +384,7 @@ impl Session {
                 }
             }
             match &self.stage {
-                Stage::Resolving(_) => self.take_resolution(registry, now),
+                Stage::Resolving(..) => self.take_resolution(registry, now),
                 // Every address failed at once: say so.
                 Stage::Connecting(c) if c.is_exhausted() => self.progress_connect(registry, now),
                 _ => {}
@@ -431,9 +432,10 @@ impl Session {
     // ----- the lifecycle -----
 
     fn take_resolution(&mut self, registry: &Registry, now: Instant) {
-        let Stage::Resolving(resolution) = &mut self.stage else {
+        let Stage::Resolving(resolution, options) = &mut self.stage else {
             return;
         };
+        let options = *options;
         match resolution.take() {
             None => {}
             Some(Ok(addrs)) => {
@@ -443,8 +445,8 @@ impl Session {
                     self.core.url().map_or("", |u| u.host()),
                     now.saturating_duration_since(self.started_at)
                 );
-                let connecting =
-                    Connecting::start(attempt_order(addrs), Some(registry), self.token, now);
+                let addrs = attempt_order(addrs);
+                let connecting = Connecting::start(addrs, options, Some(registry), self.token, now);
                 self.stage = Stage::Connecting(connecting);
                 self.progress_connect(registry, now);
             }
@@ -464,8 +466,6 @@ impl Session {
                     "TCP connected to {addr} in {:?}",
                     now.saturating_duration_since(self.started_at)
                 );
-                // Small frames go out at once; WebSocket does its own batching.
-                let _ = socket.set_nodelay(true);
                 let interest = self.token.map(|_| Interest::READABLE | Interest::WRITABLE);
                 self.stage = Stage::Connected(Link::new(Stream::Tcp(socket), interest));
                 self.peer = Some(addr);
@@ -504,7 +504,7 @@ impl Session {
                 let _ = link.stream.shutdown(Shutdown::Both);
             }
             Stage::Finished => self.stage = Stage::Finished,
-            Stage::Resolving(_) | Stage::Unlinked => {}
+            Stage::Resolving(..) | Stage::Unlinked => {}
         }
         self.resume_now = true;
     }
@@ -598,7 +598,7 @@ impl Session {
     /// HTTP upgrade.
     fn opening_step(&self) -> ConnectStep {
         match &self.stage {
-            Stage::Resolving(_) => ConnectStep::Resolve,
+            Stage::Resolving(..) => ConnectStep::Resolve,
             Stage::Connecting(_) => ConnectStep::Tcp,
             _ if self.core.is_tls() => ConnectStep::Tls,
             _ => ConnectStep::Upgrade,

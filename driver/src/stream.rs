@@ -47,6 +47,19 @@ impl Stream {
     }
 }
 
+impl From<mio::net::TcpStream> for Stream {
+    fn from(stream: mio::net::TcpStream) -> Self {
+        Stream::Tcp(stream)
+    }
+}
+
+#[cfg(unix)]
+impl From<mio::net::UnixStream> for Stream {
+    fn from(stream: mio::net::UnixStream) -> Self {
+        Stream::Unix(stream)
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

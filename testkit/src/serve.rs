@@ -1,9 +1,28 @@
-//! The core's server role over a blocking `TcpStream`: the driver of the test
-//! servers on loopback (the backends' and the CLI's tests).
+//! The core's server role over a blocking `TcpStream` (or `UnixStream`): the
+//! driver of the test servers on loopback (the backends' and the CLI's tests).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
+
+/// A blocking stream a test server reads with a timeout.
+pub trait BlockingStream: Read + Write {
+    /// As `TcpStream::set_read_timeout`.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl BlockingStream for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl BlockingStream for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
 
 use sockette_core::{Connection, Event, ServerConfig};
 
@@ -11,12 +30,12 @@ use sockette_core::{Connection, Event, ServerConfig};
 /// passes, or `on_event` returns false, calling `on_event` for each event (it may
 /// answer through the connection or write raw bytes to the stream). Returns the
 /// connection and the stream, still open.
-pub fn serve(
-    mut stream: TcpStream,
+pub fn serve<S: BlockingStream>(
+    mut stream: S,
     config: ServerConfig,
     max: Duration,
-    mut on_event: impl FnMut(&mut Connection, &Event, &mut TcpStream) -> bool,
-) -> (Connection, TcpStream) {
+    mut on_event: impl FnMut(&mut Connection, &Event, &mut S) -> bool,
+) -> (Connection, S) {
     let end = Instant::now() + max;
     let mut conn = Connection::server(config, Instant::now()).unwrap();
     let mut buf = vec![0u8; 64 << 10];
@@ -53,7 +72,7 @@ pub fn serve(
 }
 
 /// Writes all of `conn`'s output; false if the stream refused it.
-fn write_all(conn: &mut Connection, stream: &mut TcpStream) -> bool {
+fn write_all(conn: &mut Connection, stream: &mut impl Write) -> bool {
     while let Some(bytes) = conn.poll_transmit() {
         let n = bytes.len();
         if stream.write_all(bytes).is_err() {
