@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo run --release -p sockette-mio --example many            # N = 10,000 (capped by `ulimit -n`)
 //! cargo run --release -p sockette-mio --example many -- 2000
+//! cargo run --release -p sockette-mio --example many -- --wss   # over TLS (a self-signed certificate)
 //! ```
 //!
 //! Each connection needs one file descriptor in the client and one in the server
@@ -31,12 +32,13 @@ const ECHO_PHASE: Duration = Duration::from_secs(3);
 const MESSAGE: &str = "sockette many: 32 bytes of text!";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--server") {
-        return run_server();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let wss = args.iter().any(|a| a == "--wss");
+    if args.iter().any(|a| a == "--server") {
+        return run_server(wss);
     }
     let fd_limit = soft_fd_limit();
-    let wanted: usize = match args.get(1) {
+    let wanted: usize = match args.iter().find(|a| !a.starts_with("--")) {
         Some(n) => n.parse()?,
         None => 10_000,
     };
@@ -48,18 +50,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The server: this same program with --server, in a child process.
     let mut child = Command::new(std::env::current_exe()?)
         .arg("--server")
+        .args(wss.then_some("--wss"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
+    let mut from_child = BufReader::new(child.stdout.take().expect("piped"));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+    from_child.read_line(&mut line)?;
     let addr: SocketAddr = line.trim().parse()?;
-    let url = format!("ws://{addr}/many");
+    // Over TLS the child then prints its certificate, which the client trusts.
+    let mut cert_pem = String::new();
+    while wss && !cert_pem.contains("-----END CERTIFICATE-----") {
+        if from_child.read_line(&mut cert_pem)? == 0 {
+            return Err("the server printed no certificate".into());
+        }
+    }
+    let scheme = if wss { "wss" } else { "ws" };
+    let url = format!("{scheme}://{addr}/many");
+    let config = || -> Result<ClientConfig, Box<dyn std::error::Error>> {
+        let config = ClientConfig::new(&url)?;
+        Ok(if wss {
+            config.add_root_certificates_pem(cert_pem.as_bytes())?
+        } else {
+            config
+        })
+    };
 
     let mut event_loop = EventLoop::new()?;
     // Warm-up: one connection, so the per-thread read buffer and the loop's own
     // allocations are in the baseline.
-    event_loop.connect_addr(ClientConfig::new(&url)?, addr)?;
+    event_loop.connect_addr(config()?, addr)?;
     event_loop.run(|ws, event| match event {
         Event::Open(_) => {
             let _ = ws.close(CloseCode::Normal, "");
@@ -74,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut started, mut opened, mut failed) = (0usize, 0usize, 0usize);
     while opened + failed < n {
         while started < n && started - opened - failed < OPENING_WINDOW {
-            event_loop.connect_addr(ClientConfig::new(&url)?, addr)?;
+            event_loop.connect_addr(config()?, addr)?;
             started += 1;
         }
         event_loop.turn(Some(Duration::from_millis(100)), |_, event| match event {
@@ -137,7 +157,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = child.wait();
 
     let per_conn = |rss: u64| (rss.saturating_sub(rss_before) as f64 * 1024.0) / n as f64;
-    println!("connections:           {n} (ws:// on loopback, one client thread, server in a child process)");
+    println!("connections:           {n} ({scheme}:// on loopback, one client thread, server in a child process)");
     println!("opened:                {opened} in {open_time:.2?} ({failed} failed)");
     println!(
         "echo round trips:      {echoes} in {echo_time:.2?} = {:.0} messages/s ({}-byte text, every connection busy)",
@@ -159,9 +179,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The child: an echo server on an ephemeral port, printed on stdout, until stdin
 /// closes.
-fn run_server() -> Result<(), Box<dyn std::error::Error>> {
-    let server = server::EchoServer::start(None);
+fn run_server(wss: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let (tls, cert_pem) = if wss {
+        let (leaf, pem) = sockette_testkit::pki::self_signed(&["127.0.0.1"]);
+        (Some(sockette_testkit::pki::server_tls(leaf)), pem)
+    } else {
+        (None, String::new())
+    };
+    let server = server::EchoServer::start(tls);
     println!("{}", server.addr);
+    print!("{cert_pem}");
     std::io::stdout().flush()?;
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);

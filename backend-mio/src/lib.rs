@@ -36,9 +36,12 @@
 //! arrive as [`Event::Error`] then [`Event::Close`], on the loop's thread, and
 //! concern only their connection. An idle connection costs no CPU (readiness is
 //! edge-triggered and nothing polls) but one keepalive ping per 20 s of silence
-//! (on by default; `ClientConfig::no_keepalive` turns it off), and holds no read
-//! buffer (one per thread is shared); the core gives back large output buffers
-//! once written.
+//! (on by default; `ClientConfig::no_keepalive` turns it off), and little
+//! memory: reads start small (1 KiB) and grow only while a read fills what it
+//! asked, the room to read into shrinks back once the traffic is small again,
+//! and the core gives back large output buffers once written. Measured with
+//! 10,000 idle connections in one `EventLoop` (`examples/many.rs`): about
+//! 7 KiB each over `ws://`, 39 KiB over `wss://` (rustls' own state).
 //!
 //! ```no_run
 //! use sockette_mio::{Event, EventLoop};

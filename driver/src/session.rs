@@ -32,8 +32,17 @@ use crate::stream::Stream;
 use crate::{ConnectStep, Error, Event, SocketOptions, LINGER};
 
 /// Bytes asked of the socket per read, into the room the core lends (its
-/// input buffer's, so nothing is copied on the way in).
-const READ_CHUNK: usize = 32 << 10;
+/// input buffer's, so nothing is copied on the way in), at first: an idle
+/// connection then holds little room (the core makes room for four reads).
+const SMALL_READ: u32 = 1 << 10;
+
+/// The most asked per read: a read that fills what it asked for asks four
+/// times as much next, up to this.
+const LARGE_READ: u32 = 32 << 10;
+
+/// A wake-up that read less than this goes back to [`SMALL_READ`] (the
+/// traffic is small messages, or none); after more, reads stay large.
+const SMALL_WAKEUP: u32 = 16 << 10;
 
 /// Reads per wake-up before yielding to a loop's other connections (1 MiB);
 /// the rest is read when `poll_timeout` (which then says "now") is honoured.
@@ -59,6 +68,9 @@ pub struct Session {
     /// Come back at once: reading stopped at its budget, or events wait.
     resume_now: bool,
     reads_left: u8,
+    /// What the next read asks for, and what this wake-up read so far.
+    read_size: u32,
+    read_this_wakeup: u32,
     /// The end's events (`NotSent`, `Close`), held until the socket is gone.
     held: VecDeque<Event>,
     close_info: Option<CloseInfo>,
@@ -174,6 +186,8 @@ impl Session {
             not_sent: 0,
             resume_now: false,
             reads_left: READ_BUDGET,
+            read_size: SMALL_READ,
+            read_this_wakeup: 0,
             held: VecDeque::new(),
             close_info: None,
             peer: None,
@@ -662,14 +676,27 @@ impl Session {
         let (Stage::Connected(link) | Stage::Lingering(link, _)) = &mut self.stage else {
             return;
         };
-        let room = self.core.input_buffer(READ_CHUNK);
+        let asked = self.read_size;
+        let room = self.core.input_buffer(asked as usize);
         match link.stream.read(room) {
             Ok(0) => {
                 link.read_closed = true;
                 self.core.handle_eof(now);
             }
-            Ok(n) => self.core.handle_read(now, n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => link.readable = false,
+            Ok(n) => {
+                self.core.handle_read(now, n);
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                self.read_this_wakeup = self.read_this_wakeup.saturating_add(n);
+                if n >= asked {
+                    self.read_size = (asked * 4).min(LARGE_READ);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                link.readable = false;
+                if std::mem::take(&mut self.read_this_wakeup) < SMALL_WAKEUP {
+                    self.read_size = SMALL_READ;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => self.fail_socket(registry, e, now),
         }

@@ -110,6 +110,9 @@ impl Connection {
         if self.transport.is_tls() {
             if self.tls_room.len() < min {
                 self.tls_room.resize(min, 0);
+            } else if self.tls_room.len() > ROOM_READS * min {
+                // Reads became small (or stopped): give the large room back.
+                self.tls_room = vec![0; min];
             }
             return &mut self.tls_room;
         }
