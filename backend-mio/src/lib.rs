@@ -64,20 +64,17 @@ mod connection;
 mod error;
 mod event;
 mod event_loop;
-#[cfg(feature = "platform-verifier")]
-mod platform_verifier;
 mod sender;
-mod tls_files;
 
 pub use connection::{Connection, Handle};
 pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
 pub use event_loop::EventLoop;
-#[cfg(feature = "platform-verifier")]
-pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
+#[cfg(feature = "platform-verifier")]
+pub use sockette_driver::platform_verifier;
+pub use sockette_driver::ClientConfigFiles;
 pub use sockette_driver::{SocketOptions, Stream};
-pub use tls_files::ClientConfigFiles;
 
 pub use mio;
 pub use sockette_core;

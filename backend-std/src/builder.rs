@@ -3,7 +3,7 @@
 //! [`ClientConfig`]; only the connect deadline's use for DNS and TCP is this
 //! crate's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +11,8 @@ use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::Driver;
-use crate::error::{ConfigFile, ConfigFileError, Error};
-use sockette_driver::{SocketOptions, Transport};
+use crate::error::{ConfigFileError, Error};
+use sockette_driver::{ClientConfigFiles, SocketOptions, Transport};
 
 /// Settings for a [`Client`], from [`Client::builder`].
 ///
@@ -366,8 +366,7 @@ fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>
 impl TlsSettings {
     fn apply(self, mut config: ClientConfig) -> Result<ClientConfig, Error> {
         for path in &self.ca_files {
-            let pem = read_file(ConfigFile::Ca, path)?;
-            config = config.add_root_certificates_pem(&pem)?;
+            config = config.ca_file(path)?;
         }
         for pem in &self.roots_pem {
             config = config.add_root_certificates_pem(pem)?;
@@ -381,7 +380,7 @@ impl TlsSettings {
         }
         #[cfg(feature = "platform-verifier")]
         if self.platform_verifier {
-            config = config.server_cert_verifier(crate::platform_verifier()?);
+            config = config.server_cert_verifier(sockette_driver::platform_verifier()?);
         }
         if let Some(client_cert) = &self.client_cert {
             config = client_cert.apply(config)?;
@@ -401,36 +400,11 @@ impl TlsSettings {
 
 impl ClientCert {
     fn apply(&self, config: ClientConfig) -> Result<ClientConfig, Error> {
-        let (cert, key) = match self {
-            ClientCert::Pem { cert, key } => (cert.clone(), key.clone()),
-            ClientCert::Files { cert, key } => (
-                read_file(ConfigFile::ClientCertificate, cert)?,
-                read_file(ConfigFile::ClientKey, key)?,
-            ),
-        };
-        config
-            .client_cert_pem(&cert, &key)
-            .map_err(|source| match self {
-                ClientCert::Files { cert, key } => ConfigFileError::ClientCert {
-                    cert: cert.clone(),
-                    key: key.clone(),
-                    source: Box::new(source),
-                }
-                .into(),
-                ClientCert::Pem { .. } => Error::WebSocket(source),
-            })
-    }
-}
-
-fn read_file(file: ConfigFile, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| {
-        ConfigFileError::Read {
-            file,
-            path: path.to_path_buf(),
-            source,
+        match self {
+            ClientCert::Files { cert, key } => config.client_cert(cert, key),
+            ClientCert::Pem { cert, key } => Ok(config.client_cert_pem(cert, key)?),
         }
-        .into()
-    })
+    }
 }
 
 #[cfg(test)]

@@ -63,17 +63,15 @@ mod client;
 mod driver;
 mod error;
 mod event;
-#[cfg(feature = "platform-verifier")]
-mod platform_verifier;
 mod sender;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, Handle, Messages};
 pub use error::{ConfigFile, ConfigFileError, ConnectCause, ConnectError, ConnectStep, Error};
 pub use event::Event;
-#[cfg(feature = "platform-verifier")]
-pub use platform_verifier::platform_verifier;
 pub use sender::Sender;
+#[cfg(feature = "platform-verifier")]
+pub use sockette_driver::platform_verifier;
 pub use sockette_driver::{SocketOptions, Transport};
 
 pub use sockette_core;

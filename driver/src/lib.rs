@@ -27,9 +27,12 @@
 
 mod attempts;
 mod close;
+mod config_files;
 mod connecting;
 mod error;
 mod event;
+#[cfg(feature = "platform-verifier")]
+mod platform_verifier;
 mod resolve;
 mod sender;
 mod session;
@@ -39,12 +42,15 @@ mod wake;
 
 pub use attempts::Attempts;
 pub use close::{explain_close, LINGER};
+pub use config_files::{read_file, ClientConfigFiles};
 pub use connecting::ATTEMPT_DELAY;
 pub use error::{
     core_failure, failed_step, socket_failure, target_of, ConfigFile, ConfigFileError,
     ConnectCause, ConnectError, ConnectStep, Error,
 };
 pub use event::Event;
+#[cfg(feature = "platform-verifier")]
+pub use platform_verifier::platform_verifier;
 pub use sender::{Sender, SenderQueue, Wake};
 pub use session::Session;
 pub use socket_options::{SocketOptions, Transport};

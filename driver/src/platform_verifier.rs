@@ -15,14 +15,16 @@ use crate::error::Error;
 /// policies decide, so corporate CAs and TLS-inspecting proxies it trusts are
 /// trusted. Handshake signatures are checked with the core's crypto provider.
 ///
-/// Call it when configuring, and share the result between connections: on Linux
+/// Call it when configuring, and share the result between connections (the
+/// backends' builders call it when connecting): on Linux
 /// and the BSDs the store is read when it is called (a store with no usable
 /// certificate is an [`Error::WebSocket`] holding
 /// [`ConfigError::PlatformVerifier`]); on macOS, Windows and
 /// Android the system is asked during each handshake, from inside rustls.
 ///
 /// ```no_run
-/// use sockette_mio::{platform_verifier, ClientConfig};
+/// use sockette_driver::platform_verifier;
+/// use sockette_core::ClientConfig;
 ///
 /// let config = ClientConfig::new("wss://example.org/chat")?
 ///     .server_cert_verifier(platform_verifier()?);
@@ -58,7 +60,7 @@ mod tests {
     #[test]
     fn the_verifier_trusts_the_systems_store_and_an_empty_store_is_an_error() {
         let dir =
-            std::env::temp_dir().join(format!("sockette-mio-platform-{}", std::process::id()));
+            std::env::temp_dir().join(format!("sockette-driver-platform-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("empty")).unwrap();
         let system_ca = ca();
         std::fs::write(dir.join("system.pem"), system_ca.pem()).unwrap();

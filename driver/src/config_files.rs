@@ -1,5 +1,5 @@
-//! Settings read from files, when configuring: the core does no I/O, so this
-//! crate reads the files and hands the core their bytes.
+//! Settings read from files, when configuring: the core does no I/O, so the
+//! backends read the files (through this) and hand the core their bytes.
 
 use std::path::Path;
 
@@ -10,15 +10,21 @@ use crate::error::{ConfigFile, ConfigFileError, Error};
 /// File-based TLS settings for a [`ClientConfig`] (`use sockette_mio::ClientConfigFiles`).
 ///
 /// ```no_run
-/// use sockette_mio::{ClientConfig, ClientConfigFiles, EventLoop};
+/// use sockette_core::ClientConfig;
+/// use sockette_driver::ClientConfigFiles;
 ///
 /// let config = ClientConfig::new("wss://example.org/chat")?
+///     .ca_file("company-ca.pem")?
 ///     .client_cert("client.pem", "client.key")?;
-/// let mut event_loop = EventLoop::new()?;
-/// event_loop.connect_with(config)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait ClientConfigFiles: Sized {
+    /// `wss://`: also trusts the CA certificates of this PEM file. Read now: a
+    /// missing file is an [`Error::Config`] naming it
+    /// ([`ConfigFileError::Read`]); PEM without a certificate is the core's
+    /// error.
+    fn ca_file(self, path: impl AsRef<Path>) -> Result<Self, Error>;
+
     /// `wss://`: presents a client certificate to servers that ask for one
     /// (mutual TLS). `cert_path` is a PEM file with the certificate, then any
     /// intermediates; `key_path` a PEM file with its private key (PKCS#8, PKCS#1
@@ -33,6 +39,11 @@ pub trait ClientConfigFiles: Sized {
 }
 
 impl ClientConfigFiles for ClientConfig {
+    fn ca_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let pem = read_file(ConfigFile::Ca, path.as_ref())?;
+        Ok(self.add_root_certificates_pem(&pem)?)
+    }
+
     fn client_cert(
         self,
         cert_path: impl AsRef<Path>,
@@ -52,7 +63,8 @@ impl ClientConfigFiles for ClientConfig {
     }
 }
 
-fn read_file(file: ConfigFile, path: &Path) -> Result<Vec<u8>, Error> {
+/// Reads a configuration file; a failure names the file and its role.
+pub fn read_file(file: ConfigFile, path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|source| {
         ConfigFileError::Read {
             file,
