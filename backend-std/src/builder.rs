@@ -11,7 +11,7 @@ use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
 
 use crate::client::Client;
 use crate::driver::Driver;
-use crate::error::{ConfigFileError, Error};
+use crate::error::Error;
 use sockette_driver::{ClientConfigFiles, SocketOptions, Transport};
 
 /// Settings for a [`Client`], from [`Client::builder`].
@@ -358,7 +358,7 @@ fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>
             .into_iter()
             .next()
             .map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
-        return Err(ConfigFileError::NoNativeRoots { source }.into());
+        return Err(crate::error::ConfigFileError::NoNativeRoots { source }.into());
     }
     Ok(found.certs)
 }

@@ -15,8 +15,9 @@
 //!
 //! Besides wall time, each client's CPU time is read from `/proc` (schedstat:
 //! nanoseconds on a CPU) as a before/after delta: the client's own thread, plus
-//! every thread of the process whose name starts with `sockette-` (a backend's
-//! helper threads: sockette-std's reader and writer). The server shares the
+//! every thread of the process whose name starts with `sockette-` (any helper
+//! thread a backend runs, such as `sockette-resolver`; deltas per thread id).
+//! The server shares the
 //! machine, so wall time alone would mix its cost in; CPU per message does not.
 //!
 //! Noise: the three clients of a case stay connected and take turns, one at a
