@@ -351,6 +351,7 @@ impl ClientBuilder {
 /// that says why, rather than a configuration that trusts nothing more.
 #[cfg(feature = "native-roots")]
 fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    use crate::error::ConfigFileError;
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
         let source = found
@@ -358,7 +359,7 @@ fn load_native_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>
             .into_iter()
             .next()
             .map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
-        return Err(crate::error::ConfigFileError::NoNativeRoots { source }.into());
+        return Err(ConfigFileError::NoNativeRoots { source }.into());
     }
     Ok(found.certs)
 }
@@ -437,6 +438,7 @@ mod tests {
 #[cfg(all(test, feature = "native-roots"))]
 mod native_roots {
     use super::*;
+    use crate::error::ConfigFileError;
 
     #[test]
     fn native_roots_load_or_say_why_not_and_an_empty_store_is_an_error() {
