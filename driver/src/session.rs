@@ -108,7 +108,10 @@ struct Linger {
 }
 
 /// A connected stream and what its readiness was last seen to be (mio is
-/// edge-triggered: readiness holds until an operation would block).
+/// edge-triggered: readiness holds until an operation would block, or one
+/// comes back short, which means the socket was drained or filled then:
+/// anything after makes a new edge, so the call that would say `WouldBlock`
+/// is saved).
 #[derive(Debug)]
 struct Link {
     stream: Stream,
@@ -116,6 +119,10 @@ struct Link {
     interest: Option<Interest>,
     readable: bool,
     writable: bool,
+    /// The poll reported the peer's end or an error: read until a read says
+    /// which (0 or the error), however short the reads before it, since no
+    /// new edge will come for it.
+    peer_ended: bool,
     read_closed: bool,
     write_shut: bool,
 }
@@ -128,6 +135,7 @@ impl Link {
             // Try at once: a wasted call costs one `WouldBlock`.
             readable: true,
             writable: true,
+            peer_ended: false,
             read_closed: false,
             write_shut: false,
         }
@@ -311,6 +319,7 @@ impl Session {
             Stage::Connected(link) | Stage::Lingering(link, _) => {
                 link.readable |= event.is_readable() || failed;
                 link.writable |= event.is_writable() || failed;
+                link.peer_ended |= failed;
             }
             _ => {}
         }
@@ -657,7 +666,11 @@ impl Session {
                     failure = Some(io::ErrorKind::WriteZero.into());
                     break;
                 }
-                Ok(n) => self.core.advance_transmit(n),
+                Ok(n) => {
+                    // Short: the socket's buffer is full now.
+                    link.writable = n == bytes.len();
+                    self.core.advance_transmit(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => link.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -678,27 +691,37 @@ impl Session {
         };
         let asked = self.read_size;
         let room = self.core.input_buffer(asked as usize);
-        match link.stream.read(room) {
+        let room_len = room.len();
+        let drained = match link.stream.read(room) {
             Ok(0) => {
                 link.read_closed = true;
                 self.core.handle_eof(now);
+                false
             }
             Ok(n) => {
                 self.core.handle_read(now, n);
+                let short = n < room_len && !link.peer_ended;
                 let n = u32::try_from(n).unwrap_or(u32::MAX);
                 self.read_this_wakeup = self.read_this_wakeup.saturating_add(n);
                 if n >= asked {
                     self.read_size = (asked * 4).min(LARGE_READ);
                 }
+                short
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+            Err(e) => {
+                self.fail_socket(registry, e, now);
+                false
+            }
+        };
+        if drained {
+            if let Stage::Connected(link) | Stage::Lingering(link, _) = &mut self.stage {
                 link.readable = false;
-                if std::mem::take(&mut self.read_this_wakeup) < SMALL_WAKEUP {
-                    self.read_size = SMALL_READ;
-                }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => self.fail_socket(registry, e, now),
+            if std::mem::take(&mut self.read_this_wakeup) < SMALL_WAKEUP {
+                self.read_size = SMALL_READ;
+            }
         }
     }
 
