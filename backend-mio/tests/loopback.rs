@@ -628,3 +628,40 @@ fn huge_timeouts_mean_no_deadline_instead_of_a_panic() {
     assert_eq!(echoed, Some(Message::Text("one".into())));
     assert!(closed.expect("a Close event").was_clean);
 }
+
+/// A close from outside a callback before the opening, with nothing sent,
+/// ends the connection at once: no I/O will come to deliver its `Close`, so
+/// `poll_timeout` says "now" and the next `handle_timeout` delivers it.
+#[test]
+fn a_close_before_the_opening_is_delivered_by_the_next_timeout() {
+    let silent = sockette_testkit::silent::SilentAddr::new();
+    let poll = Poll::new().unwrap();
+    let config = ClientConfig::new(&format!("ws://{}/", silent.addr())).unwrap();
+    let mut ws = Connection::with_addr(config, silent.addr()).unwrap();
+    ws.register(poll.registry(), Token(1)).unwrap();
+    // The connect is under way (the address never answers): nothing is due.
+    ws.handle_timeout(
+        poll.registry(),
+        Instant::now(),
+        |_: &mut sockette_mio::Handle<'_>, e| panic!("no event yet: {e:?}"),
+    );
+    assert!(ws.poll_timeout().expect("the opening's deadline") > Instant::now());
+    ws.close(poll.registry(), CloseCode::Normal, "never mind")
+        .unwrap();
+    let due = ws.poll_timeout().expect("a deadline");
+    assert!(
+        due <= Instant::now(),
+        "the Close is due now, not at the opening's deadline"
+    );
+    let mut events = Vec::new();
+    ws.handle_timeout(
+        poll.registry(),
+        Instant::now(),
+        |_: &mut sockette_mio::Handle<'_>, e| events.push(e),
+    );
+    match events.last() {
+        Some(Event::Close(info)) => assert_eq!(info.code, CloseCode::Abnormal),
+        other => panic!("expected the Close, got {other:?} in {events:?}"),
+    }
+    assert!(ws.is_finished());
+}

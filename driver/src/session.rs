@@ -355,8 +355,9 @@ impl Session {
     /// re-arms the interest: call after commands made outside a callback.
     pub fn after_command(&mut self, registry: &Registry, now: Instant) {
         self.flush(registry, now);
-        // A command may have produced events (a close before the opening).
-        self.resume_now = true;
+        // A close before the opening ends the connection at once: its events
+        // wait in the core, with no I/O to bring the driver back.
+        self.resume_now |= self.core.is_closed();
     }
 
     /// Writes what the core holds, as far as the socket takes it, then
