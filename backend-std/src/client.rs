@@ -20,7 +20,9 @@ use crate::sender::Sender;
 const DISPATCH_BUDGET: usize = 256;
 
 /// The connection's commands and getters, as a callback sees it (the `ws` in
-/// `client.run(|ws, event| ...)`). A [`Client`] has them all too.
+/// `client.run(|ws, event| ...)`). A [`Client`] has them all too. What a
+/// callback sends is written when it returns, all in one go (as in
+/// sockette-mio); outside a callback, at once.
 ///
 /// Commands return the WebSocket layer's [`CommandError`], and queue nothing:
 /// [`Closing`](CommandError::Closing) once the close handshake has started,
@@ -258,6 +260,7 @@ impl Client {
             return Err(Error::Closed);
         }
         while let Some(event) = self.handle.driver.next_event(None) {
+            self.handle.driver.before_callback();
             callback(&mut self.handle, event);
             self.handle.driver.after_callback();
         }
@@ -286,6 +289,7 @@ impl Client {
             let Some(event) = self.handle.driver.next_event(deadline) else {
                 break;
             };
+            self.handle.driver.before_callback();
             callback(&mut self.handle, event);
             self.handle.driver.after_callback();
             delivered += 1;

@@ -38,6 +38,18 @@ pub(crate) struct Driver {
     url: WsUrl,
     /// An event taken early (`wait_open`'s `Open`), handed out first.
     stash: Option<Event>,
+    /// Where commands come from: inside a callback they are written when it
+    /// returns, all at once (as in sockette-mio); outside, at once.
+    caller: Caller,
+}
+
+/// Who is making commands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The owner thread, outside any callback.
+    Owner,
+    /// A callback of `run` or `dispatch`.
+    Callback,
 }
 
 impl Driver {
@@ -94,6 +106,7 @@ impl Driver {
             sender,
             url,
             stash: None,
+            caller: Caller::Owner,
         })
     }
 
@@ -145,15 +158,26 @@ impl Driver {
     ) -> Result<(), CommandError> {
         let now = Instant::now();
         let registry = self.poll.registry();
+        if self.caller == Caller::Callback {
+            // Written with the callback's other answers when it returns.
+            return f(self.session.core_mut(), now);
+        }
         self.session.on_wake(registry, now);
         f(self.session.core_mut(), now)?;
         self.session.after_command(registry, now);
         Ok(())
     }
 
+    /// A callback is about to run: its commands wait for its end.
+    pub(crate) fn before_callback(&mut self) {
+        self.caller = Caller::Callback;
+    }
+
     /// Sends what commands inside a callback produced.
     pub(crate) fn after_callback(&mut self) {
-        self.session.flush(self.poll.registry(), Instant::now());
+        self.caller = Caller::Owner;
+        self.session
+            .after_command(self.poll.registry(), Instant::now());
     }
 
     // ----- driving -----
