@@ -1,7 +1,11 @@
 //! # sockette-driver
 //!
 //! What every sockette backend shares, written once so the backends cannot
-//! drift apart: the [`Event`] and [`Error`] the user sees (a failed opening
+//! drift apart: [`Session`], the driver of one connection over a
+//! non-blocking socket in a `mio::Poll` (the name lookup, RFC 8305 attempts,
+//! reads, writes, timers, the close and linger; the backend tells it of
+//! readiness, wake-ups and deadlines and pulls its events), the [`Event`]
+//! and [`Error`] the user sees (a failed opening
 //! names its step, its target and its cause the same way everywhere:
 //! [`core_failure`], [`socket_failure`]), and the cross-thread [`Sender`] with
 //! the [`SenderQueue`] the thread driving the connection applies it from, with
