@@ -31,6 +31,10 @@
 //!   pull messages (WLanguage's `SocketRead`) [`Client::recv`],
 //!   [`Client::recv_timeout`], [`Client::try_recv`], or `for message in &mut
 //!   client` until the close.
+//! - Your own transport: [`ClientBuilder::connect_over`] runs TLS and the
+//!   upgrade over a `TcpStream` you connected or a `UnixStream`;
+//!   [`ClientBuilder::socket_options`] sets the socket up before a connect
+//!   ([`SocketOptions`]: nodelay, TCP keepalive, a local address).
 //! - A stream upgraded elsewhere: [`Client::from_upgraded_stream`] takes a
 //!   `TcpStream` whose HTTP upgrade your own code did (either role) and runs it
 //!   as any other connection.
