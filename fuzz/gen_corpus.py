@@ -208,6 +208,20 @@ def corpora():
         "partial": b"\x00" + ok,
     }
 
+    connect_ok = b"HTTP/1.1 200 Connection established\r\n\r\n"
+    socks_ok = b"\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x1f\x90"
+    c["proxy_answer"] = {
+        "http-then-101": b"\x00" + connect_ok + ok + b"\r\n",
+        "http-407": b"\x00HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b"Proxy-Authenticate: Basic realm=\"x\"\r\n\r\n",
+        "http-interim": b"\x03HTTP/1.1 100 Continue\r\n\r\n" + connect_ok + ok + b"\r\n",
+        "socks-then-101": b"\x01" + socks_ok + ok + b"\r\n",
+        "socks-auth-then-101": b"\x02\x05\x02\x01\x00\x05\x00\x00\x03\x03abc\x00\x50" + ok + b"\r\n",
+        "socks-refused": b"\x01\x05\x00\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00",
+        "socks-auth-failed": b"\x02\x05\x02\x01\x01",
+        "http-to-socks": b"\x00\x05\x00",
+    }
+
     c["close_payload"] = {
         "empty": b"", "one-byte": b"\x03", "normal": close(1000),
         "reason": close(1001, b"going away"), "no-status": close(1005),

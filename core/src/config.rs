@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config_error::PemItem;
 use crate::deflate::DeflateConfig;
 use crate::error::Error;
+use crate::proxy::Proxy;
 use crate::rng::{ChaChaSource, RandomSource};
 use crate::tls::{parse_client_cert, parse_pem_certificates, ClientTls};
 use crate::url::WsUrl;
@@ -243,6 +244,7 @@ pub struct ClientConfig {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) tls: ClientTls,
     pub(crate) deflate: Option<DeflateConfig>,
+    pub(crate) proxy: ProxySetting,
     pub(crate) common: Common,
 }
 
@@ -261,6 +263,7 @@ impl ClientConfig {
             headers: Vec::new(),
             tls: ClientTls::default(),
             deflate: None,
+            proxy: ProxySetting::Unset,
             common: Common::default(),
         }
     }
@@ -413,7 +416,57 @@ impl ClientConfig {
         self
     }
 
+    /// Goes through `proxy`: the connection opens a tunnel to the server with
+    /// it (HTTP `CONNECT` or SOCKS5) before TLS with the server and the
+    /// upgrade, and the caller connects the transport to the proxy's
+    /// [`host`](Proxy::host) and [`port`](Proxy::port) instead of the
+    /// server's. An `https://` proxy's certificate is checked with the same
+    /// roots and verifier as the server's. The whole negotiation counts
+    /// against [`Timeouts::handshake`]; a failure is an
+    /// [`Error::Proxy`](crate::Error::Proxy) naming the step.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = ProxySetting::Through(proxy);
+        self
+    }
+
+    /// Connects directly, and tells the backends not to look for a proxy in
+    /// the environment. The core itself reads no environment: without
+    /// [`proxy`](Self::proxy) it connects directly either way, and the
+    /// backends (sockette-std, sockette-mio) read curl's variables
+    /// (`https_proxy`, `no_proxy`...) unless this was called.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Direct;
+        self
+    }
+
+    /// The proxy set with [`proxy`](Self::proxy), if any: where the transport
+    /// must connect to.
+    pub fn configured_proxy(&self) -> Option<&Proxy> {
+        match &self.proxy {
+            ProxySetting::Through(proxy) => Some(proxy),
+            _ => None,
+        }
+    }
+
+    /// True unless [`proxy`](Self::proxy) or [`no_proxy`](Self::no_proxy)
+    /// was called: a backend may then take the proxy from the environment.
+    pub fn proxy_unset(&self) -> bool {
+        matches!(self.proxy, ProxySetting::Unset)
+    }
+
     common_setters!();
+}
+
+/// Whether a client goes through a proxy.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum ProxySetting {
+    /// Nothing said: direct here, the environment's choice in the backends.
+    #[default]
+    Unset,
+    /// Direct, whatever the environment says.
+    Direct,
+    /// Through this proxy.
+    Through(Proxy),
 }
 
 impl fmt::Debug for ClientConfig {
@@ -424,6 +477,7 @@ impl fmt::Debug for ClientConfig {
             .field("origin", &self.origin)
             .field("headers", &self.headers)
             .field("tls", &self.tls)
+            .field("proxy", &self.proxy)
             .field("limits", &self.common.limits)
             .field("timeouts", &self.common.timeouts)
             .finish_non_exhaustive()

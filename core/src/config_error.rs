@@ -92,6 +92,16 @@ pub enum ConfigError {
     PlatformVerifier(TlsError),
     /// rustls refused to build the TLS configuration.
     Tls(TlsError),
+    /// Credentials SOCKS5 cannot carry (RFC 1929: a user name of 1-255 bytes,
+    /// a password of at most 255).
+    SocksCredentials,
+    /// A proxy URL that cannot be used.
+    Proxy(crate::ProxyUrlError),
+    /// An `https://` proxy's host cannot be a TLS server name.
+    InvalidProxyTlsHost {
+        /// The proxy's host.
+        host: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -160,6 +170,14 @@ impl fmt::Display for ConfigError {
                 "the operating system's certificate verifier is unavailable: {e}"
             ),
             ConfigError::Tls(e) => write!(f, "TLS configuration: {e}"),
+            ConfigError::SocksCredentials => write!(
+                f,
+                "SOCKS5 carries a user name of 1 to 255 bytes and a password of at most 255"
+            ),
+            ConfigError::Proxy(e) => e.fmt(f),
+            ConfigError::InvalidProxyTlsHost { host } => {
+                write!(f, "proxy host {host:?} is not a valid TLS server name")
+            }
         }
     }
 }
@@ -173,6 +191,7 @@ impl std::error::Error for ConfigError {
             | ConfigError::UnusableClientKey(e)
             | ConfigError::PlatformVerifier(e)
             | ConfigError::Tls(e) => Some(e),
+            ConfigError::Proxy(e) => Some(e),
             _ => None,
         }
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use crate::close::CloseCode;
 use crate::config_error::ConfigError;
 use crate::header_problem::{DeflateProblem, HeaderProblem};
+use crate::proxy::ProxyError;
 use crate::tls::TlsError;
 use crate::url::UrlError;
 
@@ -42,6 +43,10 @@ pub enum Error {
     Tls(TlsError),
     /// The operating system's random source failed.
     Random(RandomError),
+    /// The proxy failed, before the server was reached: see
+    /// [`ProxyError::step`](crate::ProxyError::step) and
+    /// [`kind`](crate::ProxyError::kind).
+    Proxy(ProxyError),
 }
 
 impl Error {
@@ -71,6 +76,7 @@ impl fmt::Display for Error {
             Error::ConnectionLost(kind) => write!(f, "connection lost: {kind}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Random(e) => write!(f, "random source failed: {e}"),
+            Error::Proxy(e) => write!(f, "proxy failed: {e}"),
         }
     }
 }
@@ -87,6 +93,7 @@ impl std::error::Error for Error {
             Error::Capacity(e) => Some(e),
             Error::Tls(e) => Some(e),
             Error::Random(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             Error::Timeout(_) | Error::ConnectionLost(_) => None,
         }
     }

@@ -19,7 +19,7 @@ use crate::url::WsUrl;
 pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// Most headers an HTTP head may carry.
-const MAX_HEADERS: usize = 64;
+pub(crate) const MAX_HEADERS: usize = 64;
 
 /// Headers the handshake writes itself; callers may not add them (a second copy
 /// would leave the server to pick one). Any `Sec-WebSocket-*` name is refused too.
@@ -99,7 +99,7 @@ fn is_header_value(s: &str) -> bool {
 
 /// Why a head could not be located.
 #[derive(Debug)]
-enum HeadProblem {
+pub(crate) enum HeadProblem {
     TooLarge,
     Malformed(MalformedHttp),
 }
@@ -126,7 +126,7 @@ pub(crate) struct HeadScan {
 impl HeadScan {
     /// The length of the head at the start of `buf` once it is complete (checked
     /// against `max_size`); `probe` runs httparse over a partial head.
-    fn locate(
+    pub(crate) fn locate(
         &mut self,
         buf: &[u8],
         max_size: usize,
@@ -188,7 +188,7 @@ impl HeadScan {
     /// The transport ended before the head did: a partial head whose bytes are
     /// already malformed is reported so, whatever reads it came in (a probe
     /// skipped between doublings is run now), else it is merely incomplete.
-    fn check_at_end(
+    pub(crate) fn check_at_end(
         &mut self,
         buf: &[u8],
         max_size: usize,

@@ -100,6 +100,7 @@ mod logging;
 pub mod mask;
 mod message;
 pub mod payload;
+mod proxy;
 mod rng;
 mod send_cost;
 mod stats;
@@ -123,6 +124,9 @@ pub use event::{CloseInfo, Event, EventRef, Message, NotUtf8, OpenInfo, Text};
 pub use handshake::{accept_key, WEBSOCKET_GUID};
 pub use header_problem::{DeflateProblem, HeaderProblem};
 pub use payload::Payload;
+pub use proxy::{
+    Proxy, ProxyError, ProxyErrorKind, ProxyScheme, ProxyStep, ProxyUrlError, SocksReply,
+};
 pub use rng::{ChaChaSource, RandomSource};
 pub use send_cost::SendCost;
 pub use stats::Stats;

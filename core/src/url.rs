@@ -171,7 +171,7 @@ impl std::str::FromStr for WsUrl {
     }
 }
 
-fn split_host_port(authority: &str) -> Result<(String, bool, Option<&str>), UrlError> {
+pub(crate) fn split_host_port(authority: &str) -> Result<(String, bool, Option<&str>), UrlError> {
     if let Some(rest) = authority.strip_prefix('[') {
         let (literal, after) = rest
             .split_once(']')
@@ -212,7 +212,7 @@ fn split_host_port(authority: &str) -> Result<(String, bool, Option<&str>), UrlE
     Ok((host.to_ascii_lowercase(), false, port))
 }
 
-fn parse_port(text: &str) -> Result<u16, UrlError> {
+pub(crate) fn parse_port(text: &str) -> Result<u16, UrlError> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(UrlError::InvalidPort(text.to_string()));
     }

@@ -28,6 +28,10 @@
 //!
 //! A backend implements [`Wake`] (how a sender wakes its thread) and calls
 //! [`SenderQueue::apply`] when woken and whenever its output drained.
+//!
+//! [`ProxyChoice`] says which proxy a connection goes through; by default the
+//! environment's (`wss_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, … as
+//! curl reads them), a bad value a [`ProxyEnvError`] naming its variable.
 
 mod attempts;
 mod close;
@@ -37,6 +41,7 @@ mod error;
 mod event;
 #[cfg(feature = "platform-verifier")]
 mod platform_verifier;
+mod proxy_env;
 mod resolve;
 mod sender;
 mod session;
@@ -55,6 +60,7 @@ pub use error::{
 pub use event::Event;
 #[cfg(feature = "platform-verifier")]
 pub use platform_verifier::platform_verifier;
+pub use proxy_env::{ProxyChoice, ProxyEnvError};
 pub use sender::{Sender, SenderQueue, Wake};
 pub use session::Session;
 pub use socket_options::{SocketOptions, Transport};

@@ -18,11 +18,12 @@ use sockette_fuzz::targets;
 type Check = fn(&[u8]) -> bool;
 
 /// Every target in `fuzz_targets/`, with its check.
-const TARGETS: [(&str, Check); 7] = [
+const TARGETS: [(&str, Check); 8] = [
     ("client_session", targets::client_session::check),
     ("close_payload", targets::close_payload::check),
     ("frame_decoder", targets::frame_decoder::check),
     ("handshake_response", targets::handshake_response::check),
+    ("proxy_answer", targets::proxy_answer::check),
     ("server_session", targets::server_session::check),
     ("tls_session", targets::tls_session::check),
     ("utf8", targets::utf8::check),
@@ -99,6 +100,11 @@ fn frame_decoder() {
 #[test]
 fn handshake_response() {
     replay("handshake_response");
+}
+
+#[test]
+fn proxy_answer() {
+    replay("proxy_answer");
 }
 
 #[test]

@@ -18,6 +18,8 @@
 //!   configurations and PEM files.
 //! - [`python`]: the Python `websockets` echo server, in a virtual environment
 //!   the tests make themselves.
+//! - [`proxies`]: real HTTP CONNECT and SOCKS5 proxies on loopback (tinyproxy,
+//!   microsocks, and the Python `pproxy`), started and stopped by the tests.
 //!
 //! Every random choice is seeded: a failing test fails the same way every time.
 
@@ -29,6 +31,7 @@ pub mod config;
 pub mod handshake;
 pub mod pair;
 pub mod pki;
+pub mod proxies;
 pub mod python;
 pub mod raw;
 pub mod serve;
@@ -45,6 +48,7 @@ pub use config::{client_config, client_config_seeded, server_config, wall_clock,
 pub use handshake::{header_value, key_of, response_101, VALID_REQUEST};
 pub use pair::{drive, drive_at, Pair, Side};
 pub use pki::{Leaf, Pem, Pki, PkiFiles};
+pub use proxies::{ProxyServer, Unavailable};
 pub use python::PythonEchoServer;
 pub use raw::{open_client, take_output, Raw};
 pub use serve::{read_head_and, serve};

@@ -1,23 +1,27 @@
 //! Peers nobody here wrote, for sockette's interop tests, brought up by the
 //! tests themselves: the Python [`websockets`](WEBSOCKETS_VERSION) echo server
-//! (`ws_echo_server.py` beside this crate's manifest).
+//! (`ws_echo_server.py` beside this crate's manifest), and the Python
+//! [`pproxy`](PPROXY_VERSION) proxy server that [`crate::proxies`] runs.
 //!
 //! The tests need only `python3` (3.11 or newer) and, once, the package
 //! registry. On first use, [`python_with_websockets`] makes a virtual
 //! environment at `<target dir>/python-venv` with `python3 -m venv` and installs
-//! `websockets==`[`WEBSOCKETS_VERSION`] into it; later runs reuse it. When the
-//! interpreter has no `venv` module (Debian without `python3-venv`), the package
-//! is installed with `python3 -m pip install --target <target dir>/python-site`
-//! instead and found through `PYTHONPATH`.
+//! the pinned requirements, `websockets==`[`WEBSOCKETS_VERSION`] and
+//! `pproxy==`[`PPROXY_VERSION`], into it; later runs reuse it. When the
+//! interpreter has no `venv` module (Debian without `python3-venv`), the
+//! packages are installed with `python3 -m pip install --target <target
+//! dir>/python-site` instead and found through `PYTHONPATH`.
 //!
 //! Tests run in parallel threads and test binaries may run in parallel
 //! processes, so the environment is never built in place: each process builds
 //! into `python-venv.tmp-<pid>`, writes the marker file `sockette-ready` (the
-//! pinned requirement) last, and renames the directory to `python-venv` in one
-//! step. A directory is used only if its marker names the pinned version, so a
-//! half-made one is never used; when two processes race, the first rename
-//! wins and the other uses the winner's and deletes its own. Within one
-//! process the setup runs once and its result (or its error) is shared.
+//! pinned requirements, one a line) last, and renames the directory to
+//! `python-venv` in one step. A directory is used only if its marker names
+//! exactly the pinned requirements, so a half-made one is never used and one
+//! made for other pins (an older version, or before `pproxy` was added) is
+//! replaced; when two processes race, the first rename wins and the other uses
+//! the winner's and deletes its own. Within one process the setup runs once and
+//! its result (or its error) is shared.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, ErrorKind};
@@ -31,11 +35,15 @@ use std::{env, fs};
 /// was pinned. It needs Python 3.11 or newer.
 pub const WEBSOCKETS_VERSION: &str = "17.4";
 
+/// The `pproxy` release the tests install (the newest one when it was pinned):
+/// the HTTP, HTTPS and SOCKS5 proxy server of [`crate::proxies`].
+pub const PPROXY_VERSION: &str = "2.7.9";
+
 /// The oldest Python the pinned `websockets` supports.
 const MIN_PYTHON: (u32, u32) = (3, 11);
 
-/// Written last into a finished environment; holds the pinned requirement so an
-/// environment made for another version is replaced, not used.
+/// Written last into a finished environment; holds the pinned requirements so
+/// an environment made for other versions is replaced, not used.
 const MARKER: &str = "sockette-ready";
 
 /// Overrides `python3` as the interpreter the environment is made from.
@@ -44,7 +52,7 @@ const PYTHON_VARIABLE: &str = "SOCKETTE_TEST_PYTHON";
 /// How long the echo server may take to print its port.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A Python interpreter that imports the pinned `websockets`.
+/// A Python interpreter that imports the pinned `websockets` and `pproxy`.
 #[derive(Debug, Clone)]
 pub struct Python {
     program: PathBuf,
@@ -54,8 +62,9 @@ pub struct Python {
 }
 
 impl Python {
-    /// A command that runs this interpreter with the pinned `websockets`
-    /// importable (and no `PYTHONHOME`/`PYTHONPATH` of the caller's to hide it).
+    /// A command that runs this interpreter with the pinned `websockets` and
+    /// `pproxy` importable (and no `PYTHONHOME`/`PYTHONPATH` of the caller's to
+    /// hide them).
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.env_remove("PYTHONHOME");
@@ -85,9 +94,10 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
-/// The interpreter with the pinned `websockets`, set up on the first call (see
-/// the crate documentation) and shared by every later call in this process,
-/// error included, so parallel tests wait for one setup instead of racing.
+/// The interpreter with the pinned `websockets` and `pproxy`, set up on the
+/// first call (see the module documentation) and shared by every later call in
+/// this process, error included, so parallel tests wait for one setup instead
+/// of racing.
 pub fn python_with_websockets() -> Result<&'static Python, &'static SetupError> {
     static PYTHON: OnceLock<Result<Python, SetupError>> = OnceLock::new();
     PYTHON.get_or_init(|| set_up(&target_dir())).as_ref()
@@ -176,7 +186,7 @@ impl Drop for PythonEchoServer {
 /// running test binary that holds cargo's `CACHEDIR.TAG` (this follows
 /// `CARGO_TARGET_DIR`, `--target-dir` and `--target <triple>` alike), else
 /// `CARGO_TARGET_DIR` when absolute, else the workspace's `target/`.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     if let Ok(exe) = env::current_exe() {
         if let Some(dir) = exe
             .ancestors()
@@ -194,12 +204,20 @@ fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
 }
 
-/// The marker's contents for the pinned version.
-fn marker_text() -> String {
-    format!("websockets=={WEBSOCKETS_VERSION}\n")
+/// The pinned requirements, as pip takes them.
+fn requirements() -> [String; 2] {
+    [
+        format!("websockets=={WEBSOCKETS_VERSION}"),
+        format!("pproxy=={PPROXY_VERSION}"),
+    ]
 }
 
-/// Whether `dir` is a finished environment for the pinned version.
+/// The marker's contents: the pinned requirements, one a line.
+fn marker_text() -> String {
+    requirements().map(|r| r + "\n").concat()
+}
+
+/// Whether `dir` is a finished environment for the pinned requirements.
 fn is_ready(dir: &Path) -> bool {
     fs::read_to_string(dir.join(MARKER)).is_ok_and(|text| text == marker_text())
 }
@@ -237,17 +255,18 @@ fn set_up(target: &Path) -> Result<Python, SetupError> {
     })?;
     let base = base_python();
     check_version(&base)?;
-    let requirement = format!("websockets=={WEBSOCKETS_VERSION}");
+    let requirements = requirements();
+    let requirement = requirements.join(" ");
     let registry_hint = format!(
-        "the Python interop tests install {requirement} themselves, once, from the package \
-         registry (later runs reuse {}): is the registry reachable from this machine?",
+        "the Python interop and proxy tests install {requirement} themselves, once, from the \
+         package registry (later runs reuse {}): is the registry reachable from this machine?",
         venv.display()
     );
 
     // A virtual environment: its own pip, nothing of the user's site-packages.
     let made_venv = build_atomically(&venv, |tmp| {
         run(Command::new(&base).arg("-m").arg("venv").arg(tmp)).map_err(Failure::NoVenv)?;
-        run(pip_install(venv_python(tmp)).arg(&requirement))
+        run(pip_install(venv_python(tmp)).args(&requirements))
             .map_err(|e| Failure::Install(format!("{registry_hint}\n{e}")))?;
         run(import_check(&mut Command::new(venv_python(tmp)))).map_err(Failure::Install)?;
         Ok(())
@@ -274,7 +293,7 @@ fn set_up(target: &Path) -> Result<Python, SetupError> {
         run(pip_install(base.clone())
             .arg("--target")
             .arg(tmp)
-            .arg(&requirement))
+            .args(&requirements))
         .map_err(Failure::NoVenv)?;
         run(import_check(Command::new(&base).env("PYTHONPATH", tmp))).map_err(Failure::Install)?;
         Ok(())
@@ -285,7 +304,7 @@ fn set_up(target: &Path) -> Result<Python, SetupError> {
             pythonpath: Some(site),
         }),
         Err(Failure::NoVenv(message) | Failure::Install(message)) => Err(SetupError(format!(
-            "could not set up {requirement} for the Python interop tests.\n\
+            "could not set up {requirement} for the Python interop and proxy tests.\n\
              First, a virtual environment in {}: {no_venv}\n\
              Then, pip alone into {}: {message}\n\
              Install Python's venv module (Debian/Ubuntu: the python3-venv package) or pip \
@@ -361,14 +380,18 @@ fn pip_install(python: PathBuf) -> Command {
     command
 }
 
-/// Makes `command` check that the pinned `websockets` imports.
+/// Makes `command` check that the pinned `websockets` and `pproxy` import
+/// (pproxy's own `__version__` needs setuptools, so its installed version is
+/// read from the package metadata).
 fn import_check(command: &mut Command) -> &mut Command {
     command.args([
         "-c",
         &format!(
-            "import websockets.asyncio.server, sys; \
+            "import websockets.asyncio.server, pproxy.server, importlib.metadata, sys; \
              sys.exit(websockets.__version__ != {WEBSOCKETS_VERSION:?} and \
-             'websockets ' + websockets.__version__ + ' imported, not {WEBSOCKETS_VERSION}')"
+             'websockets ' + websockets.__version__ + ' imported, not {WEBSOCKETS_VERSION}' or \
+             importlib.metadata.version('pproxy') != {PPROXY_VERSION:?} and \
+             'pproxy ' + importlib.metadata.version('pproxy') + ' installed, not {PPROXY_VERSION}')"
         ),
     ])
 }
@@ -535,7 +558,9 @@ mod tests {
 
     #[test]
     fn a_half_made_or_other_version_directory_is_replaced() {
-        for stale_marker in [None, Some("websockets==1.0\n")] {
+        // No marker, another version's, and the marker of the environments made
+        // before pproxy was pinned too.
+        for stale_marker in [None, Some("websockets==1.0\n"), Some("websockets==17.4\n")] {
             let root = scratch("stale");
             let dest = root.join("env");
             fs::create_dir_all(&dest).unwrap();

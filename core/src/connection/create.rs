@@ -3,24 +3,28 @@
 //! (transport, frame writer, decoder, timers, permessage-deflate).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
 
 use crate::config::{ClientConfig, Common, ServerConfig, UpgradedConfig};
+use crate::config_error::ConfigError;
 use crate::deflate::{DeflateCodec, DeflateConfig, Negotiated};
 use crate::error::Error;
 use crate::event::{Event, OpenInfo};
 use crate::frame::{self, DecoderRules, FrameDecoder};
 use crate::handshake::{self, ClientHandshake, HeadScan, ServerHandshake};
 use crate::message::Assembler;
+use crate::proxy::{ProxyScheme, ProxyStage};
 use crate::rng::RandomSource;
 use crate::stats::StatsRecorder;
 use crate::timer::{Timer, Timers};
-use crate::tls::TlsSession;
+use crate::tls::{TlsClock, TlsSession};
 
 use super::outbox::Outbox;
-use super::transport::Transport;
+use super::proxied::Proxied;
+use super::transport::{Tls, Transport};
 use super::writer::FrameWriter;
 use super::{Connection, Phase, Role};
 
@@ -40,14 +44,7 @@ impl Connection {
             config.deflate,
             config.common.limits.max_handshake_size,
         )?;
-        let transport = if config.url.is_secure() {
-            {
-                let (tls_config, clock) = config.tls.build(now)?;
-                Transport::tls(TlsSession::client(tls_config, &config.url)?.with_clock(clock))
-            }
-        } else {
-            Transport::Plain
-        };
+        let transport = client_transport(&config, now)?;
         let mut conn = Connection::new(
             Role::Client,
             Phase::ClientHandshake {
@@ -205,4 +202,58 @@ impl Connection {
             created_at: now,
         }
     }
+}
+
+/// The client's transport: TLS with the server for `wss://`, through the
+/// configured proxy's tunnel (and TLS with an `https://` proxy) if any.
+fn client_transport(config: &ClientConfig, now: Instant) -> Result<Transport, Error> {
+    let tls_to_proxy = config
+        .configured_proxy()
+        .is_some_and(|proxy| proxy.scheme() == ProxyScheme::Https);
+    let tls = if config.url.is_secure() || tls_to_proxy {
+        Some(config.tls.build(now)?)
+    } else {
+        None
+    };
+    let server_tls = |(tls_config, clock): &(Arc<rustls::ClientConfig>, Option<TlsClock>)| {
+        TlsSession::client(tls_config.clone(), &config.url)
+            .map(|session| session.with_clock(clock.clone()))
+    };
+    let Some(proxy) = config.configured_proxy() else {
+        return Ok(match &tls {
+            Some(tls) => Transport::tls(server_tls(tls)?),
+            None => Transport::Plain,
+        });
+    };
+    let mut to_proxy = Vec::new();
+    let stage = ProxyStage::start(
+        proxy,
+        &config.url,
+        config.common.limits.max_handshake_size,
+        &mut to_proxy,
+    )?;
+    let link = match (&tls, tls_to_proxy) {
+        (Some((tls_config, clock)), true) => Some(Tls::new(
+            TlsSession::client_for(tls_config.clone(), proxy.host())
+                .map_err(|error| match error {
+                    Error::Config(ConfigError::InvalidTlsHost { host }) => {
+                        Error::Config(ConfigError::InvalidProxyTlsHost { host })
+                    }
+                    other => other,
+                })?
+                .with_clock(clock.clone()),
+        )),
+        _ => None,
+    };
+    let server = match (&tls, config.url.is_secure()) {
+        (Some(tls), true) => Some(Tls::new(server_tls(tls)?)),
+        _ => None,
+    };
+    Ok(Transport::Proxied(Box::new(Proxied::new(
+        proxy.clone(),
+        stage,
+        to_proxy,
+        link,
+        server,
+    ))))
 }

@@ -107,7 +107,7 @@ impl Connection {
     /// `min` bytes at most, unless a message announced its size.
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         let min = min.max(1);
-        if self.transport.is_tls() {
+        if !self.transport.reads_in_place() {
             if self.tls_room.len() < min {
                 self.tls_room.resize(min, 0);
             } else if self.tls_room.len() > ROOM_READS * min {
@@ -127,7 +127,7 @@ impl Connection {
     /// (at most its length): the same as [`handle_input`](Self::handle_input)
     /// with them. Drain the events after it, as after `handle_input`.
     pub fn handle_read(&mut self, now: Instant, n: usize) {
-        if self.transport.is_tls() {
+        if !self.transport.reads_in_place() {
             let room = std::mem::take(&mut self.tls_room);
             let n = n.min(room.len());
             self.handle_input(now, &room[..n]);
@@ -153,7 +153,7 @@ impl Connection {
     /// still undecoded is copied to the start of the new room.
     pub fn take_input_buffer(&mut self, min: usize) -> InputBuffer {
         let min = min.max(1);
-        if self.transport.is_tls() {
+        if !self.transport.reads_in_place() {
             // Records go to rustls, which copies them: fresh room each time.
             return InputBuffer {
                 room: BytesMut::zeroed(ROOM_READS * min),
@@ -173,7 +173,7 @@ impl Connection {
     /// [`handle_input`](Self::handle_input) with them. Drain the events after
     /// it, as after `handle_input`.
     pub fn handle_input_bytes(&mut self, now: Instant, bytes: InputBytes) {
-        if self.transport.is_tls() {
+        if !self.transport.reads_in_place() {
             return self.handle_input(now, &bytes);
         }
         self.accept_plain(now, bytes.0);

@@ -1,7 +1,10 @@
 //! What a caller can read about a connection without changing it.
 
+use std::net::IpAddr;
+
 use crate::config::{Limits, Timeouts};
 use crate::error::Error;
+use crate::proxy::Proxy;
 use crate::send_cost::SendCost;
 use crate::stats::Stats;
 use crate::url::WsUrl;
@@ -97,6 +100,40 @@ impl Connection {
     /// of it to count the same way.
     pub fn send_cost(&self) -> SendCost {
         self.writer.send_cost()
+    }
+
+    /// The proxy this connection goes through
+    /// ([`ClientConfig::proxy`](crate::ClientConfig::proxy)): the transport
+    /// connects to its host and port.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.transport.proxied().map(|p| p.proxy())
+    }
+
+    /// True while the proxy's tunnel is being opened (lets a backend say that
+    /// the proxy step failed).
+    pub fn is_proxying(&self) -> bool {
+        self.transport.proxied().is_some_and(|p| p.is_negotiating())
+    }
+
+    /// The server's host name to resolve and give to
+    /// [`resolve_proxy_destination`](Self::resolve_proxy_destination), for a
+    /// `socks5://` proxy that was not given the address
+    /// ([`Proxy::destination_address`]) and a URL with a host name.
+    pub fn proxy_destination_to_resolve(&self) -> Option<&str> {
+        self.transport
+            .proxied()
+            .and_then(|p| p.unresolved_destination())
+    }
+
+    /// The server's address, for a `socks5://` proxy: sent to it in place of
+    /// the name. Give it before the proxy's first answer is read; without it
+    /// the connection fails with
+    /// [`ProxyErrorKind::Unresolved`](crate::ProxyErrorKind::Unresolved) when
+    /// the request is due.
+    pub fn resolve_proxy_destination(&mut self, address: IpAddr) {
+        if let Some(proxied) = self.transport.proxied_mut() {
+            proxied.resolve_destination(address);
+        }
     }
 
     /// True once the peer ended its TLS session with close_notify.

@@ -1,6 +1,7 @@
 //! The state machine tying the layers together, for both roles:
 //! `Handshaking → Open → Closing → Closed`. Every transition lives in this file;
-//! the submodules change no state: [`transport`] (plain or TLS), [`outbox`]
+//! the submodules change no state: [`transport`] (plain, TLS, or through a
+//! proxy's tunnel, [`proxied`]), [`outbox`]
 //! (output buffering and its limit), [`writer`] (frames, masks, compression),
 //! [`receive`] (whole single-frame messages handed out past the decoder),
 //! [`send`] (commands queued as frames where they go), [`input`] (room lent
@@ -28,6 +29,7 @@
 //! ClientHs        valid 101 response              Open             queued frames written; Open
 //! ClientHs*       valid 101 response              Closing          queued frames, close written; close timer; Open
 //! ClientHs(*)     invalid response                Closed{cause}    Error, Close(1006)
+//! ClientHs(*)     proxy refuses, fails, closes    Closed{cause}    Error(Proxy), Close(1006)
 //! ClientHs        send_*, ping, pong              ClientHs         frame queued until open
 //! ClientHs        close, frames queued            ClientHs*        close frame queued after them
 //! ClientHs*       send_*, ping, pong, close       ClientHs*        Err(Closing)
@@ -67,6 +69,7 @@ mod create;
 mod input;
 mod inspect;
 mod outbox;
+mod proxied;
 mod receive;
 mod send;
 mod transport;
@@ -89,7 +92,7 @@ use crate::url::WsUrl;
 
 pub use input::{InputBuffer, InputBytes};
 use outbox::Outbox;
-use transport::{ReadOutcome, Transport};
+use transport::{Failure, ReadOutcome, Transport};
 use writer::FrameWriter;
 
 /// Which end of the connection this is.
@@ -343,11 +346,8 @@ impl Connection {
         }
         self.transport.recycle(received.plaintext);
         match received.outcome {
-            ReadOutcome::Failed { .. } if self.is_closed() => {}
-            ReadOutcome::Failed {
-                error,
-                during_handshake,
-            } => self.fail_tls(error, during_handshake),
+            ReadOutcome::Failed(_) if self.is_closed() => {}
+            ReadOutcome::Failed(failure) => self.fail_transport(failure),
             ReadOutcome::PeerClosed if !self.is_closed() => {
                 self.end_transport(InputEnd::CloseNotify)
             }
@@ -402,6 +402,13 @@ impl Connection {
             *end = None;
         }
         let handshaking_tls = self.transport.is_handshaking();
+        // The proxy closed before its tunnel opened.
+        if let Some(proxy) = self.transport.proxy_failure_at_end() {
+            if !self.is_closed() {
+                self.fail_without_close(Error::Proxy(proxy));
+            }
+            return;
+        }
         let error = match (end, &mut self.phase) {
             (_, Phase::Closed { .. }) => return,
             (InputEnd::CloseNotify, _) => Error::ConnectionLost(ConnectionLostKind::CloseNotify),
@@ -431,7 +438,13 @@ impl Connection {
         }
         while let Some(timer) = self.timers.expired(now) {
             match timer {
-                Timer::Handshake => self.fail_without_close(Error::Timeout(TimeoutKind::Handshake)),
+                Timer::Handshake => {
+                    let error = match self.transport.proxy_timeout() {
+                        Some(proxy) => Error::Proxy(proxy),
+                        None => Error::Timeout(TimeoutKind::Handshake),
+                    };
+                    self.fail_without_close(error)
+                }
                 Timer::Close => {
                     self.fail_without_close(Error::Timeout(TimeoutKind::CloseHandshake))
                 }
@@ -782,6 +795,17 @@ impl Connection {
         let cause = Box::new(error.clone());
         self.events.push_back(Event::Error(Box::new(error)));
         self.finish(info, Some(cause));
+    }
+
+    /// Fails the connection for its transport's failure.
+    fn fail_transport(&mut self, failure: Failure) {
+        match failure {
+            Failure::Tls {
+                error,
+                during_handshake,
+            } => self.fail_tls(error, during_handshake),
+            Failure::Proxy(error) => self.fail_without_close(Error::Proxy(error)),
+        }
     }
 
     /// Fails the connection for a TLS error; a failed TLS handshake is reported

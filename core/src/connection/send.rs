@@ -51,9 +51,9 @@ impl Connection {
 
     /// Encrypts pending WebSocket bytes into TLS records on the wire.
     pub(super) fn flush(&mut self) {
-        if let Err((error, during_handshake)) = self.transport.flush(&mut self.outbox) {
+        if let Err(failure) = self.transport.flush(&mut self.outbox) {
             if !self.is_closed() {
-                self.fail_tls(error, during_handshake);
+                self.fail_transport(failure);
             }
         }
     }

@@ -55,7 +55,9 @@ impl rustls::time_provider::TimeProvider for InjectedTime {
 }
 
 /// The session's side of [`InjectedTime`]: moves it with the caller's `now`.
-#[derive(Debug)]
+/// Clones move the same time (a proxy's TLS and the server's, in one
+/// connection).
+#[derive(Debug, Clone)]
 pub(crate) struct TlsClock {
     time: Arc<InjectedTime>,
     start_wall: Duration,

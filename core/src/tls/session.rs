@@ -30,11 +30,16 @@ pub(crate) struct TlsRead {
 
 impl TlsSession {
     pub(crate) fn client(config: Arc<rustls::ClientConfig>, url: &WsUrl) -> Result<Self, Error> {
-        let name = ServerName::try_from(url.host().to_string()).map_err(|_| {
-            ConfigError::InvalidTlsHost {
-                host: url.host().to_string(),
-            }
-        })?;
+        Self::client_for(config, url.host())
+    }
+
+    /// A client session with `host`, a name or an IP address (the server's,
+    /// or an `https://` proxy's).
+    pub(crate) fn client_for(config: Arc<rustls::ClientConfig>, host: &str) -> Result<Self, Error> {
+        let name =
+            ServerName::try_from(host.to_string()).map_err(|_| ConfigError::InvalidTlsHost {
+                host: host.to_string(),
+            })?;
         let mut conn = rustls::ClientConnection::new(config, name)
             .map_err(|e| Error::Tls(TlsError::from_rustls(e)))?;
         // Our own `max_buffered_output` bounds what the user may queue.

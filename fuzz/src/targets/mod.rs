@@ -6,6 +6,7 @@ pub mod client_session;
 pub mod close_payload;
 pub mod frame_decoder;
 pub mod handshake_response;
+pub mod proxy_answer;
 pub mod server_session;
 pub mod tls_session;
 pub mod utf8;
