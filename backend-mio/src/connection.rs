@@ -150,26 +150,35 @@ impl Connection {
         Self::with_config(ClientConfig::new(url)?)
     }
 
-    /// Connects with these settings. **Blocks** while the host name is
-    /// resolved (use [`start`](Self::start) not to); the addresses are then
-    /// tried as [`start`](Self::start) says.
+    /// Connects with these settings. **Blocks** while the host name (or the
+    /// proxy's, see [`start`](Self::start)) is resolved (use
+    /// [`start`](Self::start) not to); the addresses are then tried as
+    /// [`start`](Self::start) says.
     pub fn with_config(config: ClientConfig) -> Result<Connection, Error> {
-        let url = config.url();
+        let mut core = Self::client(config)?;
+        let url = core.url().cloned().expect("a client connection has a URL");
+        let via = core.proxy().map(ToString::to_string);
         let unresolved = |cause: io::Error| -> Error {
-            let target = sockette_driver::target_of(url);
-            ConnectError::new(ConnectStep::Resolve, &target, ConnectCause::Io(cause)).into()
+            let target = sockette_driver::target_of(&url);
+            ConnectError::new(ConnectStep::Resolve, &target, ConnectCause::Io(cause))
+                .via(via.clone())
+                .into()
         };
-        let addrs: Vec<SocketAddr> = (url.host(), url.port())
-            .to_socket_addrs()
-            .map_err(unresolved)?
-            .collect();
-        if addrs.is_empty() {
-            return Err(unresolved(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} has no address", url.host()),
-            )));
+        let (host, port) = match core.proxy() {
+            Some(proxy) => (proxy.host().to_string(), proxy.port()),
+            None => (url.host().to_string(), url.port()),
+        };
+        let addrs = resolve(&host, port).map_err(unresolved)?;
+        // A socks5:// proxy is given the server's address: resolved here too.
+        if let Some(name) = core.proxy_destination_to_resolve().map(str::to_string) {
+            let server = resolve(&name, url.port()).map_err(unresolved)?;
+            if let Some(first) = server.first() {
+                core.resolve_proxy_destination(first.ip());
+            }
         }
-        Self::with_addrs(config, addrs)
+        Ok(Connection {
+            session: Session::to_addrs(core, SocketOptions::new(), addrs),
+        })
     }
 
     /// Connects without blocking: the host name is looked up on a thread of
@@ -180,6 +189,13 @@ impl Connection {
     /// 250 ms while none has answered ([`sockette_driver::ATTEMPT_DELAY`]),
     /// the first to connect winning; all within the opening's deadline, and a
     /// failure names every address tried and what became of it.
+    ///
+    /// Through a proxy, the proxy's host is the one looked up and connected
+    /// to: the one set with [`ClientConfig::proxy`], else the environment's
+    /// (`wss_proxy`/`https_proxy` or `ws_proxy`/`http_proxy`, then
+    /// `all_proxy`, minus `no_proxy` and loopback: see
+    /// [`sockette_driver::ProxyChoice`]), unless
+    /// [`ClientConfig::no_proxy`] says not to.
     pub fn start(config: ClientConfig, waker: Arc<Waker>) -> Result<Connection, Error> {
         Self::start_with_options(config, SocketOptions::new(), waker)
     }
@@ -212,7 +228,7 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn over(config: ClientConfig, stream: impl Into<Stream>) -> Result<Connection, Error> {
-        let core = Self::client(config)?;
+        let core = Self::client_as_given(config)?;
         Ok(Connection {
             session: Session::over_stream(core, stream.into()),
         })
@@ -233,18 +249,29 @@ impl Connection {
 
     /// Connects to `addr` with these settings, without resolving anything (the
     /// URL's host is still used for the `Host` header and TLS server name).
+    /// No proxy is taken from the environment: with
+    /// [`ClientConfig::proxy`], `addr` is the proxy's.
     pub fn with_addr(config: ClientConfig, addr: SocketAddr) -> Result<Connection, Error> {
         Self::with_addrs(config, vec![addr])
     }
 
     fn with_addrs(config: ClientConfig, addrs: Vec<SocketAddr>) -> Result<Connection, Error> {
-        let core = Self::client(config)?;
+        let core = Self::client_as_given(config)?;
         Ok(Connection {
             session: Session::to_addrs(core, SocketOptions::new(), addrs),
         })
     }
 
+    /// The core for a connection this crate dials: the environment's proxy
+    /// applies unless the configuration chose ([`ClientConfig::proxy`],
+    /// [`ClientConfig::no_proxy`]).
     fn client(config: ClientConfig) -> Result<Core, Error> {
+        Self::client_as_given(sockette_driver::with_environment_proxy(config)?)
+    }
+
+    /// The core for a stream or addresses the caller chose: no proxy from
+    /// the environment (one set in `config` is where the stream leads).
+    fn client_as_given(config: ClientConfig) -> Result<Core, Error> {
         // The core reads no clock: certificates are checked against this time.
         let config = config.wall_clock(std::time::SystemTime::now());
         Ok(Core::client(config, Instant::now())?)
@@ -488,4 +515,16 @@ impl fmt::Debug for Connection {
             .field("session", &self.session)
             .finish()
     }
+}
+
+/// The addresses of `host:port`, blocking; an empty answer is an error.
+fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} has no address"),
+        ));
+    }
+    Ok(addrs)
 }

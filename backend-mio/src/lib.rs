@@ -74,13 +74,14 @@ pub use sender::Sender;
 #[cfg(feature = "platform-verifier")]
 pub use sockette_driver::platform_verifier;
 pub use sockette_driver::ClientConfigFiles;
-pub use sockette_driver::{SocketOptions, Stream};
+pub use sockette_driver::{ProxyChoice, ProxyEnvError, SocketOptions, Stream};
 
 pub use mio;
 pub use sockette_core;
 pub use sockette_core::{
     Bytes, ClientConfig, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits,
-    Message, OpenInfo, Role, State, Stats, Text, Timeouts, UpgradedConfig,
+    Message, OpenInfo, Proxy, ProxyError, ProxyErrorKind, ProxyScheme, ProxyStep, Role, SocksReply,
+    State, Stats, Text, Timeouts, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sockette_core::{rustls, ClientConfig, DeflateConfig, Limits, Timeouts};
+use sockette_core::{
+    rustls, ClientConfig, ConfigError, DeflateConfig, Error as CoreError, Limits, Proxy, Timeouts,
+};
 
 use crate::client::Client;
 use crate::driver::Driver;
@@ -42,6 +44,19 @@ pub struct ClientBuilder {
     deflate: Option<DeflateConfig>,
     tls: TlsSettings,
     socket: SocketOptions,
+    proxy: ProxySetting,
+}
+
+/// Whether to go through a proxy.
+#[derive(Debug, Clone, Default)]
+enum ProxySetting {
+    /// The environment's, as curl reads it (the default).
+    #[default]
+    FromEnvironment,
+    /// None, whatever the environment says.
+    Direct,
+    /// This proxy URL, parsed when the client is built.
+    Url(String),
 }
 
 /// TLS settings, forwarded to the core's [`ClientConfig`] (the core runs TLS).
@@ -80,7 +95,41 @@ impl ClientBuilder {
             deflate: None,
             tls: TlsSettings::default(),
             socket: SocketOptions::new(),
+            proxy: ProxySetting::default(),
         }
+    }
+
+    /// Goes through the proxy at `url`: `http://`, `https://` (TLS to the
+    /// proxy too), `socks5://` (the server's name resolved here) or
+    /// `socks5h://` (resolved by the proxy), with `user:password@`
+    /// (percent-encoded) for its credentials; no scheme means `http://`.
+    /// Loopback servers go through it too. A URL that cannot be used fails
+    /// [`connect`](Self::connect) and [`start`](Self::start) with a message
+    /// saying why.
+    ///
+    /// Without this (or [`no_proxy`](Self::no_proxy)) the environment decides
+    /// as curl reads it: `wss_proxy`/`https_proxy` for `wss://`,
+    /// `ws_proxy`/`http_proxy` for `ws://`, then `all_proxy` (lowercase
+    /// first, then uppercase), except for the hosts in `no_proxy` and for
+    /// loopback; see [`sockette_driver::ProxyChoice`].
+    ///
+    /// ```no_run
+    /// use sockette_std::Client;
+    ///
+    /// let client = Client::builder("wss://example.com/chat")
+    ///     .proxy("http://alice:s3cret@proxy.internal:3128")
+    ///     .connect()?;
+    /// # Ok::<(), sockette_std::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the environment's proxy variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Direct;
+        self
     }
 
     /// Offers a subprotocol (`Sec-WebSocket-Protocol`), in order of preference;
@@ -342,6 +391,15 @@ impl ClientBuilder {
         if let Some(deflate) = self.deflate {
             config = config.deflate(deflate);
         }
+        config = match self.proxy {
+            ProxySetting::FromEnvironment => config,
+            ProxySetting::Direct => config.no_proxy(),
+            ProxySetting::Url(url) => {
+                let proxy =
+                    Proxy::parse(&url).map_err(|e| CoreError::Config(ConfigError::Proxy(e)))?;
+                config.proxy(proxy)
+            }
+        };
         self.tls.apply(config)
     }
 }

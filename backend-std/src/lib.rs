@@ -76,12 +76,13 @@ pub use event::Event;
 pub use sender::Sender;
 #[cfg(feature = "platform-verifier")]
 pub use sockette_driver::platform_verifier;
-pub use sockette_driver::{SocketOptions, Transport};
+pub use sockette_driver::{ProxyChoice, ProxyEnvError, SocketOptions, Transport};
 
 pub use sockette_core;
 pub use sockette_core::{
     Bytes, CloseCode, CloseInfo, CommandError, DeflateConfig, InvalidInput, Limits, Message,
-    OpenInfo, Role, State, Stats, Text, UpgradedConfig,
+    OpenInfo, Proxy, ProxyError, ProxyErrorKind, ProxyScheme, ProxyStep, Role, SocksReply, State,
+    Stats, Text, UpgradedConfig,
 };
 
 /// The Rust examples of this crate's README.md (its page on crates.io), compiled

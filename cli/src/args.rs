@@ -44,7 +44,16 @@ EXIT CODES:
   6  the server refused the WebSocket upgrade (HTTP status other than 101, bad handshake)
   7  the server broke the WebSocket protocol (or a size limit was exceeded)
   8  a deadline passed (--connect-timeout, keepalive, close handshake)
-  9  the server closed cleanly with an error code (1002-1014, 3000-4999)";
+  9  the server closed cleanly with an error code (1002-1014, 3000-4999)
+ 10  the proxy failed (refused the tunnel, wrong credentials, unreachable destination,
+     no answer in time)
+
+PROXIES:
+  Without --proxy or --no-proxy the environment decides, as curl reads it:
+  wss_proxy, https_proxy, then all_proxy for wss://; ws_proxy, http_proxy, then
+  all_proxy for ws:// (lowercase first, then uppercase); no_proxy lists hosts
+  reached directly (names with their subdomains, addresses, CIDR ranges, :port);
+  loopback is always reached directly.";
 
 /// sockette: a WebSocket (RFC 6455) client for the terminal and for scripts.
 ///
@@ -105,7 +114,17 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) no_deflate: bool,
 
-    /// Deadline of the whole opening (DNS, TCP, TLS, HTTP upgrade), in seconds;
+    /// Goes through this proxy: http://, https:// (TLS to the proxy too),
+    /// socks5:// (the server's name resolved here) or socks5h:// (resolved by
+    /// the proxy), with user:password@ for its credentials (percent-encoded).
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub(crate) proxy: Option<String>,
+
+    /// Connects directly, whatever the proxy environment variables say.
+    #[arg(long)]
+    pub(crate) no_proxy: bool,
+
+    /// Deadline of the whole opening (DNS, TCP, proxy, TLS, HTTP upgrade), in seconds;
     /// when it passes, exit code 8 [default: 10].
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub(crate) connect_timeout: Option<Duration>,

@@ -30,11 +30,17 @@ pub(crate) enum Status {
     Timeout = 8,
     /// 9: the server closed cleanly with an error code.
     PeerError = 9,
+    /// 10: the proxy failed.
+    Proxy = 10,
 }
 
 impl Status {
     /// The class of an error reported by the connection.
     pub(crate) fn of_error(error: &Error) -> Status {
+        // The proxy's step is its own class, a stalled proxy included.
+        if matches!(error, Error::Connect(c) if c.step == ConnectStep::Proxy) {
+            return Status::Proxy;
+        }
         if error.is_timeout() {
             return Status::Timeout;
         }
@@ -48,7 +54,7 @@ impl Status {
                 _ => Status::Failed,
             },
             Error::WebSocket(e) => Status::of_core(e),
-            Error::Config(_) => Status::Usage,
+            Error::Config(_) | Error::ProxyEnvironment(_) => Status::Usage,
             _ => Status::Failed,
         }
     }
@@ -60,6 +66,7 @@ impl Status {
             CoreError::Tls(_) => Status::Tls,
             CoreError::Protocol(_) | CoreError::Capacity(_) => Status::Protocol,
             CoreError::Timeout(_) => Status::Timeout,
+            CoreError::Proxy(_) => Status::Proxy,
             _ => Status::Failed,
         }
     }
@@ -87,6 +94,7 @@ impl Status {
             Status::Protocol => "protocol",
             Status::Timeout => "timeout",
             Status::PeerError => "peer-error",
+            Status::Proxy => "proxy",
         }
     }
 

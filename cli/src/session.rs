@@ -71,6 +71,12 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     if let Some(timeout) = args.connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
+    if let Some(proxy) = &args.proxy {
+        builder = builder.proxy(proxy);
+    }
+    if args.no_proxy {
+        builder = builder.no_proxy();
+    }
     // Keepalive is the library's default (20 s, then 20 s for an answer).
     if let Some(interval) = args.ping_interval {
         builder = builder.keepalive(interval, interval.max(MIN_PONG_WAIT));

@@ -15,6 +15,14 @@
 //! one read from the system is the default random source's seed (getrandom,
 //! once per connection; [`RandomSource`] replaces it).
 //!
+//! And for proxies: with [`ClientConfig::proxy`] the connection opens a tunnel
+//! (HTTP `CONNECT` through an `http://` or `https://` proxy, or SOCKS5) before
+//! TLS with the server and the upgrade; the caller connects its transport to
+//! the proxy's [`host`](Proxy::host) and [`port`](Proxy::port). Choosing the
+//! proxy from the environment (`https_proxy`, `no_proxy`) is the backends' job:
+//! the core reads none, and for `socks5://` the caller resolves the server's
+//! name ([`Connection::resolve_proxy_destination`]).
+//!
 //! ## Driving a connection
 //! After any input or command, drain the outputs in this order: events (answering
 //! them as you go), then transmit, then read the next timeout. Frames are decoded

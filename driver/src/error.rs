@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use sockette_core::{Connection, Error as CoreError, TimeoutKind, WsUrl};
 
+use crate::ProxyEnvError;
+
 /// Everything that can go wrong with a connection, in every sockette backend.
 ///
 /// Failures of the connection itself arrive as [`Event::Error`](crate::Event::Error)
@@ -46,6 +48,8 @@ pub enum Error {
     /// A configuration file, or the operating system's certificate store, could
     /// not be used.
     Config(ConfigFileError),
+    /// An environment variable names a proxy that cannot be used.
+    ProxyEnvironment(ProxyEnvError),
 }
 
 impl Error {
@@ -85,6 +89,7 @@ impl fmt::Display for Error {
                 "{messages} queued message(s) were not sent: the connection closed first"
             ),
             Error::Config(e) => write!(f, "invalid configuration: {e}"),
+            Error::ProxyEnvironment(e) => e.fmt(f),
         }
     }
 }
@@ -96,6 +101,7 @@ impl std::error::Error for Error {
             Error::WebSocket(e) => Some(e),
             Error::Io(e) => Some(e),
             Error::Config(e) => Some(e),
+            Error::ProxyEnvironment(e) => Some(e),
             Error::Closed | Error::NotSent { .. } => None,
         }
     }
@@ -104,6 +110,12 @@ impl std::error::Error for Error {
 impl From<ConfigFileError> for Error {
     fn from(e: ConfigFileError) -> Self {
         Error::Config(e)
+    }
+}
+
+impl From<ProxyEnvError> for Error {
+    fn from(e: ProxyEnvError) -> Self {
+        Error::ProxyEnvironment(e)
     }
 }
 
@@ -125,8 +137,12 @@ impl From<ConnectError> for Error {
 pub enum ConnectStep {
     /// Resolving the host name (every address, IPv6 and IPv4).
     Resolve,
-    /// The TCP connection, each resolved address in turn.
+    /// The TCP connection, each resolved address in turn (the proxy's, when
+    /// there is one).
     Tcp,
+    /// The proxy's part: TLS with an `https://` proxy, then its `CONNECT` or
+    /// SOCKS5 negotiation, until the tunnel to the server is open.
+    Proxy,
     /// The TLS handshake (`wss://`).
     Tls,
     /// The HTTP upgrade (the WebSocket opening handshake).
@@ -138,6 +154,7 @@ impl fmt::Display for ConnectStep {
         f.write_str(match self {
             ConnectStep::Resolve => "DNS resolution",
             ConnectStep::Tcp => "TCP connect",
+            ConnectStep::Proxy => "proxy",
             ConnectStep::Tls => "TLS handshake",
             ConnectStep::Upgrade => "HTTP upgrade",
         })
@@ -165,6 +182,9 @@ pub struct ConnectError {
     pub step: ConnectStep,
     /// The `host:port` of the URL.
     pub target: String,
+    /// The proxy gone through (its URL without the password), if any: the
+    /// name looked up and the TCP connection were the proxy's.
+    pub via: Option<String>,
     /// What went wrong.
     pub cause: ConnectCause,
 }
@@ -175,8 +195,16 @@ impl ConnectError {
         ConnectError {
             step,
             target: target.to_string(),
+            via: None,
             cause,
         }
+    }
+
+    /// This error, the opening having gone through `proxy`.
+    #[must_use]
+    pub fn via(mut self, proxy: Option<String>) -> Self {
+        self.via = proxy;
+        self
     }
 
     /// True when the connect deadline passed.
@@ -184,6 +212,9 @@ impl ConnectError {
         match &self.cause {
             ConnectCause::Timeout(_) => true,
             ConnectCause::Io(e) => e.kind() == io::ErrorKind::TimedOut,
+            ConnectCause::WebSocket(CoreError::Proxy(e)) => {
+                matches!(e.kind(), sockette_core::ProxyErrorKind::TimedOut)
+            }
             ConnectCause::WebSocket(e) => matches!(e, CoreError::Timeout(_)),
         }
     }
@@ -191,11 +222,11 @@ impl ConnectError {
 
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "connecting to {} failed at the {} step: ",
-            self.target, self.step
-        )?;
+        write!(f, "connecting to {}", self.target)?;
+        if let Some(proxy) = &self.via {
+            write!(f, " via proxy {proxy}")?;
+        }
+        write!(f, " failed at the {} step: ", self.step)?;
         match &self.cause {
             ConnectCause::Io(e) => e.fmt(f),
             ConnectCause::Timeout(d) => {
@@ -337,6 +368,8 @@ pub fn failed_step(
     error: Option<&CoreError>,
 ) -> ConnectStep {
     match (reached, error) {
+        (_, Some(CoreError::Proxy(_))) => ConnectStep::Proxy,
+        (ConnectStep::Tls | ConnectStep::Upgrade, _) if core.is_proxying() => ConnectStep::Proxy,
         (ConnectStep::Tls | ConnectStep::Upgrade, Some(CoreError::Tls(_))) => ConnectStep::Tls,
         (ConnectStep::Tls | ConnectStep::Upgrade, _) if core.is_tls_handshaking() => {
             ConnectStep::Tls

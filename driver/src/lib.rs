@@ -60,7 +60,7 @@ pub use error::{
 pub use event::Event;
 #[cfg(feature = "platform-verifier")]
 pub use platform_verifier::platform_verifier;
-pub use proxy_env::{ProxyChoice, ProxyEnvError};
+pub use proxy_env::{with_environment_proxy, ProxyChoice, ProxyEnvError};
 pub use sender::{Sender, SenderQueue, Wake};
 pub use session::Session;
 pub use socket_options::{SocketOptions, Transport};

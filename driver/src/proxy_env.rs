@@ -50,7 +50,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::ops::Range;
 
-use sockette_core::{Proxy, ProxyUrlError, WsUrl};
+use sockette_core::{ClientConfig, Proxy, ProxyUrlError, WsUrl};
 
 /// How a connection picks its proxy.
 ///
@@ -132,6 +132,21 @@ impl ProxyChoice {
             ProxyChoice::FromEnvironment => from_environment(url, &lookup),
         }
     }
+}
+
+/// `config` with the environment's proxy for its URL, unless it says
+/// already ([`ClientConfig::proxy`] or [`ClientConfig::no_proxy`]): what
+/// every backend does before it connects.
+pub fn with_environment_proxy(config: ClientConfig) -> Result<ClientConfig, ProxyEnvError> {
+    if !config.proxy_unset() {
+        return Ok(config);
+    }
+    Ok(
+        match ProxyChoice::FromEnvironment.proxy_for(config.url())? {
+            Some(proxy) => config.proxy(proxy),
+            None => config.no_proxy(),
+        },
+    )
 }
 
 /// An environment variable names a proxy that cannot be used: says which

@@ -56,6 +56,8 @@ pub struct Session {
     token: Option<Token>,
     /// The `host:port` (or peer address) errors name.
     target: String,
+    /// The proxy gone through, as errors name it (no password).
+    via: Option<String>,
     /// The `Open` event was handed out: failures are no longer opening failures.
     opened: bool,
     /// A socket error to report in place of the core's "connection lost".
@@ -83,8 +85,9 @@ pub struct Session {
 /// Where the connection is, with what each stage needs.
 #[derive(Debug)]
 enum Stage {
-    /// The host name is being looked up; then TCP with these options.
-    Resolving(Resolution, SocketOptions),
+    /// The host name (the server's or the proxy's) is being looked up; then
+    /// TCP with these options.
+    Resolving(Lookup),
     /// TCP attempts are under way.
     Connecting(Connecting),
     /// The stream is up: the core runs TLS, the upgrade, the WebSocket.
@@ -96,6 +99,19 @@ enum Stage {
     Unlinked,
     /// Every event, `Close` last, was handed out.
     Finished,
+}
+
+/// The names an opening looks up before it connects.
+#[derive(Debug)]
+struct Lookup {
+    /// The host to connect to: the server's, or the proxy's.
+    dial: Resolution,
+    /// Its addresses, kept while the destination's lookup runs.
+    dial_addrs: Option<Vec<SocketAddr>>,
+    /// For a `socks5://` proxy: the server's name, resolved here because the
+    /// proxy is given an address.
+    destination: Option<Resolution>,
+    options: SocketOptions,
 }
 
 /// How long a closed connection keeps its socket, and what for.
@@ -143,13 +159,32 @@ impl Link {
 }
 
 impl Session {
-    /// A client connection to its URL's host: the name is looked up on a
-    /// thread of its own (an IP literal needs none), which calls `wake` when
-    /// done; the driving thread then calls [`on_wake`](Self::on_wake).
-    pub fn resolving(core: Core, options: SocketOptions, wake: impl Wake + 'static) -> Session {
+    /// A client connection to its URL's host, or to its proxy's
+    /// ([`Core::proxy`]): the name is looked up on a thread of its own (an IP
+    /// literal needs none), which calls `wake` when done; the driving thread
+    /// then calls [`on_wake`](Self::on_wake). For a `socks5://` proxy the
+    /// server's name is looked up too, and its address given to the core.
+    pub fn resolving(
+        core: Core,
+        options: SocketOptions,
+        wake: impl Wake + Clone + 'static,
+    ) -> Session {
         let url = core.url().expect("a client connection has a URL");
-        let resolution = Resolution::start(url.host(), url.port(), Box::new(wake));
-        let mut session = Session::new(core, Stage::Resolving(resolution, options));
+        let (host, port) = match core.proxy() {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (url.host(), url.port()),
+        };
+        let dial = Resolution::start(host, port, Box::new(wake.clone()));
+        let destination = core
+            .proxy_destination_to_resolve()
+            .map(|name| Resolution::start(name, url.port(), Box::new(wake)));
+        let lookup = Lookup {
+            dial,
+            dial_addrs: None,
+            destination,
+            options,
+        };
+        let mut session = Session::new(core, Stage::Resolving(lookup));
         // An IP literal is known at once: the first call goes on from there.
         session.resume_now = true;
         session
@@ -182,11 +217,13 @@ impl Session {
 
     fn new(core: Core, stage: Stage) -> Session {
         let target = core.url().map(crate::target_of).unwrap_or_default();
+        let via = core.proxy().map(ToString::to_string);
         Session {
             core,
             stage,
             token: None,
             target,
+            via,
             opened: false,
             socket_error: None,
             last_error: None,
@@ -456,26 +493,62 @@ impl Session {
     // ----- the lifecycle -----
 
     fn take_resolution(&mut self, registry: &Registry, now: Instant) {
-        let Stage::Resolving(resolution, options) = &mut self.stage else {
+        let Stage::Resolving(lookup) = &mut self.stage else {
             return;
         };
-        let options = *options;
-        match resolution.take() {
-            None => {}
-            Some(Ok(addrs)) => {
-                #[cfg(feature = "log")]
-                log::debug!(
-                    "resolved {} in {:?}: {addrs:?}",
-                    self.core.url().map_or("", |u| u.host()),
-                    now.saturating_duration_since(self.started_at)
-                );
-                let addrs = attempt_order(addrs);
-                let connecting = Connecting::start(addrs, options, Some(registry), self.token, now);
-                self.stage = Stage::Connecting(connecting);
-                self.progress_connect(registry, now);
+        if lookup.dial_addrs.is_none() {
+            match lookup.dial.take() {
+                None => {}
+                Some(Ok(addrs)) => {
+                    #[cfg(feature = "log")]
+                    log::debug!(
+                        "resolved {} in {:?}: {addrs:?}",
+                        self.via.as_deref().unwrap_or(&self.target),
+                        now.saturating_duration_since(self.started_at)
+                    );
+                    lookup.dial_addrs = Some(addrs);
+                }
+                Some(Err(e)) => {
+                    let e = match self.core.proxy() {
+                        Some(proxy) => io::Error::new(
+                            e.kind(),
+                            format!("the proxy's host {}: {e}", proxy.host()),
+                        ),
+                        None => e,
+                    };
+                    return self.fail_socket(registry, e, now);
+                }
             }
-            Some(Err(e)) => self.fail_socket(registry, e, now),
         }
+        if let Some(destination) = &mut lookup.destination {
+            match destination.take() {
+                None => return,
+                // The resolver's first choice: the proxy connects to one.
+                Some(Ok(addrs)) => {
+                    lookup.destination = None;
+                    if let Some(first) = addrs.first() {
+                        self.core.resolve_proxy_destination(first.ip());
+                    }
+                }
+                Some(Err(e)) => {
+                    let e = io::Error::new(
+                        e.kind(),
+                        format!("the server's host, resolved here for a socks5:// proxy: {e}"),
+                    );
+                    return self.fail_socket(registry, e, now);
+                }
+            }
+        }
+        let Stage::Resolving(lookup) = &mut self.stage else {
+            return;
+        };
+        let Some(addrs) = lookup.dial_addrs.take() else {
+            return;
+        };
+        let addrs = attempt_order(addrs);
+        let connecting = Connecting::start(addrs, lookup.options, Some(registry), self.token, now);
+        self.stage = Stage::Connecting(connecting);
+        self.progress_connect(registry, now);
     }
 
     fn progress_connect(&mut self, registry: &Registry, now: Instant) {
@@ -606,24 +679,30 @@ impl Session {
             (&mut self.stage, &error)
         {
             let attempts = c.timed_out();
-            return crate::socket_failure(
-                attempts,
-                false,
-                ConnectStep::Tcp,
-                &self.core,
-                &self.target,
-            );
+            let error =
+                crate::socket_failure(attempts, false, ConnectStep::Tcp, &self.core, &self.target);
+            return self.naming_proxy(error);
         }
         let step = self.opening_step();
-        crate::core_failure(error, self.opened, step, &self.core, &self.target)
+        let error = crate::core_failure(error, self.opened, step, &self.core, &self.target);
+        self.naming_proxy(error)
     }
 
-    /// The opening step under way: DNS, TCP, then TLS (`wss://`) or the
-    /// HTTP upgrade.
+    /// An opening's error, naming the proxy gone through.
+    fn naming_proxy(&self, error: Error) -> Error {
+        match error {
+            Error::Connect(c) => Error::Connect(Box::new(c.via(self.via.clone()))),
+            other => other,
+        }
+    }
+
+    /// The opening step under way: DNS, TCP, the proxy's, then TLS
+    /// (`wss://`) or the HTTP upgrade.
     fn opening_step(&self) -> ConnectStep {
         match &self.stage {
             Stage::Resolving(..) => ConnectStep::Resolve,
             Stage::Connecting(_) => ConnectStep::Tcp,
+            _ if self.core.is_proxying() => ConnectStep::Proxy,
             _ if self.core.is_tls() => ConnectStep::Tls,
             _ => ConnectStep::Upgrade,
         }
@@ -635,6 +714,7 @@ impl Session {
     pub fn fail_socket(&mut self, registry: &Registry, error: io::Error, now: Instant) {
         let step = self.opening_step();
         let error = crate::socket_failure(error, self.opened, step, &self.core, &self.target);
+        let error = self.naming_proxy(error);
         let eof_seen =
             matches!(&self.stage, Stage::Connected(l) | Stage::Lingering(l, _) if l.read_closed);
         self.unlink(registry);

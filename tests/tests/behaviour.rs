@@ -17,12 +17,18 @@
 mod harness;
 #[path = "behaviour/peers.rs"]
 mod peers;
+#[path = "behaviour/proxied.rs"]
+mod proxied;
 
 use std::cell::{OnceCell, RefCell};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use harness::{run, Backend, Entry, Log, Outcome, Settings, Transcript, Ws};
+use proxied::{
+    microsocks_socks5, proxy_http_credentials, proxy_http_echo, proxy_https_echo, proxy_silent,
+    proxy_socks5_echo, tinyproxy_http,
+};
 use sockette_core::{CloseCode, CommandError, DeflateConfig, Message, TlsErrorKind};
 use sockette_std::{ConnectCause, ConnectStep, Error, Event, Sender};
 use sockette_testkit::pki::{self, Pki};
@@ -766,4 +772,11 @@ scenarios! {
     wss_echo,
     python_interop,
     python_interop_deflate,
+    proxy_http_echo,
+    proxy_http_credentials,
+    proxy_https_echo,
+    proxy_socks5_echo,
+    proxy_silent,
+    tinyproxy_http,
+    microsocks_socks5,
 }

@@ -13,8 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sockette_core::{
-    ClientConfig, CloseCode, CommandError, DeflateConfig, Error as CoreError, Limits, Message,
-    State, Timeouts,
+    ClientConfig, CloseCode, CommandError, ConfigError, DeflateConfig, Error as CoreError, Limits,
+    Message, Proxy, State, Timeouts,
 };
 use sockette_std::{ConnectCause, Error, Event, Sender};
 
@@ -53,6 +53,8 @@ pub(crate) struct Settings {
     connect_timeout: Option<Duration>,
     trust_only: Option<String>,
     deflate: Option<DeflateConfig>,
+    /// A proxy URL to go through (both backends are told explicitly).
+    proxy: Option<String>,
     /// The run fails if the connection is not over by then.
     limit: Duration,
 }
@@ -65,6 +67,7 @@ impl Settings {
             connect_timeout: None,
             trust_only: None,
             deflate: None,
+            proxy: None,
             limit: Duration::from_secs(10),
         }
     }
@@ -93,10 +96,21 @@ impl Settings {
         self
     }
 
-    /// The port of the URL, replaced by `<port>` in every text of a transcript
-    /// (two runs use two peers on two ports).
-    fn port(&self) -> Option<u16> {
-        ClientConfig::new(&self.url).ok().map(|c| c.url().port())
+    /// Goes through the proxy at `url`.
+    pub(crate) fn proxy(mut self, url: impl Into<String>) -> Settings {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// The ports of the URL and of the proxy, replaced by `<port>` and
+    /// `<proxy port>` in every text of a transcript (two runs use two peers
+    /// on two ports).
+    fn ports(&self) -> (Option<u16>, Option<u16>) {
+        let proxy = self.proxy.as_deref().and_then(|p| Proxy::parse(p).ok());
+        (
+            ClientConfig::new(&self.url).ok().map(|c| c.url().port()),
+            proxy.map(|p| p.port()),
+        )
     }
 
     fn limits(&self) -> Limits {
@@ -245,16 +259,19 @@ impl Entry {
         }
     }
 
-    fn normalize(&mut self, port: Option<u16>) {
-        let Some(port) = port else { return };
-        let from = format!(":{port}");
+    fn normalize(&mut self, (port, proxy_port): (Option<u16>, Option<u16>)) {
         let text = match self {
             Entry::StartFailed { text, .. } | Entry::Error { text, .. } => text,
             Entry::Close { reason, .. } => reason,
             Entry::Note(text) => text,
             _ => return,
         };
-        *text = text.replace(&from, ":<port>");
+        if let Some(port) = proxy_port {
+            *text = text.replace(&format!(":{port}"), ":<proxy port>");
+        }
+        if let Some(port) = port {
+            *text = text.replace(&format!(":{port}"), ":<port>");
+        }
     }
 }
 
@@ -505,9 +522,9 @@ pub(crate) fn run(
     }
     let mut transcript = log.transcript;
     check_order(backend, &transcript);
-    let port = settings.port();
+    let ports = settings.ports();
     for entry in &mut transcript.0 {
-        entry.normalize(port);
+        entry.normalize(ports);
     }
     Outcome {
         backend,
@@ -544,6 +561,9 @@ fn run_std(
     }
     if let Some(deflate) = settings.deflate {
         builder = builder.deflate(deflate);
+    }
+    if let Some(proxy) = &settings.proxy {
+        builder = builder.proxy(proxy);
     }
     let mut client = match builder.start() {
         Ok(client) => client,
@@ -610,6 +630,10 @@ fn run_mio(
         }
         if let Some(deflate) = settings.deflate {
             config = config.deflate(deflate);
+        }
+        if let Some(proxy) = &settings.proxy {
+            let proxy = Proxy::parse(proxy).map_err(ConfigError::Proxy)?;
+            config = config.proxy(proxy);
         }
         Ok(config)
     });
