@@ -45,6 +45,20 @@ pub struct ClientBuilder {
     tls: TlsSettings,
     socket: SocketOptions,
     proxy: ProxySetting,
+    credentials: Option<(String, String)>,
+    user_agent: UserAgent,
+}
+
+/// The `User-Agent` header sent.
+#[derive(Debug, Clone, Default)]
+enum UserAgent {
+    /// `sockette/VERSION`.
+    #[default]
+    Default,
+    /// This value.
+    Given(String),
+    /// None.
+    Omitted,
 }
 
 /// Whether to go through a proxy.
@@ -96,7 +110,28 @@ impl ClientBuilder {
             tls: TlsSettings::default(),
             socket: SocketOptions::new(),
             proxy: ProxySetting::default(),
+            credentials: None,
+            user_agent: UserAgent::Default,
         }
+    }
+
+    /// Sends `Authorization: Basic` with this user name and password, as
+    /// credentials in the URL (`wss://user:password@host/`) do.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Sends `User-Agent: value` in place of the default `sockette/VERSION`.
+    pub fn user_agent(mut self, value: impl Into<String>) -> Self {
+        self.user_agent = UserAgent::Given(value.into());
+        self
+    }
+
+    /// Sends no `User-Agent` header.
+    pub fn no_user_agent(mut self) -> Self {
+        self.user_agent = UserAgent::Omitted;
+        self
     }
 
     /// Goes through the proxy at `url`: `http://`, `https://` (TLS to the
@@ -391,6 +426,14 @@ impl ClientBuilder {
         if let Some(deflate) = self.deflate {
             config = config.deflate(deflate);
         }
+        if let Some((user, password)) = self.credentials {
+            config = config.credentials(user, password);
+        }
+        config = match self.user_agent {
+            UserAgent::Default => config,
+            UserAgent::Given(agent) => config.user_agent(agent),
+            UserAgent::Omitted => config.no_user_agent(),
+        };
         config = match self.proxy {
             ProxySetting::FromEnvironment => config,
             ProxySetting::Direct => config.no_proxy(),

@@ -78,6 +78,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ORIGIN")]
     pub(crate) origin: Option<String>,
 
+    /// Sends "Authorization: Basic" with this user name and password, as
+    /// credentials in the URL (ws://user:password@host/) do.
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = parse_auth)]
+    pub(crate) auth: Option<(String, String)>,
+
     /// wss://: also trusts the certificates of this PEM file (a private CA, or the
     /// certificate written by `--serve PORT --tls`) (repeatable).
     #[arg(long = "ca", value_name = "FILE", action = ArgAction::Append)]
@@ -197,11 +202,20 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Prints the opening handshake (the HTTP request and response heads) and, at
-    /// the end, the connection's statistics (messages, bytes, compression, ping
-    /// round trip), on stderr; with --json, as `handshake` and `stats` objects.
+    /// Prints the opening handshake (the HTTP request and response heads; for a
+    /// refused upgrade, the answer's headers and body) and, at the end, the
+    /// connection's statistics (messages, bytes, compression, ping round trip),
+    /// on stderr; with --json, as `handshake`, `refusal` and `stats` objects.
     #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
+}
+
+/// "user:password" → (user, password); the password may hold colons.
+fn parse_auth(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok((user.to_string(), password.to_string())),
+        _ => Err("expected USER:PASSWORD, the user name not empty".to_string()),
+    }
 }
 
 /// "Name: value" → (name, value), both trimmed.

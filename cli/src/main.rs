@@ -19,6 +19,7 @@ mod session;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sockette_std::sockette_core::WsUrl;
 
 use crate::args::Args;
 use crate::output::{BinaryDisplay, Form, Printer};
@@ -53,12 +54,14 @@ fn main() -> ExitCode {
         (None, None) => demo::run(&args, &mut out),
         (None, Some(url)) => {
             let builder = session::builder(&args, url);
+            // Shown without the URL's credentials.
+            let shown = WsUrl::parse(url).map_or_else(|_| url.clone(), |u| u.to_string());
             if args.send.is_empty() {
                 let mut script = Interactive::new(args.slash);
-                session::run(builder, url, &mut script, &mut out)
+                session::run(builder, &shown, &mut script, &mut out)
             } else {
                 let mut script = SendList::new(args.send.clone(), args.wait);
-                session::run(builder, url, &mut script, &mut out)
+                session::run(builder, &shown, &mut script, &mut out)
             }
         }
     };

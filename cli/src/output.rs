@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::{json, Value};
-use sockette_std::{CloseInfo, Message, OpenInfo, Stats};
+use sockette_std::sockette_core::{Error as CoreError, HandshakeError};
+use sockette_std::{CloseInfo, ConnectCause, Error, Message, OpenInfo, Stats};
 
 use crate::exit::Status;
 
@@ -165,6 +166,40 @@ impl Printer {
             for line in head.split("\r\n").filter(|l| !l.is_empty()) {
                 self.stderr(Color::Dim, &format!("{marker} {line}"));
             }
+        }
+    }
+
+    /// `-v`: a refused upgrade's answer, its headers and body (stderr, `<`
+    /// received, as curl shows them; a `refusal` object with --json). The
+    /// status line is in the error itself.
+    pub(crate) fn refusal(&self, error: &Error) {
+        if !self.verbose {
+            return;
+        }
+        let Some(HandshakeError::Status {
+            code,
+            reason,
+            headers,
+            body,
+            ..
+        }) = refused_upgrade(error)
+        else {
+            return;
+        };
+        let body_text = String::from_utf8_lossy(body);
+        if self.form == Form::Json {
+            let headers: Vec<_> = headers.iter().map(|(n, v)| json!([n, v])).collect();
+            return self.json(
+                "refusal",
+                json!({ "status": code, "reason": reason, "headers": headers, "body": body_text }),
+            );
+        }
+        self.stderr(Color::Dim, &format!("< HTTP {code} {reason}"));
+        for (name, value) in headers {
+            self.stderr(Color::Dim, &format!("< {name}: {value}"));
+        }
+        for line in body_text.lines() {
+            self.stderr(Color::Dim, &format!("<| {line}"));
         }
     }
 
@@ -445,6 +480,22 @@ fn shown(payload: &[u8]) -> String {
     match std::str::from_utf8(payload) {
         Ok(s) if !s.chars().any(char::is_control) => format!("{s:?}"),
         _ => hex(payload, usize::MAX),
+    }
+}
+
+/// The server's refusal of the upgrade, when that is what `error` is.
+fn refused_upgrade(error: &Error) -> Option<&HandshakeError> {
+    let core = match error {
+        Error::Connect(c) => match &c.cause {
+            ConnectCause::WebSocket(e) => e,
+            _ => return None,
+        },
+        Error::WebSocket(e) => e,
+        _ => return None,
+    };
+    match core {
+        CoreError::Handshake(refusal @ HandshakeError::Status { .. }) => Some(refusal),
+        _ => None,
     }
 }
 

@@ -52,6 +52,9 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     if let Some(origin) = &args.origin {
         builder = builder.origin(origin);
     }
+    if let Some((user, password)) = &args.auth {
+        builder = builder.credentials(user, password);
+    }
     for ca in &args.ca_files {
         builder = builder.ca_file(ca);
     }
@@ -184,6 +187,7 @@ impl Verdict {
             Event::Error(e @ Error::NotSent { .. }) => out.warn(&e.to_string()),
             Event::Error(e) => {
                 let status = Status::of_error(e);
+                out.refusal(e);
                 out.error(&e.to_string(), exit::hint(e), status);
                 if self.error.is_none() {
                     self.error = Some((status, e.to_string()));

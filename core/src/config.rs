@@ -245,8 +245,12 @@ pub struct ClientConfig {
     pub(crate) tls: ClientTls,
     pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) proxy: ProxySetting,
+    pub(crate) user_agent: Option<String>,
     pub(crate) common: Common,
 }
+
+/// The `User-Agent` a client sends unless told otherwise.
+pub const DEFAULT_USER_AGENT: &str = concat!("sockette/", env!("CARGO_PKG_VERSION"));
 
 impl ClientConfig {
     /// Settings for connecting to `url` (`ws://` or `wss://`).
@@ -264,6 +268,7 @@ impl ClientConfig {
             tls: ClientTls::default(),
             deflate: None,
             proxy: ProxySetting::Unset,
+            user_agent: Some(DEFAULT_USER_AGENT.to_string()),
             common: Common::default(),
         }
     }
@@ -293,7 +298,10 @@ impl ClientConfig {
     /// request has no body), a second `Authorization`, `Proxy-Authorization`,
     /// `Cookie` or `User-Agent`, a name that is not an HTTP token, and a value
     /// with CR, LF, NUL or another control character. Names compare
-    /// case-insensitively; other headers may repeat.
+    /// case-insensitively; other headers may repeat. An `Authorization` given
+    /// here wins over the URL's credentials (`wss://user:password@host/`,
+    /// otherwise sent as `Authorization: Basic`), and a `User-Agent` over the
+    /// default one ([`user_agent`](Self::user_agent)).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -413,6 +421,28 @@ impl ClientConfig {
     /// read and change the traffic. For local experiments only; never a default.
     pub fn dangerous_disable_certificate_verification(mut self) -> Self {
         self.tls.dangerous_no_verification = true;
+        self
+    }
+
+    /// Sends `Authorization: Basic` with this user name and password, as
+    /// credentials in the URL (`wss://user:password@host/`) do; an
+    /// `Authorization` given with [`header`](Self::header) wins.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.url = self.url.with_credentials(user, password);
+        self
+    }
+
+    /// Sends `User-Agent: value` in place of [`DEFAULT_USER_AGENT`]
+    /// (`sockette/VERSION`); a `User-Agent` given with
+    /// [`header`](Self::header) replaces it too.
+    pub fn user_agent(mut self, value: impl Into<String>) -> Self {
+        self.user_agent = Some(value.into());
+        self
+    }
+
+    /// Sends no `User-Agent` header.
+    pub fn no_user_agent(mut self) -> Self {
+        self.user_agent = None;
         self
     }
 

@@ -202,6 +202,12 @@ pub enum HandshakeError {
         reason: String,
         /// The `Location` header of a redirect (3xx), if any.
         location: Option<String>,
+        /// The answer's headers, in order (`WWW-Authenticate` of a 401,
+        /// `Retry-After` of a 429 or 503...).
+        headers: Vec<(String, String)>,
+        /// Up to [`MAX_REJECTION_BODY`](crate::MAX_REJECTION_BODY) bytes of its
+        /// body (decoded when chunked): what the server said about it.
+        body: Vec<u8>,
     },
     /// The peer's bytes are not the HTTP/1.1 head a WebSocket opening needs.
     Malformed(MalformedHttp),
@@ -245,6 +251,7 @@ impl fmt::Display for HandshakeError {
                 code,
                 reason,
                 location,
+                ..
             } => {
                 write!(f, "server answered HTTP {code} {reason} instead of 101")?;
                 if let Some(loc) = location {

@@ -8,12 +8,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use crate::config::ClientConfig;
 use crate::config_error::ConfigError;
 use crate::deflate::{self, DeflateConfig, Negotiated};
 use crate::error::{Error, HandshakeError, MalformedHttp};
 use crate::event::OpenInfo;
 use crate::header_problem::HeaderProblem;
-use crate::url::WsUrl;
+use crate::rejection::Rejected;
 
 /// RFC 6455 §1.3: the GUID appended to the key before hashing.
 pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -249,6 +250,8 @@ pub(crate) struct ClientHandshake {
     scan: HeadScan,
     /// The request sent, for [`OpenInfo::request_head`] (dropped once open).
     request_head: String,
+    /// The server refused (not 101): its body is being read (boxed: rare).
+    rejected: Option<Box<Rejected>>,
 }
 
 /// A validated answer: what to report, where frames begin, what was negotiated.
@@ -267,16 +270,15 @@ pub(crate) struct Accepted {
 }
 
 impl ClientHandshake {
-    /// Builds the request; checks every caller-supplied name and value.
+    /// Builds the request for `config`; checks every caller-supplied name
+    /// and value.
     pub(crate) fn new(
-        url: &WsUrl,
+        config: &ClientConfig,
         key: &str,
-        protocols: &[String],
-        origin: Option<&str>,
-        headers: &[(String, String)],
-        deflate: Option<DeflateConfig>,
-        max_size: usize,
     ) -> Result<(ClientHandshake, Vec<u8>), Error> {
+        let (url, protocols, headers) = (&config.url, &config.protocols[..], &config.headers[..]);
+        let (origin, user_agent) = (config.origin.as_deref(), config.user_agent.as_deref());
+        let (deflate, max_size) = (config.deflate, config.common.limits.max_handshake_size);
         for p in protocols {
             if !is_token(p) {
                 return Err(ConfigError::InvalidProtocol {
@@ -323,6 +325,21 @@ impl ClientHandshake {
         for (name, value) in headers {
             req.push_str(&format!("{name}: {value}\r\n"));
         }
+        let given = |wanted: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
+        // The URL's credentials, unless the caller's own header says otherwise.
+        if let (Some((user, password)), false) = (url.credentials(), given("authorization")) {
+            let token = BASE64.encode(format!("{user}:{password}"));
+            req.push_str(&format!("Authorization: Basic {token}\r\n"));
+        }
+        if let (Some(agent), false) = (user_agent, given("user-agent")) {
+            if !is_header_value(agent) {
+                return Err(ConfigError::InvalidHeaderValue {
+                    name: "User-Agent".into(),
+                }
+                .into());
+            }
+            req.push_str(&format!("User-Agent: {agent}\r\n"));
+        }
         req.push_str("\r\n");
         let handshake = ClientHandshake {
             expected_accept: accept_key(key),
@@ -331,8 +348,15 @@ impl ClientHandshake {
             max_size,
             scan: HeadScan::default(),
             request_head: req.clone(),
+            rejected: None,
         };
         Ok((handshake, req.into_bytes()))
+    }
+
+    /// The server's refusal with the body so far, when its body is awaited
+    /// (the opening's deadline passed meanwhile).
+    pub(crate) fn rejection_so_far(&self, buf: &[u8]) -> Option<HandshakeError> {
+        self.rejected.as_ref().map(|r| r.error(buf))
     }
 
     /// Parses and validates the server's answer from the start of `buf`, which
@@ -343,6 +367,9 @@ impl ClientHandshake {
     /// Why the opening failed when the transport ended with `buf` (the answer
     /// so far) buffered: malformed if its bytes already say so, else incomplete.
     pub(crate) fn error_at_end(&mut self, buf: &[u8]) -> HandshakeError {
+        if let Some(rejected) = &self.rejected {
+            return rejected.error(buf);
+        }
         match self.scan.check_at_end(buf, self.max_size, |partial| {
             httparse::Response::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
         }) {
@@ -355,6 +382,9 @@ impl ClientHandshake {
         &mut self,
         buf: &[u8],
     ) -> Result<Option<Upgraded>, HandshakeError> {
+        if let Some(rejected) = &self.rejected {
+            return rejected.complete(buf).map_or(Ok(None), Err);
+        }
         let limit = self.max_size;
         let end = match self.scan.locate(buf, limit, |partial| {
             httparse::Response::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
@@ -376,15 +406,16 @@ impl ClientHandshake {
         let headers = collect_headers(response.headers);
         let code = response.code.unwrap_or(0);
         if code != 101 {
-            let location = (300..400)
-                .contains(&code)
-                .then(|| header(&headers, "location").map(str::to_string))
-                .flatten();
-            return Err(HandshakeError::Status {
+            // Its body is awaited too: see `rejection`.
+            let rejected = Rejected::new(
                 code,
-                reason: response.reason.unwrap_or("").to_string(),
-                location,
-            });
+                response.reason.unwrap_or("").to_string(),
+                headers,
+                head_len,
+            );
+            let verdict = rejected.complete(buf);
+            self.rejected = Some(Box::new(rejected));
+            return verdict.map_or(Ok(None), Err);
         }
         if response.version != Some(1) {
             return Err(HandshakeError::Malformed(MalformedHttp::NotHttp11));
@@ -466,17 +497,20 @@ impl ServerHandshake {
 
     /// Parses and validates a client's request; on success returns the 101 answer.
     /// As for [`ClientHandshake::parse_response`], `buf` grows between calls.
-    pub(crate) fn parse_request(&mut self, buf: &[u8]) -> Result<Option<Accepted>, Rejection> {
+    /// The rejection is boxed: it is rare, and large.
+    pub(crate) fn parse_request(&mut self, buf: &[u8]) -> Result<Option<Accepted>, Box<Rejection>> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut headers);
-        let reject = |status: &str, error: HandshakeError| Rejection {
-            response: format!(
-                "HTTP/1.1 {status}\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\
-                 Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{error}",
-                error.to_string().len()
-            )
-            .into_bytes(),
-            error,
+        let reject = |status: &str, error: HandshakeError| {
+            Box::new(Rejection {
+                response: format!(
+                    "HTTP/1.1 {status}\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\
+                     Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{error}",
+                    error.to_string().len()
+                )
+                .into_bytes(),
+                error,
+            })
         };
         let end = match self.scan.locate(buf, self.max_size, |partial| {
             httparse::Request::new(&mut [httparse::EMPTY_HEADER; MAX_HEADERS]).parse(partial)
@@ -688,10 +722,10 @@ mod tests {
     const LIMIT: usize = 1 << 20;
 
     fn client(max_size: usize) -> ClientHandshake {
-        let url = WsUrl::parse("ws://example.com/chat").unwrap();
-        ClientHandshake::new(&url, KEY, &[], None, &[], None, max_size)
+        let config = ClientConfig::new("ws://example.com/chat")
             .unwrap()
-            .0
+            .limits(crate::Limits::default().max_handshake_size(max_size));
+        ClientHandshake::new(&config, KEY).unwrap().0
     }
 
     fn server(max_size: usize) -> ServerHandshake {

@@ -109,6 +109,7 @@ pub mod mask;
 mod message;
 pub mod payload;
 mod proxy;
+mod rejection;
 mod rng;
 mod send_cost;
 mod stats;
@@ -120,7 +121,9 @@ pub mod utf8;
 
 pub use close::{parse_close_payload, CloseCode, MAX_REASON_LEN};
 pub use command_error::{CommandError, InvalidInput};
-pub use config::{ClientConfig, Limits, ServerConfig, Timeouts, UpgradedConfig};
+pub use config::{
+    ClientConfig, Limits, ServerConfig, Timeouts, UpgradedConfig, DEFAULT_USER_AGENT,
+};
 pub use config_error::{ConfigError, PemItem};
 pub use connection::{Connection, InputBuffer, InputBytes, Role, State};
 pub use deflate::DeflateConfig;
@@ -135,6 +138,7 @@ pub use payload::Payload;
 pub use proxy::{
     Proxy, ProxyError, ProxyErrorKind, ProxyScheme, ProxyStep, ProxyUrlError, SocksReply,
 };
+pub use rejection::MAX_REJECTION_BODY;
 pub use rng::{ChaChaSource, RandomSource};
 pub use send_cost::SendCost;
 pub use stats::Stats;

@@ -15,13 +15,16 @@ use std::fmt;
 /// assert_eq!(url.resource(), "/chat?room=1");
 /// assert_eq!(url.host_header(), "[::1]:8443");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WsUrl {
     secure: bool,
     host: String,
     ip_literal: bool,
     port: u16,
     resource: String,
+    /// `user:password@` before the host, percent-decoded: sent as
+    /// `Authorization: Basic`, never shown.
+    credentials: Option<(String, String)>,
 }
 
 /// Why a string is not a usable WebSocket URL.
@@ -40,7 +43,7 @@ pub enum UrlError {
     InvalidPort(String),
     /// RFC 6455 §3: fragment identifiers are not allowed.
     Fragment,
-    /// Credentials (`user:pass@`) cannot be carried by the handshake.
+    /// The credentials (`user:pass@`) are not valid percent-encoded UTF-8.
     UserInfo,
     /// A character that cannot appear in an HTTP request line.
     InvalidCharacter(char),
@@ -59,7 +62,7 @@ impl fmt::Display for UrlError {
             UrlError::Fragment => write!(f, "fragments (#...) are not allowed in WebSocket URLs"),
             UrlError::UserInfo => write!(
                 f,
-                "credentials in the URL are not supported; send an Authorization header instead"
+                "the user name or password in the URL is not valid percent-encoded UTF-8"
             ),
             UrlError::InvalidCharacter(c) => write!(f, "character {c:?} is not allowed"),
         }
@@ -88,9 +91,15 @@ impl WsUrl {
         };
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, resource) = rest.split_at(authority_end);
-        if authority.contains('@') {
-            return Err(UrlError::UserInfo);
-        }
+        // The last `@` ends the credentials: a password may hold a raw `@`.
+        let (credentials, authority) = match authority.rsplit_once('@') {
+            Some((userinfo, host_port)) => {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decoded = percent_decode(user).zip(percent_decode(password));
+                (Some(decoded.ok_or(UrlError::UserInfo)?), host_port)
+            }
+            None => (None, authority),
+        };
         let (host, ip_literal, port_text) = split_host_port(authority)?;
         let port = match port_text {
             None | Some("") => {
@@ -113,7 +122,45 @@ impl WsUrl {
             ip_literal,
             port,
             resource,
+            credentials,
         })
+    }
+
+    /// The user name given in the URL (`wss://user:password@host/`), if any.
+    pub fn user(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|(user, _)| user.as_str())
+    }
+
+    /// The user name and password of the URL, percent-decoded.
+    pub(crate) fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.as_str()))
+    }
+
+    /// This URL with a user name and password (not percent-encoded), sent as
+    /// `Authorization: Basic`.
+    #[must_use]
+    pub fn with_credentials(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> WsUrl {
+        self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// This URL without its credentials (to go on to another origin).
+    #[must_use]
+    pub fn without_credentials(mut self) -> WsUrl {
+        self.credentials = None;
+        self
+    }
+
+    /// The origin: scheme, host and port (RFC 6454), what decides whether
+    /// credentials may follow a redirect.
+    pub fn same_origin(&self, other: &WsUrl) -> bool {
+        (self.secure, &self.host, self.port) == (other.secure, &other.host, other.port)
     }
 
     /// True for `wss://`: the connection runs over TLS.
@@ -157,6 +204,19 @@ impl WsUrl {
     }
 }
 
+/// Shows the URL without its password.
+impl fmt::Debug for WsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("WsUrl");
+        debug.field("url", &self.to_string());
+        if let Some(user) = self.user() {
+            debug.field("user", &user);
+        }
+        debug.finish()
+    }
+}
+
+/// The URL as the request names it: no credentials.
 impl fmt::Display for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.secure { "wss" } else { "ws" };
@@ -212,6 +272,27 @@ pub(crate) fn split_host_port(authority: &str) -> Result<(String, bool, Option<&
     Ok((host.to_ascii_lowercase(), false, port))
 }
 
+/// RFC 3986 §2.1: `%XX` is the byte XX; `None` unless the result is UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first != b'%' {
+            bytes.push(first);
+            rest = tail;
+            continue;
+        }
+        let hex = tail.get(..2)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let digits = std::str::from_utf8(hex).ok()?;
+        bytes.push(u8::from_str_radix(digits, 16).ok()?);
+        rest = &tail[2..];
+    }
+    String::from_utf8(bytes).ok()
+}
+
 pub(crate) fn parse_port(text: &str) -> Result<u16, UrlError> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(UrlError::InvalidPort(text.to_string()));
@@ -250,6 +331,17 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_decoded_and_never_shown() {
+        let u = WsUrl::parse("wss://al%40ice:p%3Aw@rd@example.com/x").unwrap();
+        assert_eq!(u.credentials(), Some(("al@ice", "p:w@rd")));
+        assert_eq!(u.to_string(), "wss://example.com/x");
+        assert!(!format!("{u:?}").contains("rd"), "{u:?}");
+        assert_eq!(u.clone().without_credentials().credentials(), None);
+        assert!(u.same_origin(&WsUrl::parse("wss://example.com:443/y").unwrap()));
+        assert!(!u.same_origin(&WsUrl::parse("ws://example.com:443/").unwrap()));
+    }
+
+    #[test]
     fn ipv6_literals() {
         let u = WsUrl::parse("ws://[::1]/").unwrap();
         assert_eq!(
@@ -270,7 +362,7 @@ mod tests {
         assert_eq!(WsUrl::parse("ws://a/#x"), Err(UrlError::Fragment));
         assert_eq!(WsUrl::parse("ws:///x"), Err(UrlError::MissingHost));
         assert_eq!(WsUrl::parse("a/b"), Err(UrlError::MissingScheme));
-        assert_eq!(WsUrl::parse("ws://u:p@a/"), Err(UrlError::UserInfo));
+        assert_eq!(WsUrl::parse("ws://u:%zz@a/"), Err(UrlError::UserInfo));
         assert_eq!(
             WsUrl::parse("ws://a:0/"),
             Err(UrlError::InvalidPort("0".into()))

@@ -1431,7 +1431,7 @@ fn unusable_urls_are_errors() {
         "ws://",
         "ws:///path",
         "ws://example.com/#frag",
-        "ws://user:pw@example.com/",
+        "ws://user:%zz@example.com/",
         "ws://example.com:0/",
         "ws://example.com:65536/",
         "ws://exa mple.com/",
@@ -1470,23 +1470,26 @@ fn non_101_status_is_an_error_carrying_code_reason_and_location() {
         HandshakeError::Status {
             code: 404,
             reason: "Not Found".into(),
-            location: None
+            location: None,
+            headers: vec![("Content-Length".into(), "0".into())],
+            body: Vec::new(),
         }
     );
     let err = handshake_error(
-        "HTTP/1.1 301 Moved Permanently\r\nLocation: wss://example.org/new\r\n\r\n",
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: wss://example.org/new\r\nContent-Length: 0\r\n\r\n",
     );
-    assert_eq!(
-        err,
-        HandshakeError::Status {
-            code: 301,
-            reason: "Moved Permanently".into(),
-            location: Some("wss://example.org/new".into())
-        }
+    assert!(
+        matches!(
+            &err,
+            HandshakeError::Status { code: 301, reason, location: Some(l), .. }
+                if reason == "Moved Permanently" && l == "wss://example.org/new"
+        ),
+        "{err:?}"
     );
     assert!(err.to_string().contains("wss://example.org/new"));
     // Location is only reported for redirects.
-    let err = handshake_error("HTTP/1.1 200 OK\r\nLocation: /elsewhere\r\n\r\n");
+    let err =
+        handshake_error("HTTP/1.1 200 OK\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n");
     assert!(matches!(
         err,
         HandshakeError::Status {
@@ -2069,4 +2072,91 @@ fn no_frame_follows_the_close_frame_when_we_close() {
         Some(op::CLOSE),
         "a frame follows the close frame: {frames:?}"
     );
+}
+
+/// A refusal carries its headers and up to 4 KiB of its body, however the
+/// reads cut it; the body is awaited as it is framed, and reported with what
+/// arrived when the server closes or the opening's deadline passes.
+#[test]
+fn a_refusal_carries_its_headers_and_body() {
+    fn status_of(events: &[Event]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        match assert_failed(events, CloseCode::Abnormal) {
+            Error::Handshake(HandshakeError::Status {
+                code,
+                headers,
+                body,
+                ..
+            }) => (*code, headers.clone(), body.clone()),
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
+    let answer = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"api\"\r\n\
+                  Content-Length: 24\r\n\r\nthe token is not valid.\n";
+    let mut raw = Raw::connecting_client(client_config(URL));
+    let (code, headers, body) = status_of(&raw.feed_bytewise(answer.as_bytes()));
+    assert_eq!(code, 401);
+    assert!(headers.contains(&("WWW-Authenticate".into(), "Bearer realm=\"api\"".into())));
+    assert_eq!(body, b"the token is not valid.\n");
+
+    // Chunked, then more than the limit: 4 KiB kept.
+    let mut big = String::from("HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for _ in 0..10 {
+        big.push_str(&format!("400\r\n{}\r\n", "x".repeat(0x400)));
+    }
+    let mut raw = Raw::connecting_client(client_config(URL));
+    let (_, _, body) = status_of(&raw.feed(big.as_bytes()));
+    assert_eq!(body.len(), sockette_core::MAX_REJECTION_BODY);
+
+    // No length: read until the server closes.
+    let mut raw = Raw::connecting_client(client_config(URL));
+    assert!(raw
+        .feed(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\r\ncome back")
+        .is_empty());
+    let (code, _, body) = status_of(&raw.eof());
+    assert_eq!((code, &body[..]), (503, &b"come back"[..]));
+
+    // The deadline passes with the body half there: the refusal, not a timeout.
+    let mut raw = Raw::connecting_client(client_config(URL));
+    assert!(raw
+        .feed(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nhalf")
+        .is_empty());
+    let deadline = raw.conn.poll_timeout().expect("the opening's deadline");
+    raw.conn.handle_timeout(deadline);
+    let events = raw.events();
+    let (code, _, body) = status_of(&events);
+    assert_eq!((code, &body[..]), (500, &b"half"[..]));
+}
+
+/// The URL's credentials become `Authorization: Basic` (unless one is given),
+/// and a default `User-Agent` is sent unless replaced or removed.
+#[test]
+fn url_credentials_and_the_user_agent_go_into_the_request() {
+    let request = |config: ClientConfig| Raw::connecting_client(config).request;
+    let sent = request(client_config("ws://al%40ice:p%3Ass@example.com/x"));
+    assert!(
+        sent.contains("\r\nAuthorization: Basic YWxAaWNlOnA6c3M=\r\n"),
+        "{sent}"
+    );
+    assert!(sent.contains("\r\nHost: example.com\r\n"), "{sent}");
+    assert!(
+        !sent.contains("al%40ice") && !sent.contains("p:ss"),
+        "{sent}"
+    );
+    let agent = format!("\r\nUser-Agent: sockette/{}\r\n", env!("CARGO_PKG_VERSION"));
+    assert!(sent.contains(&agent), "{sent}");
+
+    let sent = request(
+        client_config("ws://u:p@example.com/")
+            .header("Authorization", "Bearer t")
+            .header("User-Agent", "mine/1"),
+    );
+    assert_eq!(sent.matches("Authorization").count(), 1, "{sent}");
+    assert!(sent.contains("Authorization: Bearer t"), "{sent}");
+    assert_eq!(sent.matches("User-Agent").count(), 1, "{sent}");
+    assert!(sent.contains("User-Agent: mine/1"), "{sent}");
+
+    let sent = request(client_config(URL).no_user_agent());
+    assert!(!sent.contains("User-Agent"), "{sent}");
+    let sent = request(client_config(URL).user_agent("app/2"));
+    assert!(sent.contains("\r\nUser-Agent: app/2\r\n"), "{sent}");
 }

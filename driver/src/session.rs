@@ -503,7 +503,10 @@ impl Session {
                     #[cfg(feature = "log")]
                     log::debug!(
                         "resolved {} in {:?}: {addrs:?}",
-                        self.via.as_deref().unwrap_or(&self.target),
+                        match self.core.proxy() {
+                            Some(proxy) => proxy.host(),
+                            None => self.core.url().map_or("", |u| u.host()),
+                        },
                         now.saturating_duration_since(self.started_at)
                     );
                     lookup.dial_addrs = Some(addrs);

@@ -35,15 +35,7 @@ impl Connection {
         let mut raw_key = [0u8; 16];
         rng.fill(&mut raw_key);
         let key = handshake::new_key(raw_key);
-        let (handshake, request) = ClientHandshake::new(
-            &config.url,
-            &key,
-            &config.protocols,
-            config.origin.as_deref(),
-            &config.headers,
-            config.deflate,
-            config.common.limits.max_handshake_size,
-        )?;
+        let (handshake, request) = ClientHandshake::new(&config, &key)?;
         let transport = client_transport(&config, now)?;
         let mut conn = Connection::new(
             Role::Client,

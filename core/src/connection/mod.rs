@@ -439,9 +439,17 @@ impl Connection {
         while let Some(timer) = self.timers.expired(now) {
             match timer {
                 Timer::Handshake => {
-                    let error = match self.transport.proxy_timeout() {
-                        Some(proxy) => Error::Proxy(proxy),
-                        None => Error::Timeout(TimeoutKind::Handshake),
+                    let refused = match &self.phase {
+                        Phase::ClientHandshake { handshake, .. } => {
+                            handshake.rejection_so_far(&self.input)
+                        }
+                        _ => None,
+                    };
+                    let error = match (self.transport.proxy_timeout(), refused) {
+                        (Some(proxy), _) => Error::Proxy(proxy),
+                        // The server refused and its body was still coming.
+                        (None, Some(refused)) => Error::Handshake(refused),
+                        (None, None) => Error::Timeout(TimeoutKind::Handshake),
                     };
                     self.fail_without_close(error)
                 }

@@ -291,32 +291,11 @@ impl std::str::FromStr for Proxy {
 
 fn parse_credentials(userinfo: &str) -> Result<Credentials, ProxyUrlError> {
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |text| url::percent_decode(text).ok_or(ProxyUrlError::InvalidCredentials);
     Ok(Credentials {
-        user: percent_decode(user)?,
-        password: percent_decode(password)?,
+        user: decode(user)?,
+        password: decode(password)?,
     })
-}
-
-/// RFC 3986 §2.1: `%XX` is the byte XX; the result must be UTF-8.
-fn percent_decode(text: &str) -> Result<String, ProxyUrlError> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&first, tail)) = rest.split_first() {
-        if first != b'%' {
-            bytes.push(first);
-            rest = tail;
-            continue;
-        }
-        let hex = tail.get(..2).ok_or(ProxyUrlError::InvalidCredentials)?;
-        let digits = std::str::from_utf8(hex).map_err(|_| ProxyUrlError::InvalidCredentials)?;
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ProxyUrlError::InvalidCredentials);
-        }
-        let byte = u8::from_str_radix(digits, 16).map_err(|_| ProxyUrlError::InvalidCredentials)?;
-        bytes.push(byte);
-        rest = &tail[2..];
-    }
-    String::from_utf8(bytes).map_err(|_| ProxyUrlError::InvalidCredentials)
 }
 
 #[cfg(test)]
