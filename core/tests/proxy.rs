@@ -574,3 +574,53 @@ fn messages_sent_before_the_tunnel_opens_are_held_and_counted() {
     );
     assert_eq!(route.client.buffered_amount(), 0);
 }
+
+/// Found in review: what waited for the tunnel stayed counted after the
+/// proxy refused; a SOCKS5 proxy answering ahead of our request opened the
+/// tunnel with the request unsent; an `https://` proxy speaking plain HTTP
+/// got the server's hint.
+#[test]
+fn review_findings_stay_fixed() {
+    let mut route = Route::new(
+        through("wss://example.com/", "http://proxy"),
+        ProxyEnd::Plain,
+        vec![(
+            connect_request("example.com:443", None),
+            b"HTTP/1.1 403 Forbidden\r\n\r\n".to_vec(),
+        )],
+    );
+    route.run();
+    assert_eq!(route.proxy_error().step(), ProxyStep::HttpConnect);
+    assert_eq!(route.client.buffered_amount(), 0);
+
+    let mut route = Route::new(
+        through("ws://example.com/", "socks5h://proxy"),
+        ProxyEnd::Plain,
+        silent(),
+    );
+    route.run();
+    // In one read: cut, the request would go out between the two replies.
+    route
+        .client
+        .handle_input(route.now, &[5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    route
+        .client_events
+        .extend(std::iter::from_fn(|| route.client.poll_event()));
+    let error = route.proxy_error();
+    assert!(
+        matches!(error.kind(), ProxyErrorKind::Malformed(d) if d.contains("before it was sent")),
+        "{error}"
+    );
+    assert_eq!(route.client.buffered_amount(), 0);
+
+    let mut route = Route::new(
+        through("ws://example.com/", "https://proxy.test"),
+        ProxyEnd::Plain,
+        silent(),
+    );
+    route.run();
+    route.feed_client(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let error = route.proxy_error();
+    assert_eq!(error.step(), ProxyStep::Tls);
+    assert!(error.to_string().contains("http:// proxy URL"), "{error}");
+}

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::proxy::{Proxy, ProxyError, ProxyErrorKind, ProxyStage, ProxyStep};
-use crate::tls::TlsError;
+use crate::tls::{TlsError, TlsErrorKind};
 
 use super::outbox::Outbox;
 use super::transport::{Failure, Plaintext, ReadOutcome, Received, Tls};
@@ -203,27 +203,36 @@ impl Proxied {
         }
     }
 
-    /// TLS with the proxy failed: the proxy's failure while the tunnel is
-    /// being opened, a TLS failure like the server's afterwards.
+    /// TLS with the proxy failed: always the proxy's failure, at the step the
+    /// negotiation was at (its TLS step once the tunnel is open), so the
+    /// error names the proxy and not the server.
     fn link_failure(&self, error: TlsError, during_handshake: bool) -> Failure {
-        match self.step() {
-            Some(_) if during_handshake => {
-                Failure::Proxy(self.error(ProxyStep::Tls, ProxyErrorKind::Tls(error)))
-            }
-            Some(step) => Failure::Proxy(self.error(step, ProxyErrorKind::Tls(error))),
-            None => Failure::Tls {
-                error,
-                during_handshake: false,
-            },
-        }
+        let error = if error.kind() == TlsErrorKind::NotTls {
+            TlsError::new(
+                TlsErrorKind::NotTls,
+                "the proxy answered in plain HTTP on a TLS connection (try an http:// proxy URL)",
+            )
+        } else {
+            error
+        };
+        let step = match self.step() {
+            Some(step) if !during_handshake => step,
+            _ => ProxyStep::Tls,
+        };
+        Failure::Proxy(self.error(step, ProxyErrorKind::Tls(error)))
     }
 
     /// Ends the sessions after the last bytes: close_notify to the server,
     /// then to the proxy.
     pub(super) fn close(&mut self, outbox: &mut Outbox) {
         if matches!(self.tunnel, Tunnel::Negotiating(_)) {
-            // What waited for the tunnel is for the server, never the proxy.
+            // What waited for the tunnel is for the server, never the proxy,
+            // and is no longer counted as buffered.
             self.held = Vec::new();
+            self.to_proxy = Vec::new();
+            if let Some(server) = &mut self.server {
+                server.plain = Vec::new();
+            }
         }
         if let (Tunnel::Open, Some(server)) = (&self.tunnel, &mut self.server) {
             let out = if self.link.is_some() {
@@ -275,6 +284,16 @@ impl Proxied {
                 Ok(None) => {
                     self.scratch = decrypted;
                     return received(Plaintext::Borrowed(&[]), false, peer_closed);
+                }
+                // A reply to a request not sent yet (it is still in
+                // `to_proxy`): the proxy answered what it was never asked.
+                Ok(Some(_)) if !self.to_proxy.is_empty() => {
+                    let step = stage.step();
+                    self.scratch = decrypted;
+                    let kind = ProxyErrorKind::Malformed(
+                        "the proxy answered a request before it was sent".into(),
+                    );
+                    return failed(Failure::Proxy(self.error(step, kind)));
                 }
                 Ok(Some(leftover)) => {
                     self.tunnel = Tunnel::Open;
