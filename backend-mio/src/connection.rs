@@ -207,9 +207,8 @@ impl Connection {
         options: SocketOptions,
         waker: Arc<Waker>,
     ) -> Result<Connection, Error> {
-        let core = Self::client(config)?;
         Ok(Connection {
-            session: Session::resolving(core, options, LoopWake::new(waker)),
+            session: Session::start(config, options, LoopWake::new(waker))?,
         })
     }
 
@@ -241,9 +240,8 @@ impl Connection {
         options: SocketOptions,
         wake: LoopWake,
     ) -> Result<Connection, Error> {
-        let core = Self::client(config)?;
         Ok(Connection {
-            session: Session::resolving(core, options, wake),
+            session: Session::start(config, options, wake)?,
         })
     }
 

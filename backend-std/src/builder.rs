@@ -47,6 +47,7 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     credentials: Option<(String, String)>,
     user_agent: UserAgent,
+    max_redirects: u32,
 }
 
 /// The `User-Agent` header sent.
@@ -64,7 +65,7 @@ enum UserAgent {
 /// Whether to go through a proxy.
 #[derive(Debug, Clone, Default)]
 enum ProxySetting {
-    /// The environment's, as curl reads it (the default).
+    /// The environment's, as Python and Go read it (the default).
     #[default]
     FromEnvironment,
     /// None, whatever the environment says.
@@ -112,6 +113,7 @@ impl ClientBuilder {
             proxy: ProxySetting::default(),
             credentials: None,
             user_agent: UserAgent::Default,
+            max_redirects: 0,
         }
     }
 
@@ -119,6 +121,20 @@ impl ClientBuilder {
     /// credentials in the URL (`wss://user:password@host/`) do.
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Follows up to `n` redirects (301, 302, 303, 307, 308) during the
+    /// opening, each with a new connection, all within the opening's deadline;
+    /// 0 (the default, as the browser) reports the 3xx as the error.
+    /// Relative locations are resolved against the current URL, `http://` and
+    /// `https://` ones mapped to `ws://` and `wss://`; a `wss://` → `ws://`
+    /// downgrade, a loop, or more hops are errors listing the chain; leaving
+    /// the origin drops `Authorization`, `Cookie` and `Proxy-Authorization`
+    /// and the URL's credentials. [`OpenInfo::url`](sockette_core::OpenInfo)
+    /// is the URL finally connected to.
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.max_redirects = n;
         self
     }
 
@@ -143,7 +159,7 @@ impl ClientBuilder {
     /// saying why.
     ///
     /// Without this (or [`no_proxy`](Self::no_proxy)) the environment decides
-    /// as curl reads it: `wss_proxy`/`https_proxy` for `wss://`,
+    /// as Python and Go read it (curl alike, but for uppercase `HTTP_PROXY`): `wss_proxy`/`https_proxy` for `wss://`,
     /// `ws_proxy`/`http_proxy` for `ws://`, then `all_proxy` (lowercase
     /// first, then uppercase), except for the hosts in `no_proxy` and for
     /// loopback; see [`sockette_driver::ProxyChoice`].
@@ -426,6 +442,7 @@ impl ClientBuilder {
         if let Some(deflate) = self.deflate {
             config = config.deflate(deflate);
         }
+        config = config.max_redirects(self.max_redirects);
         if let Some((user, password)) = self.credentials {
             config = config.credentials(user, password);
         }

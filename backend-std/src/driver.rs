@@ -58,8 +58,7 @@ impl Driver {
     pub(crate) fn start(config: ClientConfig, options: SocketOptions) -> Result<Driver, Error> {
         let url = config.url().clone();
         let (poll, waker) = new_poll()?;
-        let core = client(sockette_driver::with_environment_proxy(config)?)?;
-        let session = Session::resolving(core, options, LoopWake::new(waker.clone()));
+        let session = Session::start(config, options, LoopWake::new(waker.clone()))?;
         Driver::with(poll, waker, session, url)
     }
 

@@ -49,7 +49,7 @@ EXIT CODES:
      no answer in time)
 
 PROXIES:
-  Without --proxy or --no-proxy the environment decides, as curl reads it:
+  Without --proxy or --no-proxy the environment decides, as Python and Go read it:
   wss_proxy, https_proxy, then all_proxy for wss://; ws_proxy, http_proxy, then
   all_proxy for ws:// (lowercase first, then uppercase); no_proxy lists hosts
   reached directly (names with their subdomains, addresses, CIDR ranges, :port);
@@ -118,6 +118,16 @@ pub(crate) struct Args {
     /// if the server agrees).
     #[arg(long)]
     pub(crate) no_deflate: bool,
+
+    /// Follows redirects (301, 302, 303, 307, 308) during the opening, up to
+    /// --max-redirects; a wss:// to ws:// downgrade is refused, and credentials
+    /// are not sent on to another origin.
+    #[arg(short = 'L', long = "location")]
+    pub(crate) location: bool,
+
+    /// With -L: the most redirects followed [default: 10].
+    #[arg(long, value_name = "N", requires = "location")]
+    pub(crate) max_redirects: Option<u32>,
 
     /// Goes through this proxy: http://, https:// (TLS to the proxy too),
     /// socks5:// (the server's name resolved here) or socks5h:// (resolved by

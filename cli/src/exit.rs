@@ -62,7 +62,7 @@ impl Status {
     fn of_core(error: &CoreError) -> Status {
         match error {
             CoreError::Url(_) | CoreError::Config(_) => Status::Usage,
-            CoreError::Handshake(_) => Status::Handshake,
+            CoreError::Handshake(_) | CoreError::Redirect(_) => Status::Handshake,
             CoreError::Tls(_) => Status::Tls,
             CoreError::Protocol(_) | CoreError::Capacity(_) => Status::Protocol,
             CoreError::Timeout(_) => Status::Timeout,

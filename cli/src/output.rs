@@ -131,6 +131,8 @@ impl Printer {
 
     /// The connection is open.
     pub(crate) fn open(&self, url: &str, info: &OpenInfo) {
+        // After redirects (-L), the URL finally connected to.
+        let url = info.url.as_deref().unwrap_or(url);
         if self.verbose {
             self.handshake(info);
         }

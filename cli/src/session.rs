@@ -40,6 +40,10 @@ pub(crate) trait Script {
     }
 }
 
+/// Redirects followed with `-L` when `--max-redirects` does not say (curl
+/// follows up to 50; 10 is plenty for a WebSocket).
+const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
 /// The builder for `url` with every connection option of `args`.
 pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     let mut builder = Client::builder(url);
@@ -51,6 +55,9 @@ pub(crate) fn builder(args: &Args, url: &str) -> ClientBuilder {
     }
     if let Some(origin) = &args.origin {
         builder = builder.origin(origin);
+    }
+    if args.location {
+        builder = builder.max_redirects(args.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS));
     }
     if let Some((user, password)) = &args.auth {
         builder = builder.credentials(user, password);

@@ -246,6 +246,7 @@ pub struct ClientConfig {
     pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) proxy: ProxySetting,
     pub(crate) user_agent: Option<String>,
+    pub(crate) max_redirects: u32,
     pub(crate) common: Common,
 }
 
@@ -269,6 +270,7 @@ impl ClientConfig {
             deflate: None,
             proxy: ProxySetting::Unset,
             user_agent: Some(DEFAULT_USER_AGENT.to_string()),
+            max_redirects: 0,
             common: Common::default(),
         }
     }
@@ -430,6 +432,29 @@ impl ClientConfig {
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.url = self.url.with_credentials(user, password);
         self
+    }
+
+    /// Follows up to `n` redirects (301, 302, 303, 307, 308 with a
+    /// `Location`) during the opening; 0, the default, follows none (as the
+    /// browser and Node's `ws`): the 3xx is reported as
+    /// [`HandshakeError::Status`](crate::HandshakeError::Status) with its
+    /// location. A connection is one URL: the backends (sockette-std,
+    /// sockette-mio's non-blocking forms) follow redirects with a new
+    /// connection each, within the first one's opening deadline (see
+    /// [`WsUrl::redirect`] and [`redirected`](Self::redirected) for the rules).
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.max_redirects = n;
+        self
+    }
+
+    /// See [`max_redirects`](Self::max_redirects).
+    pub fn redirects_allowed(&self) -> u32 {
+        self.max_redirects
+    }
+
+    /// The deadlines set ([`Timeouts::default`] unless changed).
+    pub fn configured_timeouts(&self) -> Timeouts {
+        self.common.timeouts
     }
 
     /// Sends `User-Agent: value` in place of [`DEFAULT_USER_AGENT`]

@@ -8,6 +8,7 @@ use crate::close::CloseCode;
 use crate::config_error::ConfigError;
 use crate::header_problem::{DeflateProblem, HeaderProblem};
 use crate::proxy::ProxyError;
+use crate::redirect::RedirectError;
 use crate::tls::TlsError;
 use crate::url::UrlError;
 
@@ -47,6 +48,9 @@ pub enum Error {
     /// [`ProxyError::step`](crate::ProxyError::step) and
     /// [`kind`](crate::ProxyError::kind).
     Proxy(ProxyError),
+    /// A redirect could not be followed (a backend following them, see
+    /// [`ClientConfig::max_redirects`](crate::ClientConfig::max_redirects)).
+    Redirect(RedirectError),
 }
 
 impl Error {
@@ -77,6 +81,7 @@ impl fmt::Display for Error {
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Random(e) => write!(f, "random source failed: {e}"),
             Error::Proxy(e) => write!(f, "proxy failed: {e}"),
+            Error::Redirect(e) => write!(f, "opening handshake failed: {e}"),
         }
     }
 }
@@ -94,6 +99,7 @@ impl std::error::Error for Error {
             Error::Tls(e) => Some(e),
             Error::Random(e) => Some(e),
             Error::Proxy(e) => Some(e),
+            Error::Redirect(e) => Some(e),
             Error::Timeout(_) | Error::ConnectionLost(_) => None,
         }
     }

@@ -76,6 +76,9 @@ pub struct OpenInfo {
     pub extensions: Vec<String>,
     /// The peer's HTTP headers (the response for a client, the request for a server).
     pub headers: Vec<(String, String)>,
+    /// The URL connected to, without credentials (for a client: after
+    /// redirects, the last one); `None` for the server role.
+    pub url: Option<String>,
     /// The requested resource (path and query); set for the server role.
     pub resource: String,
     /// The opening handshake's HTTP request head, blank line included: the one a

@@ -252,6 +252,8 @@ pub(crate) struct ClientHandshake {
     request_head: String,
     /// The server refused (not 101): its body is being read (boxed: rare).
     rejected: Option<Box<Rejected>>,
+    /// The URL, for [`OpenInfo::url`].
+    url: String,
 }
 
 /// A validated answer: what to report, where frames begin, what was negotiated.
@@ -349,6 +351,7 @@ impl ClientHandshake {
             scan: HeadScan::default(),
             request_head: req.clone(),
             rejected: None,
+            url: url.to_string(),
         };
         Ok((handshake, req.into_bytes()))
     }
@@ -455,6 +458,7 @@ impl ClientHandshake {
             protocol,
             extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
+            url: Some(self.url.clone()),
             resource: String::new(),
             request_head: self.request_head.clone(),
             response_head: String::from_utf8_lossy(&buf[..head_len]).into_owned(),
@@ -630,6 +634,7 @@ impl ServerHandshake {
             protocol,
             extensions: deflate.iter().map(Negotiated::to_string).collect(),
             headers,
+            url: None,
             resource: request.path.unwrap_or("/").to_string(),
             request_head: String::from_utf8_lossy(&buf[..head_len]).into_owned(),
             response_head: response.clone(),

@@ -109,6 +109,7 @@ pub mod mask;
 mod message;
 pub mod payload;
 mod proxy;
+mod redirect;
 mod rejection;
 mod rng;
 mod send_cost;
@@ -138,6 +139,7 @@ pub use payload::Payload;
 pub use proxy::{
     Proxy, ProxyError, ProxyErrorKind, ProxyScheme, ProxyStep, ProxyUrlError, SocksReply,
 };
+pub use redirect::{RedirectError, REDIRECT_CODES};
 pub use rejection::MAX_REJECTION_BODY;
 pub use rng::{ChaChaSource, RandomSource};
 pub use send_cost::SendCost;

@@ -16,13 +16,14 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::event::Event as MioEvent;
 use mio::{Interest, Registry, Token};
 use sockette_core::{
-    CloseInfo, CommandError, Connection as Core, Error as CoreError, Event as CoreEvent,
-    TimeoutKind,
+    ClientConfig, CloseInfo, CommandError, Connection as Core, Error as CoreError,
+    Event as CoreEvent, HandshakeError, RedirectError, TimeoutKind, WsUrl, REDIRECT_CODES,
 };
 
 use crate::connecting::{Connecting, Progress};
@@ -77,6 +78,8 @@ pub struct Session {
     held: VecDeque<Event>,
     close_info: Option<CloseInfo>,
     peer: Option<SocketAddr>,
+    /// What following redirects needs, when they are followed.
+    redirects: Option<Box<Redirects>>,
     /// When the session was made: the lookup's and connect's timings in the log.
     #[cfg(feature = "log")]
     started_at: Instant,
@@ -101,6 +104,49 @@ enum Stage {
     Finished,
 }
 
+/// What a session keeps to follow a redirect with a new connection.
+struct Redirects {
+    /// The configuration for the next hop, as the caller gave it (the
+    /// environment's proxy is chosen again for each URL), the credentials
+    /// of every origin left behind already dropped.
+    config: ClientConfig,
+    options: SocketOptions,
+    wake: Arc<dyn Wake>,
+    /// Hops still allowed.
+    left: u32,
+    /// The URLs so far, the first one first.
+    chain: Vec<String>,
+    /// The first opening's deadline: the whole chain counts against it.
+    deadline: Option<Instant>,
+}
+
+impl std::fmt::Debug for Redirects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redirects")
+            .field("left", &self.left)
+            .field("chain", &self.chain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared waker, for each hop's lookup.
+struct SharedWake(Arc<dyn Wake>);
+
+impl Wake for SharedWake {
+    fn wake(&self) -> io::Result<()> {
+        self.0.wake()
+    }
+}
+
+/// The core of a client connection this driver dials: the environment's
+/// proxy unless the configuration chose, the wall clock for certificates.
+fn dialed_core(config: ClientConfig, now: Instant) -> Result<Core, Error> {
+    let config = crate::with_environment_proxy(config)?;
+    // The core reads no clock: certificates are checked against this time.
+    let config = config.wall_clock(std::time::SystemTime::now());
+    Ok(Core::client(config, now)?)
+}
+
 /// The names an opening looks up before it connects.
 #[derive(Debug)]
 struct Lookup {
@@ -112,6 +158,30 @@ struct Lookup {
     /// proxy is given an address.
     destination: Option<Resolution>,
     options: SocketOptions,
+}
+
+impl Lookup {
+    /// Looks up the host `core` connects to (the server's or its proxy's),
+    /// and the server's too for a `socks5://` proxy; `wake` is called as
+    /// each answer arrives.
+    fn start(core: &Core, options: SocketOptions, wake: Box<dyn Wake>) -> Lookup {
+        let url = core.url().expect("a client connection has a URL");
+        let (host, port) = match core.proxy() {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (url.host(), url.port()),
+        };
+        let wake: Arc<dyn Wake> = Arc::from(wake);
+        let dial = Resolution::start(host, port, Box::new(SharedWake(wake.clone())));
+        let destination = core
+            .proxy_destination_to_resolve()
+            .map(|name| Resolution::start(name, url.port(), Box::new(SharedWake(wake))));
+        Lookup {
+            dial,
+            dial_addrs: None,
+            destination,
+            options,
+        }
+    }
 }
 
 /// How long a closed connection keeps its socket, and what for.
@@ -164,30 +234,38 @@ impl Session {
     /// literal needs none), which calls `wake` when done; the driving thread
     /// then calls [`on_wake`](Self::on_wake). For a `socks5://` proxy the
     /// server's name is looked up too, and its address given to the core.
-    pub fn resolving(
-        core: Core,
-        options: SocketOptions,
-        wake: impl Wake + Clone + 'static,
-    ) -> Session {
-        let url = core.url().expect("a client connection has a URL");
-        let (host, port) = match core.proxy() {
-            Some(proxy) => (proxy.host(), proxy.port()),
-            None => (url.host(), url.port()),
-        };
-        let dial = Resolution::start(host, port, Box::new(wake.clone()));
-        let destination = core
-            .proxy_destination_to_resolve()
-            .map(|name| Resolution::start(name, url.port(), Box::new(wake)));
-        let lookup = Lookup {
-            dial,
-            dial_addrs: None,
-            destination,
-            options,
-        };
+    pub fn resolving(core: Core, options: SocketOptions, wake: impl Wake + 'static) -> Session {
+        let lookup = Lookup::start(&core, options, Box::new(wake));
         let mut session = Session::new(core, Stage::Resolving(lookup));
         // An IP literal is known at once: the first call goes on from there.
         session.resume_now = true;
         session
+    }
+
+    /// A client connection made from `config` (the environment's proxy
+    /// unless it chose, see [`with_environment_proxy`](crate::with_environment_proxy)),
+    /// started as [`resolving`](Self::resolving) says; with
+    /// [`ClientConfig::max_redirects`], the redirects it meets are followed,
+    /// each with a new connection, within the first one's opening deadline.
+    pub fn start(
+        config: ClientConfig,
+        options: SocketOptions,
+        wake: impl Wake + Clone + 'static,
+    ) -> Result<Session, Error> {
+        let now = Instant::now();
+        let core = dialed_core(config.clone(), now)?;
+        let mut session = Session::resolving(core, options, wake.clone());
+        if config.redirects_allowed() > 0 {
+            session.redirects = Some(Box::new(Redirects {
+                chain: vec![config.url().to_string()],
+                left: config.redirects_allowed(),
+                deadline: now.checked_add(config.configured_timeouts().handshake),
+                config,
+                options,
+                wake: Arc::new(wake),
+            }));
+        }
+        Ok(session)
     }
 
     /// A client connection to these addresses, tried as RFC 8305 says.
@@ -236,6 +314,7 @@ impl Session {
             held: VecDeque::new(),
             close_info: None,
             peer: None,
+            redirects: None,
             #[cfg(feature = "log")]
             started_at: Instant::now(),
         }
@@ -636,10 +715,15 @@ impl Session {
             CoreEvent::Ping(payload) => Some(Event::Ping(payload)),
             CoreEvent::Pong(payload) => Some(Event::Pong(payload)),
             CoreEvent::Error(e) => {
-                let error = match self.socket_error.take() {
+                let error = match (self.redirect_location(&e), self.socket_error.take()) {
+                    (Some(location), _) => match self.follow(registry, &location, now) {
+                        // The old connection's end is not this one's.
+                        Ok(()) => return None,
+                        Err(refused) => refused,
+                    },
                     // The core only knows the stream ended; say why.
-                    Some(socket_error) => socket_error,
-                    None => self.explain(*e),
+                    (None, Some(socket_error)) => socket_error,
+                    (None, None) => self.explain(*e),
                 };
                 self.last_error = Some(error.to_string());
                 Some(Event::Error(error))
@@ -673,6 +757,81 @@ impl Session {
             // A kind of event this driver does not know yet.
             _ => None,
         }
+    }
+
+    /// Where a refused opening redirects to, when redirects are followed.
+    fn redirect_location(&self, error: &CoreError) -> Option<String> {
+        match (error, &self.redirects) {
+            (
+                CoreError::Handshake(HandshakeError::Status {
+                    code,
+                    location: Some(location),
+                    ..
+                }),
+                Some(_),
+            ) if !self.opened && REDIRECT_CODES.contains(code) => Some(location.clone()),
+            _ => None,
+        }
+    }
+
+    /// Follows a redirect to `location`: a new core for the next URL, looked
+    /// up and connected afresh, what was sent before the opening carried
+    /// over. The error when it is not followed (a downgrade, a loop, too
+    /// many hops, a configuration the next URL cannot be opened with).
+    fn follow(&mut self, registry: &Registry, location: &str, now: Instant) -> Result<(), Error> {
+        let next = self.next_hop(location).map_err(|refused| {
+            let error = CoreError::Redirect(refused);
+            crate::core_failure(error, false, ConnectStep::Upgrade, &self.core, &self.target)
+        })?;
+        let Some(redirects) = self.redirects.as_mut() else {
+            return Ok(());
+        };
+        let shown = next.to_string();
+        redirects.chain.push(shown.clone());
+        redirects.left -= 1;
+        redirects.config = redirects.config.clone().redirected(next);
+        // What is left of the first opening's deadline.
+        let timeouts = redirects.config.configured_timeouts();
+        let left = redirects
+            .deadline
+            .map_or(timeouts.handshake, |d| d.saturating_duration_since(now));
+        let config = redirects.config.clone().timeouts(timeouts.handshake(left));
+        let wake: Box<dyn Wake> = Box::new(SharedWake(redirects.wake.clone()));
+        let options = redirects.options;
+        let mut core = dialed_core(config, now)?;
+        #[cfg(feature = "log")]
+        log::debug!("redirected to {shown}");
+        core.take_queued_before_open(&mut self.core);
+        self.unlink(registry);
+        self.core = core;
+        self.target = self.core.url().map(crate::target_of).unwrap_or_default();
+        self.via = self.core.proxy().map(ToString::to_string);
+        self.peer = None;
+        self.stage = Stage::Resolving(Lookup::start(&self.core, options, wake));
+        self.resume_now = true;
+        Ok(())
+    }
+
+    /// The URL a redirect to `location` leads to, unless it is refused: a
+    /// downgrade, an unusable location, a loop, one hop too many.
+    fn next_hop(&self, location: &str) -> Result<WsUrl, RedirectError> {
+        let (Some(redirects), Some(current)) = (&self.redirects, self.core.url()) else {
+            return Err(RedirectError::TooMany {
+                max: 0,
+                chain: Vec::new(),
+            });
+        };
+        let next = current.redirect(location)?;
+        let mut chain = redirects.chain.clone();
+        chain.push(next.to_string());
+        if redirects.chain.contains(&next.to_string()) {
+            return Err(RedirectError::Loop { chain });
+        }
+        if redirects.left == 0 {
+            let max = u32::try_from(redirects.chain.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            return Err(RedirectError::TooMany { max, chain });
+        }
+        Ok(next)
     }
 
     /// The core's error as the user sees it; an opening that timed out while

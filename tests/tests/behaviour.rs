@@ -19,6 +19,8 @@ mod harness;
 mod peers;
 #[path = "behaviour/proxied.rs"]
 mod proxied;
+#[path = "behaviour/redirected.rs"]
+mod redirected;
 
 use std::cell::{OnceCell, RefCell};
 use std::thread::{self, JoinHandle};
@@ -29,6 +31,7 @@ use proxied::{
     microsocks_socks5, proxy_http_credentials, proxy_http_echo, proxy_https_echo, proxy_silent,
     proxy_socks5_echo, tinyproxy_http,
 };
+use redirected::{redirect_across_origins, redirect_loop_and_limit, redirects_followed};
 use sockette_core::{CloseCode, CommandError, DeflateConfig, Message, TlsErrorKind};
 use sockette_std::{ConnectCause, ConnectStep, Error, Event, Sender};
 use sockette_testkit::pki::{self, Pki};
@@ -779,4 +782,7 @@ scenarios! {
     proxy_silent,
     tinyproxy_http,
     microsocks_socks5,
+    redirects_followed,
+    redirect_across_origins,
+    redirect_loop_and_limit,
 }

@@ -187,6 +187,7 @@ impl Connection {
             events: VecDeque::new(),
             limits: common.limits,
             timeouts: common.timeouts,
+            unsent_before_open: None,
             timers,
             stats: StatsRecorder::default(),
             input_at: now,

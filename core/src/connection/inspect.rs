@@ -136,6 +136,28 @@ impl Connection {
         }
     }
 
+    /// Moves what was sent before the opening completed (messages, pings, a
+    /// close queued behind them) from `from`, a client whose opening failed
+    /// (a redirect), to this client, still opening: what the caller was told
+    /// was accepted goes out on the connection that opens. Frames queued
+    /// before the opening are neither compressed nor tied to a connection, so
+    /// they are valid on any. Does nothing unless this client is in its
+    /// opening handshake.
+    pub fn take_queued_before_open(&mut self, from: &mut Connection) {
+        let Phase::ClientHandshake {
+            early,
+            close_queued,
+            ..
+        } = &mut self.phase
+        else {
+            return;
+        };
+        if let Some((theirs, their_close)) = from.unsent_before_open.take() {
+            early.extend_from_slice(&theirs);
+            *close_queued |= their_close;
+        }
+    }
+
     /// True once the peer ended its TLS session with close_notify.
     pub fn tls_close_notify_received(&self) -> bool {
         self.transport.peer_closed()

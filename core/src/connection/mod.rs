@@ -231,6 +231,9 @@ pub struct Connection {
     stats: StatsRecorder,
     /// The `now` of the latest input: when a pong decoded from it arrived.
     input_at: Instant,
+    /// Frames queued before an opening that failed, and whether a close
+    /// followed them: for [`take_queued_before_open`](Self::take_queued_before_open).
+    unsent_before_open: Option<(Vec<u8>, bool)>,
     /// When the connection was created: the log's timings count from here.
     #[cfg(feature = "log")]
     created_at: Instant,
@@ -837,7 +840,19 @@ impl Connection {
             info.reason,
             info.was_clean
         );
-        self.phase = Phase::Closed { cause };
+        let before = std::mem::replace(&mut self.phase, Phase::Closed { cause });
+        if let Phase::ClientHandshake {
+            early,
+            close_queued,
+            ..
+        } = before
+        {
+            // Kept for a backend that follows a redirect with a new
+            // connection (`take_queued_before_open`).
+            if !early.is_empty() {
+                self.unsent_before_open = Some((early, close_queued));
+            }
+        }
         self.timers.clear_all();
         self.input = BytesMut::new();
         self.spare = BytesMut::new();

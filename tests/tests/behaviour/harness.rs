@@ -55,6 +55,10 @@ pub(crate) struct Settings {
     deflate: Option<DeflateConfig>,
     /// A proxy URL to go through (both backends are told explicitly).
     proxy: Option<String>,
+    /// Redirects followed (0: none, the default).
+    max_redirects: u32,
+    /// Headers added to the handshake request.
+    headers: Vec<(String, String)>,
     /// The run fails if the connection is not over by then.
     limit: Duration,
 }
@@ -68,6 +72,8 @@ impl Settings {
             trust_only: None,
             deflate: None,
             proxy: None,
+            max_redirects: 0,
+            headers: Vec::new(),
             limit: Duration::from_secs(10),
         }
     }
@@ -93,6 +99,18 @@ impl Settings {
     /// Offers permessage-deflate.
     pub(crate) fn deflate(mut self, deflate: DeflateConfig) -> Settings {
         self.deflate = Some(deflate);
+        self
+    }
+
+    /// Follows up to `n` redirects.
+    pub(crate) fn max_redirects(mut self, n: u32) -> Settings {
+        self.max_redirects = n;
+        self
+    }
+
+    /// Adds a header to the handshake request.
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Settings {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
@@ -565,6 +583,10 @@ fn run_std(
     if let Some(proxy) = &settings.proxy {
         builder = builder.proxy(proxy);
     }
+    builder = builder.max_redirects(settings.max_redirects);
+    for (name, value) in &settings.headers {
+        builder = builder.header(name, value);
+    }
     let mut client = match builder.start() {
         Ok(client) => client,
         Err(e) => {
@@ -634,6 +656,10 @@ fn run_mio(
         if let Some(proxy) = &settings.proxy {
             let proxy = Proxy::parse(proxy).map_err(ConfigError::Proxy)?;
             config = config.proxy(proxy);
+        }
+        config = config.max_redirects(settings.max_redirects);
+        for (name, value) in &settings.headers {
+            config = config.header(name, value);
         }
         Ok(config)
     });
