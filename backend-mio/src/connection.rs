@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -168,10 +168,10 @@ impl Connection {
             Some(proxy) => (proxy.host().to_string(), proxy.port()),
             None => (url.host().to_string(), url.port()),
         };
-        let addrs = resolve(&host, port).map_err(unresolved)?;
+        let addrs = sockette_driver::lookup(&host, port).map_err(unresolved)?;
         // A socks5:// proxy is given the server's address: resolved here too.
         if let Some(name) = core.proxy_destination_to_resolve().map(str::to_string) {
-            let server = resolve(&name, url.port()).map_err(unresolved)?;
+            let server = sockette_driver::lookup(&name, url.port()).map_err(unresolved)?;
             if let Some(first) = server.first() {
                 core.resolve_proxy_destination(first.ip());
             }
@@ -513,16 +513,4 @@ impl fmt::Debug for Connection {
             .field("session", &self.session)
             .finish()
     }
-}
-
-/// The addresses of `host:port`, blocking; an empty answer is an error.
-fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{host} has no address"),
-        ));
-    }
-    Ok(addrs)
 }

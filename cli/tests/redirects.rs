@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
 
@@ -18,11 +18,7 @@ fn redirecting(location: String, count: usize) -> (String, JoinHandle<()>) {
             let Ok((mut stream, _)) = listener.accept() else {
                 return;
             };
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
+            support::read_head(&mut stream);
             let answer =
                 format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
             stream.write_all(answer.as_bytes()).unwrap();

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::thread::{self, JoinHandle};
 
@@ -16,11 +16,7 @@ fn answering(answer: &'static str) -> (String, JoinHandle<String>) {
     let port = listener.local_addr().unwrap().port();
     let server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-            head.push(byte[0]);
-        }
+        let head = support::read_head(&mut stream);
         stream.write_all(answer.as_bytes()).unwrap();
         String::from_utf8(head).unwrap()
     });

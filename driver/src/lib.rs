@@ -61,6 +61,7 @@ pub use event::Event;
 #[cfg(feature = "platform-verifier")]
 pub use platform_verifier::platform_verifier;
 pub use proxy_env::{with_environment_proxy, ProxyChoice, ProxyEnvError};
+pub use resolve::lookup;
 pub use sender::{Sender, SenderQueue, Wake};
 pub use session::Session;
 pub use socket_options::{SocketOptions, Transport};

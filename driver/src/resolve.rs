@@ -59,7 +59,10 @@ impl Resolution {
     }
 }
 
-fn lookup(host: &str, port: u16) -> Answer {
+/// The addresses of `host:port`, blocking the calling thread (the system
+/// resolver); an empty answer is an error. A [`Session`](crate::Session) runs it off the
+/// driving thread.
+pub fn lookup(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
     if addrs.is_empty() {
         return Err(io::Error::new(

@@ -238,3 +238,14 @@ fn serve_one(
     );
     seen
 }
+
+/// Reads an HTTP request head from `stream`, a byte at a time so that nothing
+/// past its blank line is consumed; what the peer closed early leaves it short.
+pub fn read_head(stream: &mut impl Read) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    head
+}
